@@ -1,0 +1,1 @@
+"""Composition root: option parsing, stdin, exit codes. The only place that calls sys.exit."""

@@ -1,0 +1,118 @@
+"""The `ddoctor` command line. Command modules are imported lazily to keep start-up fast."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+
+import typer
+
+from ddoctor import __version__
+
+app = typer.Typer(
+    name="ddoctor",
+    help="Diagnose and repair distributed PyTorch jobs.\n\n"
+    "Before a job: `ddoctor check`. After a failure: `torchrun ... 2>&1 | ddoctor diagnose`.\n\n"
+    "Exit codes: 0 nothing wrong, 1 problems found, 2 usage error or unreadable input.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    markdown = "markdown"
+
+
+class DiagFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ddoctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    pass
+
+
+@app.command()
+def check(
+    ids: list[str] = typer.Argument(None, help="Run only these checks (ids or prefixes such as `cuda`; see --list)."),
+    require: list[str] = typer.Option(
+        None, "--require", "-r",
+        help="CI gate, repeatable: cuda, nccl, gloo, mpi, mps, gpus>=8, torch>=2.4, cuda>=12.1, nccl>=2.18, "
+        "driver>=550, shm>=1GiB, ram>=64GiB, cpus>=8, python>=3.10. An unmet requirement is a failure."),
+    strict: bool = typer.Option(False, "--strict", help="Count warnings as problems (exit 1)."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="text, json (ddoctor.check/1), junit, markdown."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every check with evidence and timings."),
+    list_: bool = typer.Option(False, "--list", help="List the checks and exit."),
+    nproc: int = typer.Option(None, "--nproc", min=1,
+                              help="Local ranks you plan to launch (judges GPUs, /dev/shm, threads for it)."),
+    deep: bool = typer.Option(False, "--deep", help="Import torch live even without GPUs (ignore the cache)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
+    timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds each check may take."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
+    simulate: str = typer.Option(None, "--simulate", hidden=True, help="Judge a simulated host (for demos)."),
+) -> None:
+    """Probe this host for everything that makes distributed PyTorch jobs fail.
+
+    Checks torch (installed once, importable, wheel flavour), the NVIDIA driver and GPUs through NVML
+    (driver vs torch CUDA, GPU architecture vs wheel, ECC, stale processes, modes), CUDA context
+    creation (in a child process with a deadline), NCCL/Gloo/MPI and the backend to use, Apple MPS,
+    launcher variables, MASTER_PORT/MASTER_ADDR, network interfaces, risky NCCL_* variables,
+    /dev/shm, RAM, ulimits and threads.
+
+    Examples:
+
+      ddoctor check                       # fails and warnings only
+
+      ddoctor check -v                    # everything, with evidence
+
+      ddoctor check -r cuda -r 'gpus>=8' -r 'nccl>=2.18' --format junit > ddoctor.xml
+
+      ddoctor check cuda launch.port      # a subset
+    """
+    from ddoctor.cli.check_cmd import run_check
+
+    code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
+                     verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
+                     timeout=timeout, no_color=no_color, simulate=simulate)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("ddoctor: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:
+        import traceback
+
+        sys.stderr.write(f"ddoctor: internal error: {type(exc).__name__}: {exc}\n")
+        log = Path.home() / ".cache" / "ddoctor" / "last-crash.txt"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc())
+            sys.stderr.write(f"ddoctor: traceback saved to {log}\n")
+        except OSError:
+            pass
+        sys.exit(2)

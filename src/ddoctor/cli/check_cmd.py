@@ -1,0 +1,101 @@
+"""`ddoctor check`: compose host → probes → report → renderer, and pick the exit code."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+
+from ddoctor import __version__
+from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.model.report import EXIT_USAGE, CheckReport, HostSummary, check_exit_code
+from ddoctor.probes.base import ProbeContext
+from ddoctor.probes.registry import PROBES, select
+from ddoctor.probes.requirements import RequirementError, make_requirement_probe
+from ddoctor.probes.runner import run_probes
+
+
+def _list(out: Output) -> int:
+    from rich.table import Table
+
+    def draw(console):
+        table = Table("id", "group", "what it checks", box=None, show_edge=False)
+        for p in PROBES:
+            table.add_row(p.id, p.group, p.description)
+        console.print(table)
+
+    out.render(draw)
+    return 0
+
+
+def _make_host(simulate: str | None, *, deep: bool, use_cache: bool):
+    if simulate:
+        from ddoctor.host.fake import SCENARIOS
+
+        if simulate not in SCENARIOS:
+            raise KeyError(simulate)
+        return SCENARIOS[simulate][0]()
+    from ddoctor.host.real import RealHost
+
+    return RealHost(deep=deep, use_cache=use_cache)
+
+
+def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use_cache, timeout, no_color,
+              simulate) -> int:
+    out = Output(no_color=no_color)
+    if list_only:
+        return _list(out)
+    try:
+        probes = select(ids)
+    except KeyError as exc:
+        error(f"unknown check id {exc.args[0]}; `ddoctor check --list` shows them")
+        return EXIT_USAGE
+    try:
+        probes += tuple(make_requirement_probe(r) for r in require)
+    except RequirementError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    probes = tuple(replace(p, timeout_s=timeout) for p in probes)
+    try:
+        host = _make_host(simulate, deep=deep, use_cache=use_cache)
+    except KeyError:
+        from ddoctor.host.fake import SCENARIOS
+
+        error(f"unknown scenario {simulate!r}; known: {', '.join(SCENARIOS)}")
+        return EXIT_USAGE
+    ctx = ProbeContext(host=host, nproc=nproc)
+
+    start = time.perf_counter()
+    findings = _run_with_progress(probes, ctx)
+    duration = time.perf_counter() - start
+    plat = host.platform()
+    t = host.torch()
+    report = CheckReport(findings=findings, duration_s=duration, ddoctor_version=__version__,
+                         host=HostSummary(hostname=plat.hostname, platform=f"{plat.system} {plat.machine}",
+                                          python=plat.python_version, torch=t.version if t.installed else None))
+    code = check_exit_code(report, strict=strict)
+    from ddoctor.render import check as r
+
+    if fmt == "json":
+        out.write(r.render_json(report, strict=strict, exit_code=code))
+    elif fmt == "junit":
+        out.write(r.render_junit(report, strict=strict))
+    elif fmt == "markdown":
+        out.write(r.render_markdown(report, verbose=verbose))
+    else:
+        out.render(lambda console: r.render_text(report, console, verbose=verbose, strict=strict))
+    return code
+
+
+def _run_with_progress(probes, ctx):
+    """A spinner on stderr while checks run, only when a person is watching."""
+    if not sys.stderr.isatty():
+        return run_probes(probes, ctx)
+    console = stderr_console()
+    done = []
+    with console.status(f"checking (0/{len(probes)})…") as status:
+        def on_done(finding):
+            done.append(finding.id)
+            status.update(f"checking ({len(done)}/{len(probes)}) — {finding.title} done…")
+
+        return run_probes(probes, ctx, on_done=on_done)

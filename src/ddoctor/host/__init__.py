@@ -1,0 +1,1 @@
+"""The only code that touches the OS, NVML, sockets and subprocesses."""

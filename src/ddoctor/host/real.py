@@ -1,0 +1,95 @@
+"""The real machine: each fact is gathered once, on first use, safely from many threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from ddoctor.host import system
+from ddoctor.host.facts import NvmlFacts, ProbeFailure, TorchFacts, TorchRuntimeFacts
+from ddoctor.host.nvml import collect_nvml_facts
+from ddoctor.host.torch_facts import collect_torch_facts
+
+T = TypeVar("T")
+
+
+class RealHost:
+    def __init__(self, environ: dict[str, str] | None = None, *, deep: bool = False, use_cache: bool = True,
+                 torch_timeout: float = 60.0, nvml_timeout: float = 10.0) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        self.deep = deep
+        self.use_cache = use_cache
+        self.torch_timeout = torch_timeout
+        self.nvml_timeout = nvml_timeout
+        self._values: dict[str, object] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _memo(self, key: str, make: Callable[[], T]) -> T:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                self._values[key] = make()
+            return self._values[key]  # type: ignore[return-value]
+
+    def platform(self):
+        return self._memo("platform", system.platform_facts)
+
+    def nvml(self) -> NvmlFacts | ProbeFailure:
+        return self._memo("nvml", lambda: collect_nvml_facts(environ=self.environ, timeout=self.nvml_timeout))
+
+    def _needs_runtime(self) -> bool:
+        """Import torch live only where devices exist to ask about (or when asked to)."""
+        if self.deep:
+            return True
+        nv = self.nvml()
+        if isinstance(nv, NvmlFacts) and nv.gpus:
+            return True
+        return self.platform().system == "Darwin"
+
+    def _torch_all(self) -> tuple[TorchFacts, TorchRuntimeFacts | None, ProbeFailure | None]:
+        return self._memo("torch", lambda: collect_torch_facts(
+            environ=self.environ, runtime=self._needs_runtime(), use_cache=self.use_cache,
+            timeout=self.torch_timeout))
+
+    def torch(self) -> TorchFacts:
+        return self._torch_all()[0]
+
+    def torch_runtime(self) -> TorchRuntimeFacts | None:
+        return self._torch_all()[1]
+
+    def torch_failure(self) -> ProbeFailure | None:
+        return self._torch_all()[2]
+
+    def memory(self):
+        return self._memo("memory", system.memory_facts)
+
+    def disk(self, path: str):
+        return self._memo(f"disk:{path}", lambda: system.disk_facts(path))
+
+    def limits(self):
+        return self._memo("limits", system.limits)
+
+    def interfaces(self):
+        return self._memo("interfaces", system.interfaces)
+
+    def default_route_interface(self):
+        return self._memo("route", system.default_route_interface)
+
+    def port_state(self, port: int):
+        return self._memo(f"port:{port}", lambda: system.port_state(port))
+
+    def free_port(self) -> int:
+        return self._memo("free_port", system.free_port)
+
+    def resolve(self, name: str):
+        return self._memo(f"resolve:{name}", lambda: system.resolve(name))
+
+    def nccl_conf_files(self):
+        return self._memo("nccl_conf", lambda: system.nccl_conf_files(self.environ))
+
+    def infiniband_devices(self):
+        return self._memo("ib", system.infiniband_devices)

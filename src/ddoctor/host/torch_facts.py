@@ -1,0 +1,217 @@
+"""Torch facts: read statically, imported in a child when needed, and remembered per install.
+
+Importing torch costs ~2 s and 220 MiB, ten times the rest of `ddoctor check`. Build facts (arch
+list, NCCL, Gloo, MPS built) depend only on the installed files and the loader environment, so the
+result of one child import is cached under a key made of exactly those; any change re-imports.
+Runtime facts (devices, CUDA context) are never cached.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from ddoctor.host.child import describe_exit, run_python_child
+from ddoctor.host.facts import (
+    CudaDeviceFacts,
+    ProbeFailure,
+    TorchDist,
+    TorchFacts,
+    TorchRuntimeFacts,
+)
+
+CHILD_SCRIPT = str(Path(__file__).with_name("_torch_child.py"))
+CACHE_VERSION = 1
+# Variables that change what the dynamic loader or torch picks up at import.
+_KEY_ENV = ("LD_LIBRARY_PATH", "LD_PRELOAD", "DYLD_LIBRARY_PATH", "PYTHONPATH", "CUDA_HOME")
+
+
+def _torch_dir() -> Path | None:
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _read_version_module(torch_dir: Path) -> dict:
+    """Parse torch/version.py (the module behind torch.version) without executing it."""
+    try:
+        tree = ast.parse((torch_dir / "version.py").read_text())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    values = {}
+    for node in tree.body:
+        target = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name):
+            try:
+                values[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    return values
+
+
+def _distributions() -> tuple[TorchDist, ...]:
+    seen = []
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "torch":
+            loc = str(getattr(dist, "_path", "") or "")
+            seen.append(TorchDist(version=dist.version, location=os.path.dirname(loc) or loc))
+    # The same dist-info can be reached twice through duplicate sys.path entries.
+    unique = {(d.version, os.path.realpath(d.location)): d for d in seen}
+    return tuple(unique.values())
+
+
+def static_torch_facts() -> TorchFacts:
+    torch_dir = _torch_dir()
+    dists = _distributions()
+    if torch_dir is None:
+        return TorchFacts(installed=False, distributions=dists)
+    v = _read_version_module(torch_dir)
+    return TorchFacts(
+        installed=True,
+        version=v.get("__version__") or (dists[0].version if dists else None),
+        location=str(torch_dir),
+        distributions=dists,
+        cuda=v.get("cuda"),
+        hip=v.get("hip"),
+        debug=bool(v.get("debug", False)),
+        source="static",
+    )
+
+
+def cache_key(static: TorchFacts, environ: dict) -> str | None:
+    if not static.location:
+        return None
+    torch_dir = Path(static.location)
+    parts = [str(CACHE_VERSION), os.path.realpath(sys.executable), str(torch_dir.resolve())]
+    for p in [torch_dir / "version.py", *sorted(torch_dir.glob("_C*.so")), *sorted(torch_dir.glob("_C*.pyd"))]:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        parts.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}")
+    parts += [f"{k}={environ.get(k, '')}" for k in _KEY_ENV]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def cache_dir(environ: dict) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ddoctor"
+
+
+def _load_cache(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("phase") == "build" else None
+
+
+def _store_cache(path: Path, build: dict) -> None:
+    """Best effort: a read-only or full cache dir only costs the next run an import."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(build))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _merge_build(static: TorchFacts, build: dict, source: str) -> TorchFacts:
+    return replace(
+        static,
+        version=build.get("version") or static.version,
+        cuda=build.get("cuda"),
+        hip=build.get("hip"),
+        debug=bool(build.get("debug", static.debug)),
+        import_ok=True,
+        arch_list=tuple(build.get("arch_list") or ()),
+        nccl_available=build.get("nccl_available"),
+        nccl_version=build.get("nccl_version"),
+        gloo_available=build.get("gloo_available"),
+        mpi_available=build.get("mpi_available"),
+        mps_built=build.get("mps_built"),
+        default_backends=tuple(tuple(p) for p in build.get("default_backends") or ()),
+        source=source,
+    )
+
+
+def _runtime_from(messages: tuple[dict, ...], timed_out: bool) -> TorchRuntimeFacts | None:
+    rt = next((m for m in messages if m.get("phase") == "runtime"), None)
+    if rt is None:
+        return None
+    inits = tuple((m["index"], bool(m["ok"]), str(m.get("detail", "")))
+                  for m in messages if m.get("phase") == "cuda_init")
+    started = {m["index"] for m in messages if m.get("phase") == "cuda_init_start"}
+    hung = [i for i in sorted(started) if i not in {x[0] for x in inits}]
+    if timed_out and hung:
+        inits += tuple((i, False, "timed out creating a CUDA context") for i in hung)
+    return TorchRuntimeFacts(
+        cuda_available=rt.get("cuda_available"),
+        device_count=rt.get("device_count"),
+        devices=tuple(CudaDeviceFacts(index=d["index"], name=d["name"], capability=tuple(d["capability"]),
+                                      total_memory=d["total_memory"]) for d in rt.get("devices", [])),
+        cuda_init=inits,
+        cuda_init_timed_out=bool(timed_out and hung),
+        mps_available=rt.get("mps_available"),
+    )
+
+
+def collect_torch_facts(
+    *, environ: dict, runtime: bool, use_cache: bool, timeout: float
+) -> tuple[TorchFacts, TorchRuntimeFacts | None, ProbeFailure | None]:
+    """Build facts (cached when possible) and, if `runtime`, live device facts from one child."""
+    static = static_torch_facts()
+    if not static.installed:
+        return static, None, None
+    key = cache_key(static, environ)
+    cache_path = cache_dir(environ) / f"torch-{key}.json" if key else None
+    if use_cache and not runtime and cache_path is not None:
+        cached = _load_cache(cache_path)
+        if cached is not None:
+            return _merge_build(static, cached, "cache"), None, None
+
+    result = run_python_child(CHILD_SCRIPT, ["runtime" if runtime else "build"], timeout=timeout,
+                              env={**environ, "PYTHONWARNINGS": "ignore"})
+    msgs = result.messages
+    import_error = next((m for m in msgs if m.get("phase") == "import_error"), None)
+    if import_error is not None:
+        return replace(static, import_ok=False, import_error=import_error["error"]), None, None
+    build = next((m for m in msgs if m.get("phase") == "build"), None)
+    if build is None:
+        reason = describe_exit(result)
+        if result.garbage:
+            reason += f"; unexpected output: {result.garbage[0][:200]}"
+        tail = result.stderr_tail.strip()
+        # A crash during `import torch` (e.g. a segfault in a CUDA library) is an import failure.
+        if not result.timed_out:
+            detail = tail.splitlines()[-1] if tail else reason
+            return replace(static, import_ok=False, import_error=detail), None, None
+        return static, None, ProbeFailure(source="torch child", reason=f"import torch {reason} after "
+                                          f"{timeout:.0f} s", timed_out=True)
+    facts = _merge_build(static, build, "child")
+    if cache_path is not None:
+        _store_cache(cache_path, build)
+    rt = _runtime_from(msgs, result.timed_out) if runtime else None
+    failure = None
+    done = any(m.get("phase") == "done" for m in msgs)
+    if runtime and not done and rt is None:
+        failure = ProbeFailure(source="torch child", reason=f"runtime query {describe_exit(result)}",
+                               timed_out=result.timed_out)
+    return facts, rt, failure

@@ -1,0 +1,90 @@
+"""What a probe is, what it returns, and the context it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ddoctor.host.base import Host
+from ddoctor.model.finding import Remediation
+from ddoctor.model.status import Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeContext:
+    """Inputs every probe may read. `nproc` is how many local ranks the user plans to launch."""
+
+    host: Host
+    nproc: int | None = None
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.host.environ
+
+    def local_ranks(self) -> int:
+        """Ranks per node: the user's --nproc, else the launcher's env, else one per GPU, else 1."""
+        if self.nproc:
+            return self.nproc
+        for key in ("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE"):
+            v = self.env.get(key, "")
+            if v.isdigit() and int(v) > 0:
+                return int(v)
+        from ddoctor.host.facts import NvmlFacts
+
+        nv = self.host.nvml()
+        if isinstance(nv, NvmlFacts) and nv.gpus:
+            return len(nv.gpus)
+        return 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """A probe's verdict before the runner stamps id, title, group and timing on it."""
+
+    status: Status
+    summary: str
+    details: tuple[str, ...] = ()
+    evidence: Mapping[str, object] = field(default_factory=dict)
+    remediation: Remediation | None = None
+    affects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    id: str
+    title: str
+    group: str
+    run: Callable[[ProbeContext], Outcome]
+    description: str
+    timeout_s: float = 90.0
+
+
+def ok(summary: str, **kw) -> Outcome:
+    return Outcome(status=Status.PASS, summary=summary, **kw)
+
+
+def skip(summary: str, **kw) -> Outcome:
+    return Outcome(status=Status.SKIP, summary=summary, **kw)
+
+
+def warn(summary: str, fix: Remediation, **kw) -> Outcome:
+    return Outcome(status=Status.WARN, summary=summary, remediation=fix, **kw)
+
+
+def fail(summary: str, fix: Remediation, **kw) -> Outcome:
+    return Outcome(status=Status.FAIL, summary=summary, remediation=fix, **kw)
+
+
+def fix(summary: str, *commands: str, links: tuple[str, ...] = (), codes: tuple[str, ...] = ()) -> Remediation:
+    return Remediation(summary=summary, commands=tuple(commands), links=links, fix_codes=codes)
+
+
+def gib(n: int | float) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def human_bytes(n: int | float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"

@@ -1,0 +1,72 @@
+"""Run probes concurrently, each under a deadline; a crash or overrun becomes an `error` finding.
+
+Python threads cannot be killed, so a late probe's thread is abandoned (daemon) and reported; the
+calls that can block in C are already in child processes with their own timeouts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from ddoctor.model.finding import ErrorInfo, Finding
+from ddoctor.model.status import Status
+from ddoctor.probes.base import Probe, ProbeContext
+
+
+def _to_finding(probe: Probe, outcome, duration: float) -> Finding:
+    return Finding(id=probe.id, title=probe.title, group=probe.group, status=outcome.status,
+                   summary=outcome.summary, details=outcome.details, evidence=outcome.evidence,
+                   remediation=outcome.remediation, affects=outcome.affects, duration_s=duration)
+
+
+def _error(probe: Probe, summary: str, err: ErrorInfo, duration: float) -> Finding:
+    return Finding(id=probe.id, title=probe.title, group=probe.group, status=Status.ERROR, summary=summary,
+                   error=err, duration_s=duration)
+
+
+def run_probe(probe: Probe, ctx: ProbeContext) -> Finding:
+    start = time.perf_counter()
+    try:
+        outcome = probe.run(ctx)
+        return _to_finding(probe, outcome, time.perf_counter() - start)
+    except Exception as exc:  # a probe bug must not sink the report
+        return _error(probe, f"the check crashed: {type(exc).__name__}: {exc}",
+                      ErrorInfo(type_name=type(exc).__name__, message=str(exc),
+                                traceback_text=traceback.format_exc()), time.perf_counter() - start)
+
+
+def run_probes(probes: tuple[Probe, ...], ctx: ProbeContext, *,
+               on_done: Callable[[Finding], None] | None = None,
+               clock: Callable[[], float] = time.monotonic) -> tuple[Finding, ...]:
+    """Start every probe at once; return findings in registration order."""
+    futures: list[Future] = []
+    for probe in probes:
+        fut: Future = Future()
+
+        def work(p=probe, f=fut):
+            result = run_probe(p, ctx)
+            f.set_result(result)
+            if on_done:
+                on_done(result)
+
+        threading.Thread(target=work, name=f"probe-{probe.id}", daemon=True).start()
+        futures.append(fut)
+    start = clock()
+    out = []
+    for probe, fut in zip(probes, futures, strict=True):
+        remaining = max(0.0, probe.timeout_s - (clock() - start))
+        try:
+            out.append(fut.result(timeout=remaining))
+        except FutureTimeout:
+            late = _error(probe, f"the check did not finish within {probe.timeout_s:.0f} s",
+                          ErrorInfo(type_name="TimeoutError", message=f"deadline {probe.timeout_s:.0f} s"),
+                          probe.timeout_s)
+            if on_done:
+                on_done(late)
+            out.append(late)
+    return tuple(out)

@@ -1,0 +1,62 @@
+"""Keep credentials out of every output: names that look secret, and token shapes in free text.
+
+Pure string logic (no I/O) so that every renderer and command can share it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+REDACTED = "***REDACTED***"
+
+_SECRET_NAME = re.compile(
+    r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH|COOKIE|"
+    r"SESSION_?KEY|_KEY$|^KEY$|_PAT$|WEBHOOK)",
+    re.IGNORECASE,
+)
+# Token shapes published by their issuers; bounded repetitions keep matching linear.
+_TOKEN_PATTERNS = [
+    r"hf_[A-Za-z0-9]{30,64}",
+    r"gh[pousr]_[A-Za-z0-9]{36,255}",
+    r"github_pat_[A-Za-z0-9_]{22,255}",
+    r"(?:AKIA|ASIA)[A-Z0-9]{16}",
+    r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,200}",
+    r"xox[abpr]-[A-Za-z0-9\-]{10,200}",
+    r"glpat-[A-Za-z0-9_\-]{20,64}",
+    r"eyJ[A-Za-z0-9_\-]{10,2000}\.[A-Za-z0-9_\-]{10,2000}\.[A-Za-z0-9_\-]{10,2000}",
+    r"wandb_[A-Za-z0-9]{30,80}",
+]
+_TOKEN_RE = re.compile("|".join(f"(?:{p})" for p in _TOKEN_PATTERNS))
+# user:password@host in URLs (proxy settings, git remotes, database URLs).
+_URL_CRED_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]{0,20}://[^\s:/@]{1,200}:)[^\s@/]{1,200}(@)")
+# KEY=value / KEY: value pairs in logs where KEY looks secret.
+_ASSIGN_RE = re.compile(
+    r"\b([A-Za-z0-9_]{0,60}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY)[A-Za-z0-9_]{0,40})"
+    r"(\s{0,3}[=:]\s{0,3})(['\"]?)([^\s'\"]{4,500})",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Values of variables whose names look secret (long enough to be worth scrubbing)."""
+    vals = {v for k, v in environ.items() if is_secret_name(k) and v and len(v) >= 4}
+    return tuple(sorted(vals, key=len, reverse=True))
+
+
+def redact_env_value(name: str, value: str) -> str:
+    return REDACTED if is_secret_name(name) else scrub(value)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace known secret values, token shapes, URL passwords and secret-looking assignments."""
+    for s in secrets:
+        if s in text:
+            text = text.replace(s, REDACTED)
+    text = _TOKEN_RE.sub(REDACTED, text)
+    text = _URL_CRED_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", text)
+    return _ASSIGN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}", text)

@@ -1,0 +1,1 @@
+"""Presentation: model values in, text out. Never probes, parses or imports host code."""
