@@ -10,11 +10,10 @@ from collections.abc import Iterable, Mapping
 
 REDACTED = "***REDACTED***"
 
-_SECRET_NAME = re.compile(
-    r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH|COOKIE|"
-    r"SESSION_?KEY|_KEY$|^KEY$|_PAT$|WEBHOOK)",
-    re.IGNORECASE,
-)
+_SECRET_WORDS = {"TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "PASSPHRASE", "CREDENTIAL",
+                 "CREDENTIALS", "COOKIE", "APIKEY", "AUTH", "PAT", "PRIVATE"}
+
+
 # Token shapes published by their issuers; bounded repetitions keep matching linear.
 _TOKEN_PATTERNS = [
     r"hf_[A-Za-z0-9]{30,64}",
@@ -39,7 +38,11 @@ _ASSIGN_RE = re.compile(
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    """By whole words of the name, so TOKENIZERS_PARALLELISM is not a secret but HF_TOKEN is."""
+    parts = [p for p in re.split(r"[_\-.]", name.upper()) if p]
+    if name.upper() == "PWD" or name.upper() == "OLDPWD":  # the shell's working directory
+        return False
+    return bool(parts) and (any(p in _SECRET_WORDS for p in parts) or parts[-1] in ("KEY", "KEYS"))
 
 
 def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -1,0 +1,97 @@
+"""The real machine: CPU torch 2.13, no GPU, loopback sockets."""
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from ddoctor.host import system
+from ddoctor.host.facts import NvmlFacts
+from ddoctor.host.real import RealHost
+from ddoctor.host.torch_facts import collect_torch_facts, static_torch_facts
+
+
+def test_static_facts_read_torch_version_without_importing(monkeypatch):
+    import sys
+
+    had = "torch" in sys.modules
+    t = static_torch_facts()
+    assert t.installed and t.version and t.version.startswith("2.")
+    assert had or "torch" not in sys.modules
+
+
+@pytest.mark.slow
+def test_child_import_reports_this_cpu_build_and_caches_it(tmp_path):
+    env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
+    t, rt, failure = collect_torch_facts(environ=env, runtime=False, use_cache=True, timeout=120)
+    assert failure is None and rt is None
+    assert t.import_ok and t.source == "child"
+    assert t.cuda is None and t.nccl_available is False and t.gloo_available is True
+    assert ("cpu", "gloo") in t.default_backends
+    assert list(Path(tmp_path, "ddoctor").glob("torch-*.json"))
+    again, _, _ = collect_torch_facts(environ=env, runtime=False, use_cache=True, timeout=120)
+    assert again.source == "cache" and again.gloo_available is True and again.nccl_available is False
+
+
+@pytest.mark.slow
+def test_runtime_child_on_this_host(tmp_path):
+    env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
+    _, rt, failure = collect_torch_facts(environ=env, runtime=True, use_cache=True, timeout=120)
+    assert failure is None and rt.cuda_available is False and rt.device_count == 0
+
+
+@pytest.mark.slow
+def test_broken_torch_import_is_reported_not_raised(tmp_path):
+    fake_pkg = tmp_path / "site" / "torch"
+    fake_pkg.mkdir(parents=True)
+    (fake_pkg / "__init__.py").write_text(
+        "raise OSError('libcudnn.so.8: cannot open shared object file: No such file or directory')\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site"), "XDG_CACHE_HOME": str(tmp_path)}
+    t, _, failure = collect_torch_facts(environ=env, runtime=False, use_cache=False, timeout=60)
+    assert failure is None and t.import_ok is False and "libcudnn.so.8" in t.import_error
+
+
+@pytest.mark.slow
+def test_torch_import_that_hangs_times_out(tmp_path):
+    fake_pkg = tmp_path / "site" / "torch"
+    fake_pkg.mkdir(parents=True)
+    (fake_pkg / "__init__.py").write_text("import time\ntime.sleep(60)\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site"), "XDG_CACHE_HOME": str(tmp_path)}
+    t, _, failure = collect_torch_facts(environ=env, runtime=False, use_cache=False, timeout=2)
+    assert failure is not None and failure.timed_out and t.import_ok is None
+
+
+def test_nvml_is_absent_here():
+    nv = RealHost().nvml()
+    assert isinstance(nv, NvmlFacts) and not nv.available and "NVMLError_LibraryNotFound" in nv.error
+
+
+def test_port_state_names_this_process_as_holder():
+    import os
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        st = system.port_state(port)
+        assert not st.free and st.holder_pid == os.getpid()
+    assert system.port_state(port).free
+
+
+def test_free_port_is_bindable():
+    port = system.free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_resolve_and_interfaces():
+    assert "127.0.0.1" in system.resolve("localhost")
+    assert isinstance(system.resolve("no-such-host.invalid"), str)
+    assert any(i.is_loopback for i in system.interfaces())
+
+
+def test_nccl_conf_is_read(tmp_path):
+    conf = tmp_path / "nccl.conf"
+    conf.write_text("# comment\nNCCL_IB_DISABLE=1\n\nNCCL_DEBUG = WARN\n")
+    files = system.nccl_conf_files({"NCCL_CONF_FILE": str(conf)})
+    assert files[-1].entries == (("NCCL_IB_DISABLE", "1"), ("NCCL_DEBUG", "WARN"))
