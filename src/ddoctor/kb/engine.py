@@ -1,0 +1,82 @@
+"""Diagnose logs: stream bytes through the parser into the matcher, then rank."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ddoctor.kb.loader import load_signatures
+from ddoctor.kb.match import Matcher, to_diagnosis
+from ddoctor.model.diagnosis import Diagnosis, Signature
+from ddoctor.parse.parser import LogParser
+from ddoctor.parse.reader import SMALL, scan_stream
+
+Tailor = Callable[[Diagnosis], Diagnosis]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiagnoseResult:
+    diagnoses: tuple[Diagnosis, ...]
+    bytes_read: int
+    lines_parsed: int
+    tracebacks: int
+    sources: tuple[str, ...]
+
+    @property
+    def root(self) -> Diagnosis | None:
+        return self.diagnoses[0] if self.diagnoses else None
+
+
+class Session:
+    """One diagnose run over any number of inputs (files, stdin)."""
+
+    def __init__(self, signatures: tuple[Signature, ...] | None = None, *, small: int = SMALL) -> None:
+        self.matcher = Matcher(signatures or load_signatures())
+        self.small = small
+        self.bytes_read = 0
+        self.sources: list[str] = []
+        self._offset = 0  # line numbers continue across inputs so evidence stays unique
+
+    def add_stream(self, stream: BinaryIO, name: str,
+                   on_progress: Callable[[int], None] | None = None) -> None:
+        m = self.matcher
+        offset = self._offset
+        last = [0]
+
+        def feed(lineno: int, text: str) -> None:
+            last[0] = lineno
+            parser.feed(lineno + offset, text)
+
+        parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
+        self.bytes_read += scan_stream(stream, feed, small=self.small, on_progress=on_progress)
+        parser.close()
+        self._offset += last[0]
+        self.sources.append(name)
+
+    def add_text(self, text: str, name: str = "<text>") -> None:
+        self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name)
+
+    def result(self, *, tailor: Tailor | None = None, show_all: bool = True) -> DiagnoseResult:
+        aggs = self.matcher.ranked()
+        diags = [to_diagnosis(a) for a in aggs]
+        if tailor is not None:
+            diags = [tailor(d) for d in diags]
+        if not show_all:
+            diags = diags[:1] + [d for d in diags[1:] if d.symptom or d.score >= 0.5][:4]
+        return DiagnoseResult(diagnoses=tuple(diags), bytes_read=self.bytes_read, lines_parsed=self.matcher.lines,
+                              tracebacks=self.matcher.tracebacks, sources=tuple(self.sources))
+
+
+def diagnose_text(text: str, **kw) -> DiagnoseResult:
+    s = Session(**kw)
+    s.add_text(text)
+    return s.result()
+
+
+def diagnose_streams(streams: Iterable[tuple[str, BinaryIO]], **kw) -> DiagnoseResult:
+    s = Session(**kw)
+    for name, stream in streams:
+        s.add_stream(stream, name)
+    return s.result()

@@ -1,0 +1,94 @@
+"""Knowledge-base entries (signatures) and what diagnose concludes from a log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ddoctor.model.logs import Evidence, Frame
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One way a signature shows up. Every field that is set must hold.
+
+    `exception` names exception types (short names); `message` is searched in the exception
+    message; `line` in any log line; `exitcode` matches torchrun rank failures. `symptom` marks a
+    rule whose match is a consequence of another failure (a peer crashed, a collective timed out).
+    """
+
+    exception: tuple[str, ...] = ()
+    message: str | None = None
+    line: str | None = None
+    exitcode: tuple[int, ...] = ()
+    weight: float = 1.0
+    symptom: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Example:
+    kind: str  # match | no_match
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signature:
+    name: str
+    code: str
+    title: str
+    category: str
+    priority: int  # how specific a root cause this is (higher wins between two matches)
+    rules: tuple[Rule, ...]
+    what: str
+    why: str
+    fix_summary: str
+    fix_steps: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    snippet: str | None = None
+    fix_codes: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+    symptom: bool = False
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "code": self.code, "title": self.title, "category": self.category,
+                "priority": self.priority, "symptom": self.symptom, "what": self.what, "why": self.why,
+                "remediation": {"summary": self.fix_summary, "steps": list(self.fix_steps),
+                                "commands": list(self.commands), "snippet": self.snippet,
+                                "fix_codes": list(self.fix_codes)},
+                "references": list(self.references)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnosis:
+    name: str
+    code: str
+    title: str
+    score: float  # 0..1 confidence that this is a cause present in the log
+    symptom: bool
+    evidence: tuple[Evidence, ...]
+    occurrences: int
+    ranks: tuple[int, ...]
+    what: str
+    why: str
+    fix_summary: str
+    fix_steps: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    snippet: str | None = None
+    fix_codes: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    user_frame: Frame | None = None
+    host_notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        uf = self.user_frame
+        return {
+            "name": self.name, "code": self.code, "title": self.title, "score": round(self.score, 3),
+            "symptom": self.symptom, "occurrences": self.occurrences, "ranks": list(self.ranks),
+            "evidence": {"lines": [e.to_dict() for e in self.evidence]},
+            "explanation": {"what": self.what, "why": self.why},
+            "remediation": {"summary": self.fix_summary, "steps": list(self.fix_steps),
+                            "commands": list(self.commands), "snippet": self.snippet,
+                            "fix_codes": list(self.fix_codes), "host_notes": list(self.host_notes)},
+            "user_frame": None if uf is None else {"file": uf.filename, "line": uf.lineno, "function": uf.function},
+            "references": list(self.references),
+        }

@@ -1,0 +1,82 @@
+"""Parsed log values: tracebacks, torchrun rank failures, and evidence lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Frame:
+    filename: str
+    lineno: int | None
+    function: str | None
+    line: str | None = None
+
+    @property
+    def is_library(self) -> bool:
+        """Installed code (site-packages, the stdlib, torch itself) rather than the user's own."""
+        f = self.filename.replace("\\", "/")
+        return any(s in f for s in ("site-packages/", "dist-packages/", "/lib/python", "<frozen", "/torch/",
+                                    "/usr/lib/", "<string>")) or f.startswith("<")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExceptionBlock:
+    """One exception in a chain. `link` is its relation to the block printed before it."""
+
+    type_name: str
+    message: str
+    frames: tuple[Frame, ...] = ()
+    link: str = "root"  # root | cause ("direct cause") | context ("during handling")
+    lineno: int = 0  # where the exception line is in the input
+
+    @property
+    def short_type(self) -> str:
+        return self.type_name.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Traceback:
+    blocks: tuple[ExceptionBlock, ...]
+    rank: int | None
+    start_line: int
+    end_line: int
+
+    @property
+    def final(self) -> ExceptionBlock:
+        return self.blocks[-1]
+
+    @property
+    def user_frame(self) -> Frame | None:
+        """The innermost frame of the user's own code in the final exception (Sentry's in-app rule)."""
+        for block in reversed(self.blocks):
+            for fr in reversed(block.frames):
+                if not fr.is_library:
+                    return fr
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RankFailure:
+    """One entry of torchrun's ChildFailedError summary, or an agent 'failed (exitcode: N)' line."""
+
+    rank: int | None
+    local_rank: int | None
+    exitcode: int | None
+    signal: str | None
+    host: str | None = None
+    pid: int | None = None
+    error_file: str | None = None
+    detail: str | None = None
+    root_cause: bool = False
+    lineno: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    lineno: int
+    rank: int | None
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"line": self.lineno, "rank": self.rank, "text": self.text}

@@ -1,0 +1,51 @@
+"""Undo what terminals, launchers and chat windows do to a log line, and find its rank.
+
+Every regular expression here is anchored and uses bounded repetition, so cost stays linear in
+the line length whatever the input (see tests/parse/test_fuzz.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# torch's excepthook writes `[rank3]:`; torchrun --tee writes `[default0]:`; both can stack.
+_RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?")
+# rich's boxed tracebacks put │ at both ends of every line.
+_BOX_EDGES = re.compile(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
+_BOX_ONLY = re.compile(r"^\s{0,4}[╭╰┏┗─━]+.{0,200}[╮╯┓┛]\s*$")
+_QUOTE = re.compile(r"^(?:>\s?){1,4}")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def clean_line(raw: str) -> tuple[int | None, bool, str]:
+    """(rank, is_global_rank, text) for one physical line.
+
+    `\\r` progress redraws keep only the last non-empty segment; rank prefixes are peeled off
+    (a `[rankN]:` global rank wins over a `[default0]:` local one).
+    """
+    if "\r" in raw:
+        parts = [p for p in raw.split("\r") if p.strip()]
+        raw = parts[-1] if parts else ""
+    text = strip_ansi(raw).replace("\x00", "").rstrip("\n")
+    rank: int | None = None
+    is_global = False
+    for _ in range(3):
+        m = _RANK_PREFIX.match(text)
+        if not m:
+            break
+        if m.group(2) is not None:
+            rank, is_global = int(m.group(2)), True
+        elif not is_global:
+            rank = int(m.group(3))
+        text = text[m.end():]
+    if text.startswith(">"):
+        text = _QUOTE.sub("", text)
+    if "│" in text or "┃" in text:
+        text = _BOX_EDGES.sub("", text)
+    elif _BOX_ONLY.match(text):
+        text = ""
+    return rank, is_global, text.rstrip()

@@ -1,0 +1,296 @@
+"""A streaming, tolerant parser: lines in, tracebacks and torchrun failures out.
+
+It keeps one small state machine per rank, so interleaved `[rank0]:`/`[rank1]:` tracebacks are
+reassembled separately, and it never holds more than the traceback being read: a multi-GB log
+is parsed in bounded memory. Every pattern is anchored with bounded repetition (linear time).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
+from ddoctor.parse.clean import clean_line
+
+HEADER = re.compile(r"^\s{0,16}Traceback \(")
+# `File "x.py", line 3, in f` in any language (Fichier/ligne/dans, Datei/Zeile, ...).
+FRAME = re.compile(
+    r'^\s{0,16}(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件)\s{1,2}"(?P<file>[^"]{1,2000})",'
+    r"\s{0,2}\S{1,12}\s{1,2}(?P<line>\d{1,9})(?:,\s{0,2}\S{1,12}\s{1,2}(?P<func>\S[^\n]{0,400}))?$"
+)
+EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?::(?P<msg>.{0,100000}))?$")
+EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
+CAUSE = "The above exception was the direct cause of the following exception"
+CONTEXT = "During handling of the above exception, another exception occurred"
+SPAWN = re.compile(r"^-- Process (\d{1,6}) terminated with the following error")
+REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]$")
+CARETS = re.compile(r"^\s{0,200}[\^~]{1,2000}\s{0,4}$")
+GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80})?|\| ?)")
+MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
+LOG_PREFIX = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]")
+
+# torchrun's ChildFailedError summary.
+TR_ENTRY = re.compile(r"^\s{0,4}\[(\d{1,6})\]:\s*$")
+TR_FIELD = re.compile(r"^\s{1,8}(time|host|rank|exitcode|error_file|traceback)\s{0,20}:\s?(.{0,4000})$")
+TR_RANK = re.compile(r"^(\d{1,9})(?:\s{0,4}\(local_rank:\s{0,4}(\d{1,9})\))?")
+TR_EXIT = re.compile(r"^(-?\d{1,9})(?:\s{0,4}\(pid:\s{0,4}(\d{1,12})\))?(?:\s{0,8}\((SIG[A-Z0-9]{1,12})\))?")
+AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
+SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL",
+                11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM"}
+MAX_MESSAGE_LINES = 40
+_DIGITS = re.compile(r"\d")
+MAX_FRAMES = 400
+
+
+@dataclass
+class _Pending:
+    rank: int | None
+    start: int
+    blocks: list[ExceptionBlock] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    link: str = "root"
+    exc_type: str | None = None
+    exc_lineno: int = 0
+    msg_lines: list[str] = field(default_factory=list)
+    state: str = "frames"  # frames | message | after (blank line seen) | chain (marker seen)
+    last: int = 0
+
+
+class LogParser:
+    """Feed lines with `feed`; call `close` at the end. Results go to the callbacks."""
+
+    def __init__(self, on_line: Callable[[int, int | None, str], None],
+                 on_traceback: Callable[[Traceback], None],
+                 on_failure: Callable[[RankFailure], None]) -> None:
+        self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
+        self._tbs: dict[object, _Pending] = {}
+        self._prefix: dict[object, str] = {}
+        self._spawn_rank: dict[object, int] = {}
+        self._tr_root = False
+        self._tr_entry: dict | None = None
+
+    # -- public -------------------------------------------------------------------------------
+    def feed(self, lineno: int, raw: str) -> None:
+        rank, _, text = clean_line(raw)
+        if text:
+            self.on_line(lineno, rank, text)
+        if rank is None:
+            self._torchrun(lineno, text)
+        text = self._strip_prefix(rank, text)
+        if "File \"" in text and MANGLED_SPLIT.search(text):
+            # A paste that lost its line breaks: `Traceback (...):  File "x.py", line 3, in f`.
+            for piece in MANGLED_SPLIT.split(text):
+                self._line(lineno, rank, piece)
+            return
+        self._line(lineno, rank, text)
+
+    def close(self) -> None:
+        for key in list(self._tbs):
+            self._finish(key)
+        self._flush_entry()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _line(self, lineno: int, rank: int | None, text: str) -> None:
+        key = rank
+        if GROUP_DECOR.match(text) and ("|" in text[:20] or "+-" in text[:20]):
+            text = GROUP_DECOR.sub("", text, count=1)
+            if not text.strip():
+                return
+        tb = self._tbs.get(key)
+        if tb is not None and lineno - tb.last > 1 and tb.state != "chain" and not text.strip() == "":
+            # A gap (windowed scanning, or another process's lines) ends what we were reading.
+            if tb.state == "message" or lineno - tb.last > 50:
+                self._finish(key)
+                tb = None
+        if HEADER.match(text):
+            if tb is not None and tb.state == "chain":
+                tb.state, tb.last = "frames", lineno
+                return
+            if tb is not None:
+                self._finish(key)
+            pending_rank = self._spawn_rank.pop(key, None)
+            self._tbs[key] = _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
+                                      last=lineno)
+            return
+        m = SPAWN.match(text)
+        if m:
+            if tb is not None:
+                self._finish(key)
+            self._spawn_rank[key] = int(m.group(1))
+            return
+        if tb is None:
+            self._idle(lineno, rank, key, text)
+            return
+        tb.last = lineno
+        stripped = text.strip()
+        if tb.state == "chain":
+            if not stripped:
+                return
+            # Chain marker seen but the next traceback never came (partial paste).
+            self._finish(key)
+            self._idle(lineno, rank, key, text)
+            return
+        if stripped.startswith((CAUSE, CONTEXT)):
+            self._end_block(tb)
+            tb.link = "cause" if stripped.startswith(CAUSE) else "context"
+            tb.state = "chain"
+            return
+        if tb.state == "frames":
+            fm = FRAME.match(text)
+            if fm:
+                self._add_frame(tb, fm)
+                return
+            if not stripped or REPEATED.match(text) or CARETS.match(text) or stripped in ("...", "[...]"):
+                return
+            if text[:1].isspace():
+                if tb.frames and tb.frames[-1].line is None:
+                    fr = tb.frames[-1]
+                    tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
+                                          line=stripped[:500])
+                return
+            em = EXC_LINE.match(stripped)
+            if em:
+                tb.exc_type, tb.exc_lineno = em.group("type"), lineno
+                tb.msg_lines = [(em.group("msg") or "").strip()]
+                tb.state = "message"
+                return
+            # A non-traceback line where the exception line should be: keep what we have.
+            self._finish(key)
+            self._idle(lineno, rank, key, text)
+            return
+        if tb.state == "after":
+            if not stripped:
+                return
+            self._finish(key)
+            self._idle(lineno, rank, key, text)
+            return
+        # message state: continuation lines until a blank line, a log-prefixed line or the cap.
+        if not stripped:
+            self._end_block(tb)
+            tb.state = "after"  # a chain marker may follow
+            return
+        if LOG_PREFIX.match(stripped) or len(tb.msg_lines) >= MAX_MESSAGE_LINES:
+            self._end_block(tb)
+            tb.state = "ended"
+            self._finish(key)
+            if stripped:
+                self._idle(lineno, rank, key, text)
+            return
+        if FRAME.match(text):  # a frame after the exception line: a new, header-less traceback
+            self._finish(key)
+            self._idle(lineno, rank, key, text)
+            return
+        tb.msg_lines.append(stripped)
+
+    def _strip_prefix(self, key: object, text: str) -> str:
+        """Remove a logger prefix (`ERROR 06-13 09:02:44 [core.py:517] `, `(Worker pid=3) `) that a
+        traceback header carried, from that header and every following line with the same shape."""
+        pre = self._prefix.get(key)
+        if pre is not None:
+            head = text[: len(pre)]
+            if len(head) == len(pre) and _DIGITS.sub("0", head) == pre:
+                return text[len(pre):]
+        idx = text.find("Traceback (")
+        if 0 < idx <= 300 and not text[:idx].isspace() and '"' not in text[:idx]:
+            self._prefix[key] = _DIGITS.sub("0", text[:idx])
+            return text[idx:]
+        return text
+
+    def _idle(self, lineno: int, rank: int | None, key: object, text: str) -> None:
+        fm = FRAME.match(text)
+        if fm:  # a partial paste that starts in the middle of a traceback
+            tb = _Pending(rank=rank, start=lineno, last=lineno)
+            self._add_frame(tb, fm)
+            self._tbs[key] = tb
+            return
+        stripped = text.strip()
+        if text[:1].isspace() or ":" not in stripped:
+            return
+        em = EXC_LINE.match(stripped)
+        if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning"):
+            tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
+                          msg_lines=[(em.group("msg") or "").strip()], state="message")
+            self._tbs[key] = tb
+
+    @staticmethod
+    def _add_frame(tb: _Pending, fm: re.Match) -> None:
+        if len(tb.frames) >= MAX_FRAMES:
+            tb.frames.pop(len(tb.frames) // 2)  # keep both ends of very deep stacks
+        func = fm.group("func")
+        line = None
+        if func and "  " in func:  # mangled paste: source line glued to the frame line
+            func, line = (p.strip() for p in func.split("  ", 1))
+        tb.frames.append(Frame(filename=fm.group("file"), lineno=int(fm.group("line")), function=func, line=line))
+
+    @staticmethod
+    def _end_block(tb: _Pending) -> None:
+        if tb.exc_type is None and not tb.frames:
+            return
+        tb.blocks.append(ExceptionBlock(type_name=tb.exc_type or "<unknown>",
+                                        message="\n".join(tb.msg_lines).strip(), frames=tuple(tb.frames),
+                                        link=tb.link, lineno=tb.exc_lineno or tb.last))
+        tb.frames, tb.exc_type, tb.msg_lines, tb.link = [], None, [], "root"
+
+    def _finish(self, key: object) -> None:
+        tb = self._tbs.pop(key, None)
+        if tb is None:
+            return
+        if tb.state in ("frames", "message"):
+            self._end_block(tb)
+        if tb.blocks:
+            self.on_traceback(Traceback(blocks=tuple(tb.blocks), rank=tb.rank, start_line=tb.start,
+                                        end_line=tb.last))
+
+    # -- torchrun summary -----------------------------------------------------------------------
+    def _torchrun(self, lineno: int, text: str) -> None:
+        s = text.strip()
+        if s.startswith("Root Cause (first observed failure)"):
+            self._flush_entry()
+            self._tr_root = True
+            return
+        if s == "Failures:":
+            self._flush_entry()
+            self._tr_root = False
+            return
+        m = TR_ENTRY.match(text)
+        if m:
+            self._flush_entry()
+            self._tr_entry = {"lineno": lineno, "root": self._tr_root}
+            return
+        if self._tr_entry is not None:
+            f = TR_FIELD.match(text)
+            if f:
+                self._tr_entry[f.group(1)] = f.group(2).strip()
+                self._tr_entry["lineno"] = lineno if f.group(1) == "exitcode" else self._tr_entry["lineno"]
+                return
+            if s.startswith(("====", "----")) or not s:
+                self._flush_entry()
+                if s.startswith("===="):
+                    self._tr_root = False
+            return
+        a = AGENT_FAILED.search(text)
+        if a:
+            code = int(a.group(1))
+            self.on_failure(RankFailure(rank=None, local_rank=int(a.group(2)), exitcode=code,
+                                        signal=SIGNAL_NAMES.get(-code) if code < 0 else None, pid=int(a.group(3)),
+                                        lineno=lineno))
+
+    def _flush_entry(self) -> None:
+        e, self._tr_entry = self._tr_entry, None
+        if not e or "exitcode" not in e:
+            return
+        rank = local = code = pid = None
+        sig = None
+        if rm := TR_RANK.match(e.get("rank", "")):
+            rank = int(rm.group(1))
+            local = int(rm.group(2)) if rm.group(2) else None
+        if xm := TR_EXIT.match(e.get("exitcode", "")):
+            code = int(xm.group(1))
+            pid = int(xm.group(2)) if xm.group(2) else None
+            sig = xm.group(3) or (SIGNAL_NAMES.get(-code) if code < 0 else None)
+        err = e.get("error_file")
+        self.on_failure(RankFailure(rank=rank, local_rank=local, exitcode=code, signal=sig, host=e.get("host"),
+                                    pid=pid, error_file=None if err in (None, "<N/A>") else err,
+                                    detail=e.get("traceback"), root_cause=bool(e["root"]), lineno=e["lineno"]))
