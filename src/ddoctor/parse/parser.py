@@ -29,7 +29,9 @@ REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]
 CARETS = re.compile(r"^\s{0,200}[\^~]{1,2000}\s{0,4}$")
 GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80})?|\| ?)")
 MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
-LOG_PREFIX = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]")
+LOG_PREFIX = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]"
+)
 
 # torchrun's ChildFailedError summary.
 TR_ENTRY = re.compile(r"^\s{0,4}\[(\d{1,6})\]:\s*$")
@@ -99,11 +101,11 @@ class LogParser:
             if not text.strip():
                 return
         tb = self._tbs.get(key)
-        if tb is not None and lineno - tb.last > 1 and tb.state != "chain" and not text.strip() == "":
+        gap = tb is not None and lineno - tb.last > 1 and tb.state != "chain" and text.strip() != ""
+        if gap and (tb.state == "message" or lineno - tb.last > 50):
             # A gap (windowed scanning, or another process's lines) ends what we were reading.
-            if tb.state == "message" or lineno - tb.last > 50:
-                self._finish(key)
-                tb = None
+            self._finish(key)
+            tb = None
         if HEADER.match(text):
             if tb is not None and tb.state == "chain":
                 tb.state, tb.last = "frames", lineno

@@ -44,7 +44,7 @@ def looks_binary(head: bytes) -> bool:
 
 def feed_all(data: bytes, feed: Feed, first_lineno: int = 1) -> int:
     lineno = first_lineno - 1
-    for lineno, line in enumerate(data.split(b"\n"), start=first_lineno):  # noqa: B007
+    for lineno, line in enumerate(data.split(b"\n"), start=first_lineno):
         feed(lineno, decode(line))
     return lineno
 
