@@ -93,6 +93,60 @@ def check(
     raise typer.Exit(code)
 
 
+@app.command()
+def diagnose(
+    files: list[str] = typer.Argument(None, help="Log files (plain or .gz); `-` or nothing reads stdin."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text, json (ddoctor.diagnosis/1), markdown."),
+    show_all: bool = typer.Option(False, "--all", "-a", help="Show every cause found, not only the root cause."),
+    no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host (e.g. diagnosing "
+                                 "a log from another machine)."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
+) -> None:
+    """Find the root cause of a failed distributed PyTorch job in its log, and how to fix it.
+
+    Reads torchrun/mp.spawn/SLURM output as people paste it: interleaved [rankN]: lines, chained
+    tracebacks, torchrun's ChildFailedError summary (exitcode -9/-11...), NCCL WARN lines, ANSI
+    colours, partial pastes. Large logs are streamed in bounded memory.
+
+    Examples:
+
+      torchrun --nproc_per_node 8 train.py 2>&1 | ddoctor diagnose
+
+      ddoctor diagnose job.log logs/rank*.log
+
+      ddoctor diagnose --format json slurm-1234.out | jq '.diagnoses[0].name'
+
+    Exit codes: 0 no failure found, 1 a failure was diagnosed, 2 unreadable input.
+    """
+    from ddoctor.cli.diagnose_cmd import run_diagnose
+
+    raise typer.Exit(run_diagnose(files=list(files or []), fmt=fmt.value, show_all=show_all, use_host=not no_host,
+                                  no_color=no_color))
+
+
+@app.command()
+def explain(
+    name: str = typer.Argument(..., help="Signature name or code, e.g. nccl-unavailable or DD101."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text, json, markdown."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Explain one failure cause from the knowledge base: what, why, how to fix."""
+    from ddoctor.cli.diagnose_cmd import run_explain
+
+    raise typer.Exit(run_explain(name, fmt.value, no_color))
+
+
+@app.command()
+def signatures(
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """List every failure cause ddoctor diagnose knows."""
+    from ddoctor.cli.diagnose_cmd import run_signatures
+
+    raise typer.Exit(run_signatures(fmt.value, no_color))
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
     try:

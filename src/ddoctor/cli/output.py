@@ -29,7 +29,7 @@ class Output:
         """Render with rich into a buffer, scrub it, then print: no secret reaches the terminal."""
         buf = io.StringIO()
         console = Console(file=buf, force_terminal=self.color, no_color=not self.color, highlight=False,
-                          width=self.width or (None if self.color else 100), soft_wrap=not self.color,
+                          width=self.width or (None if self.color else 100),
                           emoji=False)
         draw(console)
         sys.stdout.write(scrub(buf.getvalue(), self.secrets))

@@ -36,6 +36,7 @@ class Session:
         self.matcher = Matcher(signatures or load_signatures())
         self.small = small
         self.bytes_read = 0
+        self.lines_read = 0
         self.sources: list[str] = []
         self._offset = 0  # line numbers continue across inputs so evidence stays unique
 
@@ -43,16 +44,13 @@ class Session:
                    on_progress: Callable[[int], None] | None = None) -> None:
         m = self.matcher
         offset = self._offset
-        last = [0]
-
-        def feed(lineno: int, text: str) -> None:
-            last[0] = lineno
-            parser.feed(lineno + offset, text)
-
         parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
-        self.bytes_read += scan_stream(stream, feed, small=self.small, on_progress=on_progress)
+        n_bytes, n_lines = scan_stream(stream, lambda lineno, text: parser.feed(lineno + offset, text),
+                                       small=self.small, on_progress=on_progress)
         parser.close()
-        self._offset += last[0]
+        self.bytes_read += n_bytes
+        self.lines_read += n_lines
+        self._offset += n_lines
         self.sources.append(name)
 
     def add_text(self, text: str, name: str = "<text>") -> None:
@@ -65,7 +63,7 @@ class Session:
             diags = [tailor(d) for d in diags]
         if not show_all:
             diags = diags[:1] + [d for d in diags[1:] if d.symptom or d.score >= 0.5][:4]
-        return DiagnoseResult(diagnoses=tuple(diags), bytes_read=self.bytes_read, lines_parsed=self.matcher.lines,
+        return DiagnoseResult(diagnoses=tuple(diags), bytes_read=self.bytes_read, lines_parsed=self.lines_read,
                               tracebacks=self.matcher.tracebacks, sources=tuple(self.sources))
 
 

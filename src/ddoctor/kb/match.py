@@ -96,10 +96,13 @@ class _Agg:
     ranks: set[int] = field(default_factory=set)
     captures: dict[str, str] = field(default_factory=dict)
     user_frame: Frame | None = None
+    last_line: int = -1
 
     def add(self, strength: float, symptom: bool, ev: Evidence, captures: dict | None = None,
             frame: Frame | None = None) -> None:
-        self.count += 1
+        if ev.lineno != self.last_line:  # one line matched by several rules counts once
+            self.count += 1
+            self.last_line = ev.lineno
         if not symptom:
             self.symptom = False
         if strength > self.strength:

@@ -76,17 +76,18 @@ class LogParser:
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
         rank, _, text = clean_line(raw)
-        if text:
-            self.on_line(lineno, rank, text)
         if rank is None:
             self._torchrun(lineno, text)
         text = self._strip_prefix(rank, text)
         if "File \"" in text and MANGLED_SPLIT.search(text):
             # A paste that lost its line breaks: `Traceback (...):  File "x.py", line 3, in f`.
-            for piece in MANGLED_SPLIT.split(text):
-                self._line(lineno, rank, piece)
-            return
-        self._line(lineno, rank, text)
+            code = [self._line(lineno, rank, piece) for piece in MANGLED_SPLIT.split(text)]
+            is_code = all(code)
+        else:
+            is_code = self._line(lineno, rank, text)
+        if text and not is_code:
+            # Frames and source lines are not evidence: only what the program and runtime printed.
+            self.on_line(lineno, rank, text)
 
     def close(self) -> None:
         for key in list(self._tbs):
@@ -94,12 +95,13 @@ class LogParser:
         self._flush_entry()
 
     # -- internals ----------------------------------------------------------------------------
-    def _line(self, lineno: int, rank: int | None, text: str) -> None:
+    def _line(self, lineno: int, rank: int | None, text: str) -> bool:
+        """Advance the rank's state machine; True when the line is traceback code (a frame or source)."""
         key = rank
         if GROUP_DECOR.match(text) and ("|" in text[:20] or "+-" in text[:20]):
             text = GROUP_DECOR.sub("", text, count=1)
             if not text.strip():
-                return
+                return True
         tb = self._tbs.get(key)
         gap = tb is not None and lineno - tb.last > 1 and tb.state != "chain" and text.strip() != ""
         if gap and (tb.state == "message" or lineno - tb.last > 50):
@@ -109,82 +111,77 @@ class LogParser:
         if HEADER.match(text):
             if tb is not None and tb.state == "chain":
                 tb.state, tb.last = "frames", lineno
-                return
+                return False
             if tb is not None:
                 self._finish(key)
             pending_rank = self._spawn_rank.pop(key, None)
             self._tbs[key] = _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
                                       last=lineno)
-            return
+            return False
         m = SPAWN.match(text)
         if m:
             if tb is not None:
                 self._finish(key)
             self._spawn_rank[key] = int(m.group(1))
-            return
+            return False
         if tb is None:
-            self._idle(lineno, rank, key, text)
-            return
+            return self._idle(lineno, rank, key, text)
         tb.last = lineno
         stripped = text.strip()
         if tb.state == "chain":
             if not stripped:
-                return
+                return False
             # Chain marker seen but the next traceback never came (partial paste).
             self._finish(key)
-            self._idle(lineno, rank, key, text)
-            return
+            return self._idle(lineno, rank, key, text)
         if stripped.startswith((CAUSE, CONTEXT)):
             self._end_block(tb)
             tb.link = "cause" if stripped.startswith(CAUSE) else "context"
             tb.state = "chain"
-            return
+            return False
         if tb.state == "frames":
             fm = FRAME.match(text)
             if fm:
                 self._add_frame(tb, fm)
-                return
-            if not stripped or REPEATED.match(text) or CARETS.match(text) or stripped in ("...", "[...]"):
-                return
+                return True
+            elided = (stripped[:1], stripped[-1:]) == ("[", "]")  # `[... same frames ...]` in pastes
+            if not stripped or REPEATED.match(text) or CARETS.match(text) or elided:
+                return True
             if text[:1].isspace():
                 if tb.frames and tb.frames[-1].line is None:
                     fr = tb.frames[-1]
                     tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
                                           line=stripped[:500])
-                return
+                return True
             em = EXC_LINE.match(stripped)
             if em:
                 tb.exc_type, tb.exc_lineno = em.group("type"), lineno
                 tb.msg_lines = [(em.group("msg") or "").strip()]
                 tb.state = "message"
-                return
+                return False
             # A non-traceback line where the exception line should be: keep what we have.
             self._finish(key)
-            self._idle(lineno, rank, key, text)
-            return
+            return self._idle(lineno, rank, key, text)
         if tb.state == "after":
             if not stripped:
-                return
+                return False
             self._finish(key)
-            self._idle(lineno, rank, key, text)
-            return
+            return self._idle(lineno, rank, key, text)
         # message state: continuation lines until a blank line, a log-prefixed line or the cap.
         if not stripped:
             self._end_block(tb)
             tb.state = "after"  # a chain marker may follow
-            return
+            return False
         if LOG_PREFIX.match(stripped) or len(tb.msg_lines) >= MAX_MESSAGE_LINES:
             self._end_block(tb)
             tb.state = "ended"
             self._finish(key)
-            if stripped:
-                self._idle(lineno, rank, key, text)
-            return
+            return self._idle(lineno, rank, key, text) if stripped else False
         if FRAME.match(text):  # a frame after the exception line: a new, header-less traceback
             self._finish(key)
-            self._idle(lineno, rank, key, text)
-            return
+            return self._idle(lineno, rank, key, text)
         tb.msg_lines.append(stripped)
+        return False
 
     def _strip_prefix(self, key: object, text: str) -> str:
         """Remove a logger prefix (`ERROR 06-13 09:02:44 [core.py:517] `, `(Worker pid=3) `) that a
@@ -200,21 +197,22 @@ class LogParser:
             return text[idx:]
         return text
 
-    def _idle(self, lineno: int, rank: int | None, key: object, text: str) -> None:
+    def _idle(self, lineno: int, rank: int | None, key: object, text: str) -> bool:
         fm = FRAME.match(text)
         if fm:  # a partial paste that starts in the middle of a traceback
             tb = _Pending(rank=rank, start=lineno, last=lineno)
             self._add_frame(tb, fm)
             self._tbs[key] = tb
-            return
+            return True
         stripped = text.strip()
         if text[:1].isspace() or ":" not in stripped:
-            return
+            return False
         em = EXC_LINE.match(stripped)
         if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning"):
             tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
             self._tbs[key] = tb
+        return False
 
     @staticmethod
     def _add_frame(tb: _Pending, fm: re.Match) -> None:

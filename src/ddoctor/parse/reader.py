@@ -8,7 +8,7 @@ numbers stay exact. Memory is bounded by the chunk size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import BinaryIO
 
 CHUNK = 16 << 20
@@ -122,15 +122,14 @@ def scan_chunk(chunk: bytes, feed: Feed, first_lineno: int) -> None:
 
 
 def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size: int = CHUNK,
-                on_progress: Callable[[int], None] | None = None) -> int:
-    """Scan a binary stream; returns the number of bytes read."""
+                on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Scan a binary stream; returns (bytes read, lines in the input)."""
     head = stream.read(small + 1)
     if len(head) <= small:
+        size = len(head)
         if head.endswith(b"\n"):
             head = head[:-1]
-        if head:
-            feed_all(head, feed)
-        return len(head)
+        return size, (feed_all(head, feed) if head else 0)
     total, lineno, carry = 0, 1, b""
     data = head
     while True:
@@ -151,8 +150,4 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size:
         if not data:
             break
         data = stream.read(chunk_size)
-    return total
-
-
-def scan_sources(sources: Iterable[BinaryIO], feed_factory, **kw) -> int:
-    return sum(scan_stream(s, feed_factory(i), **kw) for i, s in enumerate(sources))
+    return total, lineno - 1 + (1 if carry else 0)

@@ -5,9 +5,6 @@ from __future__ import annotations
 from ddoctor.host.facts import NvmlFacts
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
 
-GLOO_FIX_CODE = "DDF001"
-
-
 def recommended_backend(ctx: ProbeContext) -> tuple[str, str]:
     """(backend, device) a job on this host should use; pure function of the facts."""
     t = ctx.host.torch()
@@ -58,8 +55,7 @@ def check_backends(ctx: ProbeContext) -> Outcome:
             f"{ctx.host.platform().python_executable} -m pip install --force-reinstall torch"), evidence=ev)
     snippet = ('backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"')
     return ok(f"use backend={backend!r} on {device} here (available: {ev['available']})", evidence=ev,
-              details=(f"portable choice in code: {snippet}",
-                       f"`ddoctor fix` rule {GLOO_FIX_CODE} rewrites a hard-coded \"nccl\" to that"))
+              details=(f"portable choice in code: {snippet}",))
 
 
 def check_mps(ctx: ProbeContext) -> Outcome:

@@ -6,7 +6,7 @@ import re
 
 from ddoctor.host.facts import NvmlFacts, ProbeFailure
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
-from ddoctor.probes.wheels import best_wheel_for_driver, driver_needed, parse_cuda, pip_install_torch
+from ddoctor.wheels import best_wheel_for_driver, driver_needed, parse_cuda, pip_install_torch
 
 NVIDIA_CONTAINER_DOCS = "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ddoctor.host.facts import NvmlFacts
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
-from ddoctor.probes.wheels import best_wheel_for_driver, parse_cuda, pip_install_torch
+from ddoctor.wheels import best_wheel_for_driver, parse_cuda, pip_install_torch
 
 
 def check_torch_install(ctx: ProbeContext) -> Outcome:

@@ -1,0 +1,171 @@
+"""`ddoctor diagnose`, `ddoctor explain`, `ddoctor signatures`: logs in, root cause and fix out."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+from typing import BinaryIO
+
+from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ddoctor.parse.reader import looks_binary
+
+PROGRESS_MIN = 64 << 20
+
+
+class InputError(Exception):
+    pass
+
+
+def _open(path: str) -> tuple[str, BinaryIO, int | None]:
+    if path == "-":
+        return "<stdin>", sys.stdin.buffer, None
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory (pass the log files inside it, e.g. {path}/*.log)")
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
+    size = os.fstat(f.fileno()).st_size
+    if f.peek(2)[:2] == b"\x1f\x8b":
+        return path, gzip.GzipFile(fileobj=f), None
+    return path, f, size
+
+
+def _check_text(name: str, stream: BinaryIO) -> None:
+    head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
+    if looks_binary(head):
+        raise InputError(f"{name}: looks like binary data, not a log (a checkpoint, core file or image?)")
+
+
+def _tailor_facts():
+    from ddoctor.host import system
+    from ddoctor.host.facts import NvmlFacts
+    from ddoctor.host.nvml import collect_nvml_facts
+    from ddoctor.host.torch_facts import static_torch_facts
+    from ddoctor.kb.tailor import TailorFacts
+
+    env = dict(os.environ)
+    plat = system.platform_facts()
+    nv = collect_nvml_facts(environ=env, timeout=10)
+    nv = nv if isinstance(nv, NvmlFacts) else NvmlFacts(available=False)
+    t = static_torch_facts()
+    shm = system.disk_facts("/dev/shm") if plat.system == "Linux" else None
+    mem = system.memory_facts()
+    return TailorFacts(system=plat.system, machine=plat.machine, python=plat.python_executable,
+                       torch_version=t.version, torch_cuda=t.cuda, nvidia_gpus=len(nv.gpus),
+                       driver_version=nv.driver_version, driver_cuda=nv.cuda_driver_version_str,
+                       free_port=system.free_port(), cuda_visible_devices=env.get("CUDA_VISIBLE_DEVICES"),
+                       shm_bytes=shm.total if shm else None, ram_total=mem.total, ram_available=mem.available)
+
+
+def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool) -> int:
+    from ddoctor.kb.engine import Session
+    from ddoctor.kb.tailor import tailor
+    from ddoctor.render import diagnose as r
+
+    out = Output(no_color=no_color)
+    paths = files or ["-"]
+    if paths.count("-") > 1:
+        error("stdin ('-') can be read only once")
+        return EXIT_USAGE
+    if "-" in paths and sys.stdin.isatty():
+        error("no input: pipe a log into ddoctor diagnose (torchrun ... 2>&1 | ddoctor diagnose) or pass files")
+        return EXIT_USAGE
+    session = Session()
+    opened = []
+    try:
+        for p in paths:
+            opened.append(_open(p))
+        for name, stream, size in opened:
+            _check_text(name, stream)
+            progress = None
+            if size and size >= PROGRESS_MIN and sys.stderr.isatty():
+                progress = _progress_bar(name, size)
+            try:
+                session.add_stream(stream, name, on_progress=progress.update if progress else None)
+            finally:
+                if progress:
+                    progress.close()
+    except InputError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        error(f"cannot read input: {exc}")
+        return EXIT_USAGE
+    finally:
+        for _, stream, _ in opened:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+    facts = None
+    if use_host:
+        try:
+            facts = _tailor_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
+        except Exception:  # host facts only refine advice; never fail a diagnosis over them
+            facts = None
+    result = session.result(tailor=lambda d: tailor(d, facts))
+    if fmt == "json":
+        host = None if facts is None else {"system": facts.system, "machine": facts.machine,
+                                           "torch": facts.torch_version, "nvidia_gpus": facts.nvidia_gpus,
+                                           "driver": facts.driver_version}
+        out.write(r.render_json(result, host=host))
+    elif fmt == "markdown":
+        out.write(r.render_markdown(result))
+    else:
+        out.render(lambda console: r.render_text(result, console, show_all=show_all))
+    return EXIT_PROBLEMS if result.diagnoses else EXIT_OK
+
+
+class _progress_bar:
+    """A rich progress bar on stderr for large files (only on a terminal)."""
+
+    def __init__(self, name: str, total: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        self.p = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                          TransferSpeedColumn(), console=stderr_console(), transient=True)
+        self.task = self.p.add_task(f"scanning {os.path.basename(name)}", total=total)
+        self.p.start()
+
+    def update(self, done: int) -> None:
+        self.p.update(self.task, completed=done)
+
+    def close(self) -> None:
+        self.p.stop()
+
+
+def run_explain(key: str, fmt: str, no_color: bool) -> int:
+    from ddoctor.kb.loader import find_signature, load_signatures
+    from ddoctor.render import diagnose as r
+    from ddoctor.render.jsonout import envelope
+
+    sig = find_signature(key)
+    out = Output(no_color=no_color)
+    if sig is None:
+        names = ", ".join(s.name for s in load_signatures())
+        error(f"no signature named {key!r}; known: {names}")
+        return EXIT_USAGE
+    if fmt == "json":
+        out.write(envelope("signature", sig.to_dict()))
+    elif fmt == "markdown":
+        out.write(r.signature_markdown(sig))
+    else:
+        out.render(lambda console: r.render_signature(sig, console))
+    return EXIT_OK
+
+
+def run_signatures(fmt: str, no_color: bool) -> int:
+    from ddoctor.kb.loader import load_signatures
+    from ddoctor.render import diagnose as r
+    from ddoctor.render.jsonout import envelope
+
+    sigs = load_signatures()
+    out = Output(no_color=no_color)
+    if fmt == "json":
+        out.write(envelope("signatures", {"signatures": [s.to_dict() for s in sigs]}))
+    else:
+        out.render(lambda console: r.render_signature_table(sigs, console))
+    return EXIT_OK
