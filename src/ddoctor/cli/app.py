@@ -96,7 +96,8 @@ def check(
 @app.command()
 def diagnose(
     files: list[str] = typer.Argument(None, help="Log files (plain or .gz); `-` or nothing reads stdin."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text, json (ddoctor.diagnosis/1), markdown."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
+                                   help="text, json (ddoctor.diagnosis/1), markdown."),
     show_all: bool = typer.Option(False, "--all", "-a", help="Show every cause found, not only the root cause."),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host (e.g. diagnosing "
                                  "a log from another machine)."),

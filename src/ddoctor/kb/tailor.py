@@ -49,7 +49,8 @@ def _notes_and_commands(d: Diagnosis, h: TailorFacts) -> tuple[list[str], list[s
                          f"on {where}" + (" (tensors on MPS, collectives on CPU tensors)." if h.system == "Darwin"
                                            else "."))
         elif not h.torch_cuda:
-            notes.append(f"This host has {gpu_text} but {torch_text} is a CPU build: install the CUDA build to use NCCL.")
+            notes.append(f"This host has {gpu_text} but {torch_text} is a CPU build: install the CUDA build "
+                         "to use NCCL.")
             cmds.append(pip_install_torch(h.python, best_wheel_for_driver(parse_cuda(h.driver_cuda)), h.torch_version))
     elif d.name == "cuda-unavailable-build":
         if h.nvidia_gpus and not h.torch_cuda:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ddoctor.host.facts import NvmlFacts
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
 
+
 def recommended_backend(ctx: ProbeContext) -> tuple[str, str]:
     """(backend, device) a job on this host should use; pure function of the facts."""
     t = ctx.host.torch()
