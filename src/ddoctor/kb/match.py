@@ -154,8 +154,7 @@ class Matcher:
             if m:
                 self._hit(c.sig, c.rule.weight, c.rule.symptom or c.sig.symptom,
                           Evidence(lineno=lineno, rank=rank, text=text.strip()[:500]), m.groupdict())
-                if not (c.rule.symptom or c.sig.symptom):
-                    self._mark_explained(lineno)
+                self._mark_explained(lineno)  # a runtime signature explains it, even as a symptom
 
     def on_traceback(self, tb: Traceback) -> None:
         self.tracebacks += 1

@@ -20,7 +20,7 @@ FRAME = re.compile(
     r'^\s{0,16}(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件)\s{1,2}"(?P<file>[^"]{1,2000})",'
     r"\s{0,2}\S{1,12}\s{1,2}(?P<line>\d{1,9})(?:,\s{0,2}\S{1,12}\s{1,2}(?P<func>\S[^\n]{0,400}))?$"
 )
-EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?::(?P<msg>.{0,100000}))?$")
+EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?::(?P<msg>.*))?$")
 EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
 CAUSE = "The above exception was the direct cause of the following exception"
 CONTEXT = "During handling of the above exception, another exception occurred"

@@ -1,0 +1,45 @@
+"""Every shared corpus log and every fixture we generated diagnoses to its labelled cause."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ddoctor.kb.engine import Session
+from tests.conftest import ROOT, SHARED
+
+CORPUS = SHARED / "corpus"
+FIXTURES = ROOT / "fixtures" / "logs"
+
+
+def _entries(folder: Path):
+    index = folder / "index.jsonl"
+    if not index.exists():
+        return []
+    return [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
+
+
+CASES = [(CORPUS, e) for e in _entries(CORPUS)] + [(FIXTURES, e) for e in _entries(FIXTURES)]
+
+
+def diagnose_file(path: Path, small: int):
+    s = Session(small=small)
+    with open(path, "rb") as f:
+        s.add_stream(f, path.name)
+    return s.result()
+
+
+@pytest.mark.parametrize(("folder", "entry"), CASES, ids=[e["file"] for _, e in CASES])
+@pytest.mark.parametrize("mode", ["paste", "windowed"])
+def test_log_diagnoses_to_its_label(folder, entry, mode):
+    # "windowed" forces the large-log path (literal prefilter + windows) on the same input.
+    result = diagnose_file(folder / entry["file"], small=0 if mode == "windowed" else 8 << 20)
+    names = [d.name for d in result.diagnoses]
+    if entry["cause"] == "none":
+        assert names == []
+    else:
+        assert names and names[0] == entry["cause"], names
+
+
+def test_the_corpus_is_really_there():
+    assert len(_entries(CORPUS)) >= 40, "the shared corpus is missing: tests must run beside ../shared"

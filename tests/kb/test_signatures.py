@@ -1,0 +1,79 @@
+"""The knowledge base: complete, consistent with the taxonomy, and its embedded examples hold."""
+
+import re
+
+import pytest
+
+from ddoctor.kb.engine import diagnose_text
+from ddoctor.kb.loader import find_signature, load_signatures
+from ddoctor.kb.match import required_literal
+from tests.conftest import SHARED
+
+SIGS = load_signatures()
+
+
+def taxonomy_names():
+    text = (SHARED / "taxonomy.md").read_text()
+    return {m.group(1) for m in re.finditer(r"^\| ([a-z0-9-]+) \|", text, re.M)} - {"name"}
+
+
+def test_names_are_exactly_the_taxonomy():
+    assert {s.name for s in SIGS} == taxonomy_names()
+
+
+def test_codes_and_names_are_unique_and_well_formed():
+    assert len({s.code for s in SIGS}) == len(SIGS) == len({s.name for s in SIGS})
+    assert all(re.fullmatch(r"DD\d{3}", s.code) for s in SIGS)
+
+
+@pytest.mark.parametrize("sig", SIGS, ids=lambda s: s.name)
+def test_docs_are_complete(sig):
+    assert sig.title and len(sig.what) > 40 and len(sig.why) > 40 and sig.fix_summary
+    assert sig.fix_steps or sig.commands
+    assert any(e.kind == "match" for e in sig.examples) and any(e.kind == "no_match" for e in sig.examples)
+
+
+EXAMPLES = [(s, e) for s in SIGS for e in s.examples]
+
+
+@pytest.mark.parametrize(("sig", "example"), EXAMPLES, ids=[f"{s.name}-{e.kind}-{i}" for i, (s, e) in enumerate(EXAMPLES)])
+def test_embedded_examples(sig, example):
+    names = [d.name for d in diagnose_text(example.text).diagnoses]
+    if example.kind == "match":
+        assert names and names[0] == sig.name, names
+    else:
+        assert sig.name not in names, names
+
+
+@pytest.mark.parametrize("sig", SIGS, ids=lambda s: s.name)
+def test_prefilter_literal_is_sound(sig):
+    """Whenever a rule's regex matches a line, the cheap literal prefilter must also be in the line."""
+    for rule in sig.rules:
+        pattern = rule.line or rule.message
+        if not pattern:
+            continue
+        lit = required_literal(pattern)
+        if lit is None:
+            continue
+        for ex in sig.examples:
+            for line in ex.text.splitlines():
+                if re.search(pattern, line):
+                    assert lit in line, (pattern, lit, line)
+
+
+@pytest.mark.parametrize(("pattern", "literal"), [
+    ("Distributed package doesn't have NCCL built in", "Distributed package doesn't have NCCL built in"),
+    ("Loading a checkpoint for MP=(?P<mp>\\d+) but world size is", "Loading a checkpoint for MP="),
+    ("a|b", None),
+    ("(?i)cuda", None),
+    ("Signal 9 \\(SIGKILL\\) received by PID", "Signal 9 (SIGKILL) received by PID"),
+    ("colou?r scheme", "r scheme"),
+])
+def test_required_literal(pattern, literal):
+    assert required_literal(pattern) == literal
+
+
+def test_find_by_name_or_code():
+    assert find_signature("DD101").name == "nccl-unavailable"
+    assert find_signature("nccl-unavailable").code == "DD101"
+    assert find_signature("nope") is None

@@ -1,0 +1,148 @@
+"""Hostile input: random bytes and log fragments never crash the parser, and no pattern backtracks.
+
+Linear time is asserted as an outcome about growth (the cost of 8x the input must stay near 8x),
+never against an absolute wall-clock figure.
+"""
+
+import io
+import re
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ddoctor.kb.engine import Session
+from ddoctor.kb.loader import load_signatures
+from ddoctor.parse import clean, parser
+from ddoctor.redact import scrub
+
+FRAGMENTS = [
+    "Traceback (most recent call last):", '  File "/p/x.py", line 3, in f', "    f()", "    ^^^^",
+    "RuntimeError: boom", "KeyError: 'a'", "", "[rank0]: ", "[rank12]:", "[default3]:",
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:", "Root Cause (first observed failure):",
+    "[0]:", "  rank      : 1 (local_rank: 1)", "  exitcode  : -9 (pid: 12)", "Failures:", "=====", "\x1b[31m",
+    "\r", "│", "  + Exception Group Traceback (most recent call last):", "  | ValueError: x", "  +-+---- 1 ----",
+    "-- Process 2 terminated with the following error:", "NCCL WARN Connect failed", "Killed", "\x00", "\ufffd",
+    "  [Previous line repeated 996 more times]", "ERROR 06-13 09:02:44 [core.py:517] ",
+]
+
+
+def run(data: bytes, small: int = 8 << 20):
+    s = Session(small=small)
+    s.add_stream(io.BytesIO(data), "fuzz")
+    return s.result()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4000))
+def test_random_bytes_never_crash(data):
+    r = run(data)
+    assert all(d.name and d.evidence for d in r.diagnoses if d.name != "unknown")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(FRAGMENTS)), max_size=80),
+       st.booleans())
+def test_log_shaped_noise_never_crashes(pairs, windowed):
+    text = "\n".join(a + b for a, b in pairs)
+    r = run(text.encode("utf-8", "surrogatepass"), small=0 if windowed else 8 << 20)
+    for d in r.diagnoses:
+        assert 0 <= d.score <= 1 and d.evidence
+
+
+def _cpu(fn) -> float:
+    best = float("inf")
+    for _ in range(3):
+        t = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t)
+    return best
+
+
+def grows_linearly(make, apply, base: int = 4000) -> None:
+    """apply(make(8n)) must cost well under the 64x a quadratic pattern would take.
+
+    Inputs grow until one call costs a measurable 2 ms; a pattern still faster than that on
+    256k characters cannot be backtracking catastrophically.
+    """
+    n = base
+    while True:
+        small = _cpu(lambda: apply(make(n)))
+        if small >= 0.002:
+            break
+        if n >= 256_000:
+            return
+        n *= 2
+    large = _cpu(lambda: apply(make(8 * n)))
+    assert large <= 32 * small, (n, small, large)
+
+
+ADVERSARIAL = {
+    "spaces": lambda n: " " * n,
+    "quotes": lambda n: 'File "' + "x" * n,
+    "brackets": lambda n: "[" * n + "]",
+    "rank_prefixes": lambda n: "[rank1]:" * (n // 8),
+    "dotted": lambda n: "a." * (n // 2) + ":",
+    "carets": lambda n: " " * (n // 2) + "^" * (n // 2) + "x",
+    "colons": lambda n: "Error:" * (n // 6),
+    "box": lambda n: "│" + " " * n + "x",
+    "digits": lambda n: "1" * n,
+    "ansi": lambda n: "\x1b[" + "1;" * (n // 2),
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_line_patterns_are_linear(name):
+    make = ADVERSARIAL[name]
+    pats = [parser.HEADER, parser.FRAME, parser.EXC_LINE, parser.SPAWN, parser.REPEATED, parser.CARETS,
+            parser.GROUP_DECOR, parser.MANGLED_SPLIT, parser.LOG_PREFIX, parser.TR_FIELD, parser.AGENT_FAILED]
+
+    def apply(s):
+        for p in pats:
+            p.search(s)
+        clean.clean_line(s)
+        scrub(s)
+
+    grows_linearly(make, apply)
+
+
+SIG_PATTERNS = [(s.name, r.line or r.message) for s in load_signatures() for r in s.rules if (r.line or r.message)]
+
+
+@pytest.mark.parametrize(("name", "pattern"), SIG_PATTERNS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SIG_PATTERNS)])
+def test_signature_patterns_are_linear(name, pattern):
+    """ReDoS guard per signature: feed each regex long runs of its own characters."""
+    rx = re.compile(pattern)
+    alphabet = "".join(sorted({c for c in pattern if c.isprintable()}))[:40] or "a"
+    # Literal pieces of the pattern, repeated: what makes `a.*b`-style patterns go quadratic.
+    pieces = " ".join(p for p in re.split(r"[\\^$.|?*+()\[\]{}]", pattern) if len(p) >= 2) or alphabet
+
+    def make_alphabet(n):
+        return (alphabet * (n // len(alphabet) + 1))[:n]
+
+    def make_pieces(n):
+        return (pieces * (n // len(pieces) + 1))[:n]
+
+    grows_linearly(make_alphabet, rx.search)
+    grows_linearly(make_pieces, rx.search)
+
+
+def test_whole_pipeline_is_linear_on_a_pathological_log():
+    unit = ("[rank1]: Traceback (most recent call last):\n" + '[rank1]:   File "/p/x.py", line 3, in f\n' * 30
+            + "[rank1]: RuntimeError: Expected all tensors to be on the same device\n" + "x" * 200 + "\n")
+
+    def make(n):
+        return (unit * (n // len(unit) + 1)).encode()
+
+    grows_linearly(make, lambda b: run(b), base=20000)
+
+
+def test_huge_single_line_and_deep_chain():
+    huge = b"RuntimeError: " + b"a" * 3_000_000
+    assert run(huge).root.name == "user-code-error"
+    chain = "\n".join(["Traceback (most recent call last):", '  File "/p/x.py", line 1, in f', "KeyError: 1", "",
+                       "During handling of the above exception, another exception occurred:", ""] * 2000)
+    r = run(chain.encode())
+    assert r.root is not None

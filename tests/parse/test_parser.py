@@ -1,0 +1,264 @@
+"""The parser against CPython's own traceback printer (the oracle) and against real-world mangling."""
+
+import sys
+import traceback
+
+import pytest
+
+from ddoctor.kb.engine import diagnose_text
+from ddoctor.parse.clean import clean_line
+from ddoctor.parse.parser import LogParser
+
+
+def parse(text: str):
+    tbs, failures, lines = [], [], []
+    p = LogParser(lambda n, r, t: lines.append((n, r, t)), tbs.append, failures.append)
+    for i, line in enumerate(text.split("\n"), 1):
+        p.feed(i, line)
+    p.close()
+    return tbs, failures, lines
+
+
+def formatted(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+def raise_chain(kind: str):
+    def inner():
+        raise KeyError("shard_7")
+
+    try:
+        try:
+            inner()
+        except KeyError as e:
+            if kind == "cause":
+                raise RuntimeError("could not load shard") from e
+            raise RuntimeError("while cleaning up")
+    except RuntimeError as e:
+        return e
+
+
+@pytest.mark.parametrize("kind", ["cause", "context"])
+def test_chains_match_traceback_exception(kind):
+    exc = raise_chain(kind)
+    te = traceback.TracebackException.from_exception(exc)
+    (tb,), _, _ = parse(formatted(exc))
+    assert [b.short_type for b in tb.blocks] == ["KeyError", "RuntimeError"]
+    assert tb.blocks[0].message == "'shard_7'" and tb.blocks[1].message == str(exc)
+    assert tb.blocks[1].link == kind
+    assert len(tb.blocks[1].frames) == len(te.stack)
+    assert len(tb.blocks[0].frames) == len(te.__cause__.stack if kind == "cause" else te.__context__.stack)
+    assert tb.blocks[0].frames[-1].function == "inner"
+
+
+def test_recursion_elision_and_carets():
+    def recurse(n):
+        if n == 0:
+            raise ValueError("bottom")
+        return recurse(n - 1)
+
+    try:
+        recurse(40)
+    except ValueError as e:
+        text = formatted(e)
+    assert "Previous line repeated" in text
+    (tb,), _, _ = parse(text)
+    assert tb.final.short_type == "ValueError" and tb.final.message == "bottom"
+
+
+def test_syntax_error():
+    try:
+        compile("def f(:\n  pass", "model.py", "exec")
+    except SyntaxError as e:
+        text = formatted(e)
+    (tb,), _, _ = parse(text)
+    assert tb.final.short_type == "SyntaxError"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is 3.11+")
+def test_exception_group_children_are_found():
+    try:
+        raise ExceptionGroup("ranks failed", [ValueError("rank 0 bad"), KeyError("rank 1 key")])  # noqa: F821
+    except Exception as e:  # noqa: BLE001
+        text = formatted(e)
+    tbs, _, _ = parse(text)
+    types = {b.short_type for tb in tbs for b in tb.blocks}
+    assert {"ValueError", "KeyError"} <= types
+
+
+def test_interleaved_rank_prefixes_are_demultiplexed():
+    text = "\n".join([
+        "[rank1]: Traceback (most recent call last):",
+        "[rank0]: Traceback (most recent call last):",
+        '[rank1]:   File "/p/train.py", line 9, in <module>',
+        '[rank0]:   File "/p/train.py", line 9, in <module>',
+        "[rank1]:     main()",
+        "[rank0]:     main()",
+        "[rank1]: KeyError: 'a'",
+        "[rank0]: ValueError: b",
+    ])
+    tbs, _, _ = parse(text)
+    by_rank = {tb.rank: tb.final.short_type for tb in tbs}
+    assert by_rank == {0: "ValueError", 1: "KeyError"}
+
+
+@pytest.mark.parametrize(("raw", "rank", "text"), [
+    ("[default0]:[rank3]: RuntimeError: x", 3, "RuntimeError: x"),
+    ("[default1]:hello", 1, "hello"),
+    ("\x1b[31mRuntimeError\x1b[0m: red", None, "RuntimeError: red"),
+    ("progress 10%\rprogress 100%\r", None, "progress 100%"),
+    ("│ RuntimeError: boxed                │", None, "RuntimeError: boxed"),
+    ("> RuntimeError: quoted", None, "RuntimeError: quoted"),
+    ("[rank 1] cached 64 MiB", None, "[rank 1] cached 64 MiB"),
+    ("[0]:", None, "[0]:"),
+])
+def test_clean_line(raw, rank, text):
+    r, _, t = clean_line(raw)
+    assert (r, t) == (rank, text)
+
+
+def test_crlf_and_localized_french_traceback():
+    text = ("Traceback (dernier appel le plus récent) :\r\n"
+            '  Fichier "/home/u/llama/generation.py", ligne 42, dans build\r\n'
+            '    torch.distributed.init_process_group("nccl")\r\n'
+            "RuntimeError: Distributed package doesn't have NCCL built in\r\n")
+    (tb,), _, _ = parse(text)
+    assert tb.final.frames[0].filename == "/home/u/llama/generation.py" and tb.final.frames[0].lineno == 42
+    assert diagnose_text(text).root.name == "nccl-unavailable"
+
+
+def test_logger_prefixed_traceback():
+    pre = "(RayWorkerWrapper pid=3921, ip=192.168.50.12) ERROR 05-29 09:16:31 [worker_base.py:620] "
+    text = "\n".join([pre + "Traceback (most recent call last):",
+                      pre + '  File "/opt/x/worker.py", line 612, in execute_method',
+                      pre + "    return run_method(self)",
+                      pre + "KeyError: 'missing'"])
+    (tb,), _, _ = parse(text)
+    assert tb.final.short_type == "KeyError" and tb.final.frames[0].lineno == 612
+
+
+def test_mangled_paste_without_line_breaks():
+    text = ('`Traceback (most recent call last):  File "run.py", line 512, in <module>\n'
+            '    main()  File "run.py", line 219, in main\n'
+            "RuntimeError: Address already in use`")
+    (tb,), _, _ = parse(text)
+    assert len(tb.final.frames) == 2 and tb.final.short_type == "RuntimeError"
+
+
+def test_partial_paste_without_header():
+    text = ('  File "/p/model.py", line 88, in forward\n'
+            "    outputs = self.encoder(**inputs)\n"
+            "RuntimeError: Expected all tensors to be on the same device, but found at least two devices, "
+            "cuda:0 and cpu!")
+    (tb,), _, _ = parse(text)
+    assert tb.user_frame.filename == "/p/model.py"
+    assert diagnose_text(text).root.name == "device-mismatch"
+
+
+def test_mp_spawn_rank_is_recovered():
+    text = "\n".join([
+        "torch.multiprocessing.spawn.ProcessRaisedException: ",
+        "",
+        "-- Process 3 terminated with the following error:",
+        "Traceback (most recent call last):",
+        '  File "/p/w.py", line 14, in worker',
+        "    shard = SHARDS[rank]",
+        "KeyError: 3",
+    ])
+    tbs, _, _ = parse(text)
+    assert tbs[-1].rank == 3 and tbs[-1].final.short_type == "KeyError"
+
+
+def test_torchrun_summary_block():
+    text = "\n".join([
+        "Failures:",
+        "[1]:",
+        "  time      : 2026-11-24_17:57:34",
+        "  host      : localhost",
+        "  rank      : 0 (local_rank: 0)",
+        "  exitcode  : -15 (pid: 21777)  (SIGTERM)",
+        "  error_file: <N/A>",
+        "  traceback : Signal 15 (SIGTERM) received by PID 21777",
+        "------------------------------------------------------------",
+        "Root Cause (first observed failure):",
+        "[0]:",
+        "  time      : 2026-11-24_17:57:34",
+        "  host      : node7",
+        "  rank      : 5 (local_rank: 1)",
+        "  exitcode  : -9 (pid: 21778)",
+        "  error_file: /tmp/torchelastic_x/attempt_0/1/error.json",
+        "  traceback : Signal 9 (SIGKILL) received by PID 21778",
+        "============================================================",
+    ])
+    _, failures, _ = parse(text)
+    root = [f for f in failures if f.root_cause]
+    assert len(failures) == 2 and len(root) == 1
+    r = root[0]
+    assert (r.rank, r.local_rank, r.exitcode, r.signal, r.pid, r.host) == (5, 1, -9, "SIGKILL", 21778, "node7")
+    assert r.error_file.endswith("error.json")
+    other = [f for f in failures if not f.root_cause][0]
+    assert (other.rank, other.signal) == (0, "SIGTERM")
+
+
+def test_warnings_are_not_failures():
+    text = ("/venv/torch/distributed/distributed_c10d.py:1849: UserWarning: Attempted to get default timeout for "
+            "nccl backend, but NCCL support is not compiled\n  timeout = _get_default_timeout(backend)\n"
+            "FutureWarning: something is deprecated\nall good")
+    assert diagnose_text(text).diagnoses == ()
+
+
+def test_frames_are_not_evidence():
+    text = ("Traceback (most recent call last):\n"
+            '  File "/venv/torch/distributed/distributed_c10d.py", line 2181, in _new_process_group_helper\n'
+            "    raise RuntimeError(\"Distributed package doesn't have NCCL built in\")\n"
+            "RuntimeError: Distributed package doesn't have NCCL built in")
+    root = diagnose_text(text).root
+    assert [e.lineno for e in root.evidence] == [4]
+
+
+def test_secondary_error_during_handling_ranks_after_the_first():
+    text = "\n".join([
+        "Traceback (most recent call last):",
+        '  File "/p/train.py", line 10, in main',
+        "    dist.init_process_group('nccl')",
+        "RuntimeError: Distributed package doesn't have NCCL built in",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/p/train.py", line 14, in main',
+        "    dist.destroy_process_group()",
+        "ValueError: Default process group has not been initialized, please make sure to call init_process_group.",
+    ])
+    names = [d.name for d in diagnose_text(text).diagnoses]
+    assert names[0] == "nccl-unavailable" and "pg-not-initialized" in names
+
+
+def test_oom_killed_rank_beats_peer_timeouts():
+    text = "\n".join([
+        "[rank1]:[E ProcessGroupNCCL.cpp:475] [Rank 1] Watchdog caught collective operation timeout: "
+        "WorkNCCL(SeqNum=9, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, Timeout(ms)=600000) ran for 600012 ms",
+        "[rank2]:[E ProcessGroupNCCL.cpp:475] [Rank 2] Watchdog caught collective operation timeout: "
+        "WorkNCCL(SeqNum=9, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, Timeout(ms)=600000) ran for 600013 ms",
+        "Root Cause (first observed failure):",
+        "[0]:",
+        "  rank      : 0 (local_rank: 0)",
+        "  exitcode  : -9 (pid: 1)",
+        "  traceback : Signal 9 (SIGKILL) received by PID 1",
+        "========",
+    ])
+    r = diagnose_text(text)
+    assert [d.name for d in r.diagnoses] == ["host-oom-killed", "nccl-timeout"]
+    assert r.diagnoses[1].symptom and r.diagnoses[1].ranks == (1, 2)
+
+
+def test_failure_without_any_signature_is_unknown():
+    text = "Root Cause (first observed failure):\n[0]:\n  rank      : 0 (local_rank: 0)\n  exitcode  : 3 (pid: 9)\n===="
+    assert diagnose_text(text).root.name == "unknown"
+
+
+def test_chatter_in_other_languages_around_the_log():
+    text = ("用官方镜像跑微调脚本，报错如下：\n\nTraceback (most recent call last):\n"
+            '  File "train.py", line 3, in <module>\n    model.cuda()\n'
+            "AssertionError: Torch not compiled with CUDA enabled\n\n该怎么办？")
+    assert diagnose_text(text).root.name == "cuda-unavailable-build"
