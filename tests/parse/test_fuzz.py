@@ -69,7 +69,7 @@ def grows_linearly(make, apply, base: int = 4000) -> None:
     """
     n = base
     while True:
-        small = _cpu(lambda: apply(make(n)))
+        small = _cpu(lambda n=n: apply(make(n)))
         if small >= 0.002:
             break
         if n >= 256_000:

@@ -33,7 +33,7 @@ def raise_chain(kind: str):
         except KeyError as e:
             if kind == "cause":
                 raise RuntimeError("could not load shard") from e
-            raise RuntimeError("while cleaning up")
+            raise RuntimeError("while cleaning up")  # noqa: B904 - an implicit context chain is the point
     except RuntimeError as e:
         return e
 
@@ -79,7 +79,7 @@ def test_syntax_error():
 def test_exception_group_children_are_found():
     try:
         raise ExceptionGroup("ranks failed", [ValueError("rank 0 bad"), KeyError("rank 1 key")])  # noqa: F821
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         text = formatted(e)
     tbs, _, _ = parse(text)
     types = {b.short_type for tb in tbs for b in tb.blocks}
@@ -196,7 +196,7 @@ def test_torchrun_summary_block():
     r = root[0]
     assert (r.rank, r.local_rank, r.exitcode, r.signal, r.pid, r.host) == (5, 1, -9, "SIGKILL", 21778, "node7")
     assert r.error_file.endswith("error.json")
-    other = [f for f in failures if not f.root_cause][0]
+    other = next(f for f in failures if not f.root_cause)
     assert (other.rank, other.signal) == (0, "SIGTERM")
 
 
