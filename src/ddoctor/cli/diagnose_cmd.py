@@ -86,7 +86,11 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
             if size and size >= PROGRESS_MIN and sys.stderr.isatty():
                 progress = _progress_bar(name, size)
             try:
-                session.add_stream(stream, name, on_progress=progress.update if progress else None)
+                if size is not None:
+                    stream.close()  # reopened by path: large files are scanned on every core
+                    session.add_path(name, on_progress=progress.update if progress else None)
+                else:
+                    session.add_stream(stream, name, on_progress=progress.update if progress else None)
             finally:
                 if progress:
                     progress.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -11,7 +12,9 @@ from ddoctor.kb.loader import load_signatures
 from ddoctor.kb.match import Matcher, to_diagnosis
 from ddoctor.model.diagnosis import Diagnosis, Signature
 from ddoctor.parse.parser import LogParser
-from ddoctor.parse.reader import SMALL, scan_stream
+from ddoctor.parse.reader import SMALL, scan_file_parallel, scan_stream
+
+PARALLEL_MIN = 64 << 20  # below this, starting worker processes costs more than it saves
 
 Tailor = Callable[[Diagnosis], Diagnosis]
 
@@ -52,6 +55,25 @@ class Session:
         self.lines_read += n_lines
         self._offset += n_lines
         self.sources.append(name)
+
+    def add_path(self, path: str, on_progress: Callable[[int], None] | None = None) -> None:
+        """A regular file: large ones are prefiltered on every core, small ones read as a stream."""
+        size = os.path.getsize(path)
+        workers = min(os.cpu_count() or 1, 8)
+        if size < max(PARALLEL_MIN, self.small + 1) or workers < 2:
+            with open(path, "rb") as f:
+                self.add_stream(f, path, on_progress)
+            return
+        m = self.matcher
+        offset = self._offset
+        parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
+        n_bytes, n_lines = scan_file_parallel(path, lambda lineno, text: parser.feed(lineno + offset, text),
+                                              workers=workers, on_progress=on_progress)
+        parser.close()
+        self.bytes_read += n_bytes
+        self.lines_read += n_lines
+        self._offset += n_lines
+        self.sources.append(path)
 
     def add_text(self, text: str, name: str = "<text>") -> None:
         self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name)

@@ -8,17 +8,21 @@ numbers stay exact. Memory is bounded by the chunk size.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable
 from typing import BinaryIO
 
 CHUNK = 16 << 20
 SMALL = 8 << 20
 BEFORE, AFTER = 8, 4
-# Every line a signature needs contains one of these (Error/error, NCCL WARN, torchrun's
-# exitcode lines, Killed/killed, watchdog, core dumped) or starts a traceback.
-TRIGGERS = (b"rror", b"Traceback", b"xception", b"WARN", b"exitcode", b"illed", b"atchdog", b"dumped",
-            b"Root Cause", b"Expected all tensors", b"not implemented for", b"imed out", b"ssert")
-TRACEBACK_TRIGGERS = (b"Traceback", b"terminated with the following error", b"Root Cause", b"Failures:")
+# Every line a signature needs contains one of these, or lies inside a window they open: Error/error
+# (every Python exception line, ChildFailedError before torchrun's summary), a traceback header,
+# NCCL WARN, Killed/killed (shell and kernel OOM messages), the NCCL watchdog, "core dumped".
+TRIGGERS = (b"rror", b"Traceback", b"WARN", b"illed", b"atchdog", b"dumped")
+# Hits on these open a window that extends forward to the end of the traceback or summary block.
+TRACEBACK_TRIGGERS = (b"Traceback",)
+BLOCK_TRIGGER = b"ChildFailedError"
 
 Feed = Callable[[int, str], None]
 
@@ -49,25 +53,32 @@ def feed_all(data: bytes, feed: Feed, first_lineno: int = 1) -> int:
     return lineno
 
 
-def _hit_lines(chunk: bytes) -> list[tuple[int, bool]]:
-    """(offset of the line start, starts-a-traceback) for every line containing a trigger."""
+def _hit_lines(chunk: bytes, skip: int = 0) -> list[tuple[int, bool]]:
+    """(offset of the line start, opens-a-block) for every line at or after `skip` with a trigger."""
     starts: dict[int, bool] = {}
     for lit in TRIGGERS:
         tb = lit in TRACEBACK_TRIGGERS
-        i = chunk.find(lit)
+        i = chunk.find(lit, skip)
         while i != -1:
             s = chunk.rfind(b"\n", 0, i) + 1
-            if tb or s not in starts:
-                starts[s] = starts.get(s, False) or tb
             e = chunk.find(b"\n", i)
+            opens = tb or (lit == b"rror" and chunk.find(BLOCK_TRIGGER, s, e if e != -1 else len(chunk)) != -1)
+            if opens or s not in starts:
+                starts[s] = starts.get(s, False) or opens
             if e == -1:
                 break
             i = chunk.find(lit, e)
     return sorted(starts.items())
 
 
-def _extend_traceback(chunk: bytes, pos: int, limit: int = 5000) -> int:
-    """From a traceback header, the offset where the traceback (with its exception line) ends."""
+def _extend_block(chunk: bytes, pos: int, limit: int = 5000) -> int:
+    """From a traceback header (or torchrun's ChildFailedError line), the offset where it ends."""
+    line_end = chunk.find(b"\n", pos)
+    if chunk.find(BLOCK_TRIGGER, pos, line_end if line_end != -1 else len(chunk)) != -1:
+        # torchrun's summary: up to the closing ===== rule after "Root Cause"
+        root = chunk.find(b"Root Cause", pos, pos + 200_000)
+        close = chunk.find(b"\n===", root if root != -1 else pos, pos + 400_000)
+        return len(chunk) if close == -1 else min(len(chunk), close + 1)
     n = 0
     seen_frame = False
     while pos < len(chunk) and n < limit:
@@ -85,19 +96,44 @@ def _extend_traceback(chunk: bytes, pos: int, limit: int = 5000) -> int:
     return pos
 
 
-def scan_chunk(chunk: bytes, feed: Feed, first_lineno: int) -> None:
-    """Feed the windows of `chunk` (which ends on a line boundary) that can hold evidence."""
-    hits = _hit_lines(chunk)
-    if not hits:
-        return
+_LINE, _BLOCK, _CONT = 0, 1, 2
+_CONT_STARTS = (b"File ", b"Traceback", b"The above", b"During handling", b"Root Cause", b"Failures:", b"---",
+                b"===", b"-- Process")
+
+
+def _continuation_end(chunk: bytes, pos: int = 0, limit: int = 5000) -> int:
+    """Where a traceback or torchrun summary cut by the previous chunk boundary ends in this chunk.
+
+    Continues over lines that can only belong to such a block (indented, frames, chain markers,
+    summary rules and fields) and includes the first other line (the exception line, usually).
+    """
+    n = 0
+    while pos < len(chunk) and n < limit:
+        e = chunk.find(b"\n", pos)
+        e = len(chunk) if e == -1 else e
+        line = chunk[pos:e]
+        body = line.split(b"]:", 1)[-1] if line.startswith(b"[") else line
+        s = body.strip()
+        inside = (not s or body[:1] in (b" ", b"\t") or s.startswith(_CONT_STARTS)
+                  or (s[:1] == b"[" and s.endswith(b"]:")))
+        if not inside:
+            return e
+        pos, n = e + 1, n + 1
+    return min(pos, len(chunk))
+
+
+def _regions(chunk: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
     regions: list[tuple[int, int]] = []
-    for start, is_tb in hits:
+    for start, kind in hits:
         s = start
-        for _ in range(BEFORE):
+        for _ in range(BEFORE if kind != _CONT else 0):
             if s == 0:
                 break
             s = chunk.rfind(b"\n", 0, s - 1) + 1
-        e = _extend_traceback(chunk, start) if is_tb else start
+        if kind == _BLOCK:
+            e = _extend_block(chunk, start)
+        else:
+            e = _continuation_end(chunk, start) if kind == _CONT else start
         for _ in range(AFTER + 1):
             nxt = chunk.find(b"\n", e)
             if nxt == -1:
@@ -108,29 +144,86 @@ def scan_chunk(chunk: bytes, feed: Feed, first_lineno: int) -> None:
             regions[-1] = (regions[-1][0], max(regions[-1][1], e))
         else:
             regions.append((s, e))
-    pos, lineno = 0, first_lineno
+    return regions
+
+
+def chunk_regions(chunk: bytes, open_start: bool = False, skip: int = 0) -> list[tuple[int, int]]:
+    """Byte ranges of `chunk` that can hold evidence.
+
+    `chunk[:skip]` is the tail of the previous chunk, there only as context before early hits.
+    `open_start`: the previous chunk ended inside a window, so a block may continue at `skip`.
+    """
+    hits = [(s, _BLOCK if b else _LINE) for s, b in _hit_lines(chunk, skip)]
+    return _regions(chunk, [(skip, _CONT), *hits] if open_start else hits)
+
+
+def tail_lines(buf: bytes, n: int = BEFORE, limit: int = 64 << 10) -> bytes:
+    """The last `n` whole lines of `buf` (at most `limit` bytes): context for the next chunk."""
+    pos = len(buf)
+    for _ in range(n):
+        if pos == 0:
+            break
+        pos = buf.rfind(b"\n", 0, pos - 1) + 1
+    if len(buf) - pos > limit:
+        cut = buf.find(b"\n", len(buf) - limit)
+        pos = len(buf) if cut == -1 else cut + 1
+    return buf[pos:]
+
+
+def ends_open(chunk: bytes, regions: list[tuple[int, int]]) -> bool:
+    return bool(regions) and regions[-1][1] >= len(chunk)
+
+
+def region_lines(chunk: bytes, regions: list[tuple[int, int]]) -> list[tuple[int, list[str]]]:
+    """(line offset of the region within the chunk, decoded lines) for each region."""
+    out, pos, line = [], 0, 0
     for s, e in regions:
-        lineno += chunk.count(b"\n", pos, s)
+        line += chunk.count(b"\n", pos, s)
         piece = chunk[s:e]
         lines = piece.split(b"\n")
         if piece.endswith(b"\n"):
             lines.pop()
-        for i, line in enumerate(lines):
-            feed(lineno + i, decode(line))
-        lineno += piece.count(b"\n")
+        out.append((line, [decode(x) for x in lines]))
+        line += piece.count(b"\n")
         pos = e
+    return out
 
 
-def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size: int = CHUNK,
+class _Feeder:
+    """Feeds window lines in order, each line once (windows of neighbouring chunks may overlap)."""
+
+    def __init__(self, feed: Feed) -> None:
+        self.feed = feed
+        self.last = 0
+
+    def windows(self, first_lineno: int, windows: list[tuple[int, list[str]]]) -> None:
+        for offset, lines in windows:
+            for i, text in enumerate(lines):
+                n = first_lineno + offset + i
+                if n > self.last:
+                    self.feed(n, text)
+                    self.last = n
+
+
+def scan_chunk(chunk: bytes, feed: Feed, first_lineno: int, open_start: bool = False) -> bool:
+    """Feed the windows of one self-contained chunk; True if the last window reaches its end."""
+    regions = chunk_regions(chunk, open_start)
+    _Feeder(feed).windows(first_lineno, region_lines(chunk, regions))
+    return ends_open(chunk, regions)
+
+
+def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size: int | None = None,
                 on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Scan a binary stream; returns (bytes read, lines in the input)."""
+    chunk_size = chunk_size or CHUNK
     head = stream.read(small + 1)
     if len(head) <= small:
         size = len(head)
         if head.endswith(b"\n"):
             head = head[:-1]
         return size, (feed_all(head, feed) if head else 0)
-    total, lineno, carry = 0, 1, b""
+    total, lineno, carry, is_open, tail = 0, 1, b"", False, b""
+    feeder = _Feeder(feed)
     data = head
     while True:
         buf = carry + data
@@ -142,12 +235,73 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size:
         else:
             block, carry = buf[:cut], buf[cut:]
             if block:
-                scan_chunk(block, feed, lineno)
-                lineno += block.count(b"\n")
+                buf2 = tail + block
+                regions = chunk_regions(buf2, is_open, len(tail))
+                feeder.windows(lineno - tail.count(b"\n"), region_lines(buf2, regions))
+                is_open = ends_open(buf2, regions)
+                tail = tail_lines(block)
+                lineno += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
         total += len(data)
         if on_progress:
             on_progress(total)
         if not data:
             break
         data = stream.read(chunk_size)
-    return total, lineno - 1 + (1 if carry else 0)
+    return total, lineno - 1
+
+
+def _scan_range(job: tuple[str, int, int]):
+    """Worker: read one line-aligned byte range; return its windows as if the range started
+    outside a block and as if it started inside one (the parent knows which is true)."""
+    path, start, end = job
+    look = min(start, 16 << 10)  # lines before the range: context for hits on its first lines
+    with open(path, "rb") as f:
+        f.seek(start - look)
+        buf = f.read(look + end - start)  # one read, no copy: the range starts at offset `look`
+    hits = [(s, _BLOCK if b else _LINE) for s, b in _hit_lines(buf, look)]
+    closed = _regions(buf, hits)
+    opened = _regions(buf, [(look, _CONT), *hits])
+    n_lines = buf.count(b"\n", look) + (0 if buf.endswith(b"\n") else 1)
+    return (region_lines(buf, closed), ends_open(buf, closed), region_lines(buf, opened),
+            ends_open(buf, opened), n_lines, buf.count(b"\n", 0, look))
+
+
+def _line_aligned_bounds(path: str, size: int, chunk_size: int) -> list[int]:
+    bounds = [0]
+    with open(path, "rb") as f:
+        for off in range(chunk_size, size, chunk_size):
+            f.seek(off)
+            f.readline()
+            pos = f.tell()
+            if bounds[-1] < pos < size:
+                bounds.append(pos)
+    bounds.append(size)
+    return bounds
+
+
+def scan_file_parallel(path: str, feed: Feed, *, workers: int, chunk_size: int | None = None,
+                       on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """The literal prefilter of a large regular file on several cores; windows are fed in order.
+
+    Only the prefilter runs in the workers; the parser stays one sequential state machine in this
+    process, so results are identical to the single-process scan.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = os.path.getsize(path)
+    bounds = _line_aligned_bounds(path, size, chunk_size or CHUNK)
+    jobs = [(path, a, b) for a, b in itertools.pairwise(bounds)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    lineno, done, is_open = 1, 0, False
+    feeder = _Feeder(feed)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as ex:
+        for result, (_, a, b) in zip(ex.map(_scan_range, jobs), jobs, strict=True):
+            closed, closed_open, opened, opened_open, nlines, prefix_lines = result
+            windows, is_open = (opened, opened_open) if is_open else (closed, closed_open)
+            feeder.windows(lineno - prefix_lines, windows)
+            lineno += nlines
+            done += b - a
+            if on_progress:
+                on_progress(done)
+    return size, lineno - 1
