@@ -35,10 +35,12 @@ def block(seed: int) -> bytes:
                          f"timeout: WorkNCCL(SeqNum={n}, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, Timeout(ms)=600000) "
                          "ran for 600012 milliseconds before timing out."]
         elif rnd.random() < 0.02:
-            lines = [f"node{r}:1234:5678 [{r}] NCCL INFO Channel {rnd.randrange(32):02d}/32 : 0 1 2 3 4 5 6 7 via P2P/IPC"]
+            lines = [f"node{r}:1234:5678 [{r}] NCCL INFO Channel {rnd.randrange(32):02d}/32 : "
+                     "0 1 2 3 4 5 6 7 via P2P/IPC"]
         else:
             lines = [f"[rank{r}]:[2026-11-24 17:{rnd.randrange(60):02d}:{rnd.randrange(60):02d}] INFO trainer.py:"
-                     f"{rnd.randrange(400)} step {n} loss {rnd.random() * 4:.4f} lr 3.0e-4 tokens/s {rnd.randrange(90000)}"]
+                     f"{rnd.randrange(400)} step {n} loss {rnd.random() * 4:.4f} lr 3.0e-4 "
+                     f"tokens/s {rnd.randrange(90000)}"]
         for line in lines:
             b = (line + "\n").encode()
             out.append(b)

@@ -1,0 +1,64 @@
+"""Shared timing helpers for the bench scripts: wall time, CPU time and the peak RSS of a whole
+process tree (sampled with psutil every 20 ms, so worker processes count too)."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+
+import psutil
+
+
+def run_measured(argv: list[str], *, env=None, stdin=None) -> tuple[float, int, int]:
+    """(wall seconds, peak tree RSS bytes, returncode) of one run."""
+    # Output goes to a real file: GNU grep stops at the first match when stdout is /dev/null.
+    sink = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the process is reaped
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, env=env,
+                            stdin=stdin or subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        p = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                procs = [p, *p.children(recursive=True)]
+                peak = max(peak, max(q.memory_info().rss for q in procs))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    rc = proc.wait()
+    wall = time.perf_counter() - start
+    done.set()
+    t.join()
+    sink.close()
+    return wall, peak, rc
+
+
+def median_runs(named: dict[str, list[str]], n: int, env=None) -> dict[str, dict]:
+    """Run each command n times, interleaved (A B A B ...), after one untimed warm-up each."""
+    for argv in named.values():
+        run_measured(argv, env=env)
+    results: dict[str, list[tuple[float, int, int]]] = {k: [] for k in named}
+    for _ in range(n):
+        for k, argv in named.items():
+            results[k].append(run_measured(argv, env=env))
+    out = {}
+    for k, runs in results.items():
+        walls = [r[0] for r in runs]
+        out[k] = {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
+                  "peak_rss": max(r[1] for r in runs), "rc": runs[-1][2], "walls": walls}
+    return out
+
+
+def paired_ratio(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
