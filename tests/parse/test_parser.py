@@ -262,3 +262,45 @@ def test_chatter_in_other_languages_around_the_log():
             '  File "train.py", line 3, in <module>\n    model.cuda()\n'
             "AssertionError: Torch not compiled with CUDA enabled\n\n该怎么办？")
     assert diagnose_text(text).root.name == "cuda-unavailable-build"
+
+
+def test_rich_boxed_traceback_rendered_by_rich_itself():
+    import io
+
+    from rich.console import Console
+    from rich.traceback import Traceback as RichTraceback
+
+    def load(rank):
+        shards = {0: "a"}
+        return shards[rank]
+
+    try:
+        load(1)
+    except KeyError:
+        console = Console(file=io.StringIO(), width=100, color_system=None)
+        console.print(RichTraceback(show_locals=False))
+        text = console.file.getvalue()
+    assert "╭" in text and "❱" in text
+    (tb,), _, _ = parse(text)
+    assert tb.final.short_type == "KeyError" and tb.final.message == "1"
+    assert [f.function for f in tb.final.frames][-1] == "load"
+    assert tb.final.frames[-1].filename.endswith("test_parser.py")
+
+
+def test_windows_paths_and_user_frame():
+    text = ("Traceback (most recent call last):\r\n"
+            '  File "C:\\Users\\dev\\proj\\run.py", line 12, in <module>\r\n'
+            "    model.cuda()\r\n"
+            '  File "C:\\Users\\dev\\miniconda3\\Lib\\site-packages\\torch\\cuda\\__init__.py", line 284, in _lazy_init\r\n'
+            "    raise AssertionError(\"Torch not compiled with CUDA enabled\")\r\n"
+            "AssertionError: Torch not compiled with CUDA enabled\r\n")
+    (tb,), _, _ = parse(text)
+    assert tb.user_frame.filename == "C:\\Users\\dev\\proj\\run.py" and tb.user_frame.lineno == 12
+    assert diagnose_text(text).root.name == "cuda-unavailable-build"
+
+
+def test_mis_decoded_utf8_is_tolerated():
+    data = "Traceback (most recent call last):\n  File \"/p/m.py\", line 1, in <module>\nKeyError: 'caf\u00e9'\n"
+    mangled = data.encode("utf-8").decode("latin-1")  # mojibake as pasted from a wrongly decoded terminal
+    root = diagnose_text(mangled).root
+    assert root.name == "user-code-error"

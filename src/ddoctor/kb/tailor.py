@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ddoctor.model.diagnosis import Diagnosis
+from ddoctor.units import gib, human_bytes
 from ddoctor.wheels import best_wheel_for_driver, parse_cuda, pip_install_torch
 
 
@@ -30,10 +31,6 @@ class TailorFacts:
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB"
 
 
 def _notes_and_commands(d: Diagnosis, h: TailorFacts) -> tuple[list[str], list[str]]:
@@ -80,9 +77,9 @@ def _notes_and_commands(d: Diagnosis, h: TailorFacts) -> tuple[list[str], list[s
         notes.append(f"Port {h.free_port} is free on this host right now.")
         cmds.append(f"torchrun --master_port {h.free_port} ...")
     elif d.name == "shm-exhausted" and h.shm_bytes is not None:
-        notes.append(f"/dev/shm on this host is {_gib(h.shm_bytes)}.")
+        notes.append(f"/dev/shm on this host is {human_bytes(h.shm_bytes)}.")
     elif d.name in ("host-oom-killed", "cpu-oom") and h.ram_total:
-        notes.append(f"This host has {_gib(h.ram_total)} RAM, {_gib(h.ram_available or 0)} available now.")
+        notes.append(f"This host has {gib(h.ram_total)} RAM, {gib(h.ram_available or 0)} available now.")
     elif d.name == "half-on-cpu" and not h.nvidia_gpus:
         notes.append("This host has no NVIDIA GPU: run the model in float32 (or bfloat16) here.")
     return notes, cmds

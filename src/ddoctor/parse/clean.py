@@ -46,6 +46,9 @@ def clean_line(raw: str) -> tuple[int | None, bool, str]:
         text = _QUOTE.sub("", text)
     if "│" in text or "┃" in text:
         text = _BOX_EDGES.sub("", text)
+        if text.startswith("❱"):  # rich marks the failing source line
+            text = " " + text[1:]
     elif _BOX_ONLY.match(text):
-        text = ""
+        # rich's box top carries the header; its other rules are decoration
+        text = "Traceback (most recent call last):" if "Traceback" in text else ""
     return rank, is_global, text.rstrip()

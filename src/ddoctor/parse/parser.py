@@ -20,6 +20,9 @@ FRAME = re.compile(
     r'^\s{0,16}(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件)\s{1,2}"(?P<file>[^"]{1,2000})",'
     r"\s{0,2}\S{1,12}\s{1,2}(?P<line>\d{1,9})(?:,\s{0,2}\S{1,12}\s{1,2}(?P<func>\S[^\n]{0,400}))?$"
 )
+# rich's frames: `/path/train.py:42 in main` (or `in main:42` when the file is unknown).
+RICH_FRAME = re.compile(r"^(?P<file>(?:[A-Za-z]:)?[^\s:]{1,2000}):(?P<line>\d{1,9}) in (?P<func>\S{1,300})$"
+                        r"|^in (?P<func2>\S{1,300}):(?P<line2>\d{1,9})$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?::(?P<msg>.*))?$")
 EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
 CAUSE = "The above exception was the direct cause of the following exception"
@@ -143,6 +146,12 @@ class LogParser:
             fm = FRAME.match(text)
             if fm:
                 self._add_frame(tb, fm)
+                return True
+            rm = RICH_FRAME.match(stripped)
+            if rm:
+                tb.frames.append(Frame(filename=rm.group("file") or "<unknown>",
+                                       lineno=int(rm.group("line") or rm.group("line2")),
+                                       function=rm.group("func") or rm.group("func2")))
                 return True
             elided = (stripped[:1], stripped[-1:]) == ("[", "]")  # `[... same frames ...]` in pastes
             if not stripped or REPEATED.match(text) or CARETS.match(text) or elided:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ddoctor.host.base import Host
 from ddoctor.model.finding import Remediation
 from ddoctor.model.status import Status
+from ddoctor.units import gib, human_bytes  # noqa: F401 - re-exported for probes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,14 +78,3 @@ def fail(summary: str, fix: Remediation, **kw) -> Outcome:
 
 def fix(summary: str, *commands: str, links: tuple[str, ...] = (), codes: tuple[str, ...] = ()) -> Remediation:
     return Remediation(summary=summary, commands=tuple(commands), links=links, fix_codes=codes)
-
-
-def gib(n: int | float) -> str:
-    return f"{n / 2**30:.1f} GiB"
-
-
-def human_bytes(n: int | float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"

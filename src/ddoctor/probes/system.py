@@ -22,8 +22,10 @@ def check_shm(ctx: ProbeContext) -> Outcome:
     if d.total < SHM_FLOOR:
         return fail(f"/dev/shm is {human_bytes(d.total)}: NCCL fails with 'unhandled system error' and DataLoader "
                     "workers die with 'Bus error'", fixes, evidence=ev)
-    if d.total < SHM_MIN:
-        return warn(f"/dev/shm is {human_bytes(d.total)} (under 1 GiB) for {ranks} local rank(s)", fixes, evidence=ev)
+    need = max(SHM_MIN, ranks * SHM_FLOOR)  # each rank's DataLoader workers and NCCL buffers share it
+    if d.total < need:
+        return warn(f"/dev/shm is {human_bytes(d.total)}; {ranks} local rank(s) want at least {human_bytes(need)}",
+                    fixes, evidence={**ev, "recommended": need})
     if d.free < SHM_FLOOR:
         return warn(f"/dev/shm has only {human_bytes(d.free)} free of {human_bytes(d.total)}: stale segments "
                     "from dead jobs?", fix("Remove leftovers of finished jobs.", "ls -la /dev/shm",
