@@ -148,6 +148,52 @@ def signatures(
     raise typer.Exit(run_signatures(fmt.value, no_color))
 
 
+@app.command()
+def smoke(
+    nproc: int = typer.Option(None, "--nproc", min=1, help="Ranks on this node (default: one per GPU, else 2)."),
+    backend: str = typer.Option(None, "--backend", help="nccl or gloo (default: what this host supports)."),
+    device: str = typer.Option(None, "--device", help="cuda, mps or cpu (default: the best this host has)."),
+    timeout: float = typer.Option(120.0, "--timeout", min=5.0, help="Seconds before hung ranks are stopped."),
+    max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1, max=40),
+    seed: int = typer.Option(1, "--seed", help="Sampling seed (the same on every rank)."),
+    launcher: str = typer.Option("local", "--launcher", help="local (plain processes, env://) or torchrun."),
+    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Nodes (runs torchrun on each node)."),
+    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank (multi-node)."),
+    rdzv_endpoint: str = typer.Option(None, "--rdzv-endpoint", help="HOST:PORT of the rendezvous (multi-node)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the checkpoint and result files."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.smoke/1)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show generated text and every diagnosis."),
+    no_color: bool = typer.Option(False, "--no-color"),
+    no_host: bool = typer.Option(False, "--no-host", help="Do not tailor failure advice to this host."),
+    fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook: raise@R, kill@R, hang@R[:phase]."),
+    shards: int = typer.Option(None, "--shards", hidden=True, help="Test hook: write this many shards."),
+) -> None:
+    """Run a tiny LLaMA end to end: Meta-format shards, process group, sharded load, generate, verify.
+
+    Rank 0 writes a seeded tiny checkpoint in Meta's format (params.json, consolidated.NN.pth split
+    along fairscale's dimensions); every rank loads only its own shard, exactly as Llama.build
+    does (including its shard-count check), runs greedy and top-p generation with the KV cache and
+    the model-parallel all-gather/all-reduce points, and rank 0 compares the tokens and logits with
+    an unsharded single-process reference. A failing, killed or hung rank is stopped, every rank's
+    output is diagnosed, and nothing is left running.
+
+    Examples:
+
+      ddoctor smoke                       # 2 ranks on CPU (gloo), or one per GPU (nccl)
+
+      ddoctor smoke --nproc 4 --format json
+
+      ddoctor smoke --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29400   # on each node
+    """
+    from ddoctor.cli.smoke_cmd import run_smoke_cmd
+
+    raise typer.Exit(run_smoke_cmd(nproc=nproc, backend=backend, device=device, timeout=timeout,
+                                   max_new_tokens=max_new_tokens, seed=seed, launcher=launcher, nnodes=nnodes,
+                                   node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fmt=fmt.value,
+                                   verbose=verbose, no_color=no_color, use_host=not no_host, fault=fault,
+                                   shards=shards))
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
     try:

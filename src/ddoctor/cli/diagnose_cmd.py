@@ -7,6 +7,7 @@ import os
 import sys
 from typing import BinaryIO
 
+from ddoctor.cli.hostfacts import tailor_facts
 from ddoctor.cli.output import Output, error, stderr_console
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from ddoctor.parse.reader import looks_binary
@@ -39,27 +40,6 @@ def _check_text(name: str, stream: BinaryIO) -> None:
     head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
     if looks_binary(head):
         raise InputError(f"{name}: looks like binary data, not a log (a checkpoint, core file or image?)")
-
-
-def _tailor_facts():
-    from ddoctor.host import system
-    from ddoctor.host.facts import NvmlFacts
-    from ddoctor.host.nvml import collect_nvml_facts
-    from ddoctor.host.torch_facts import static_torch_facts
-    from ddoctor.kb.tailor import TailorFacts
-
-    env = dict(os.environ)
-    plat = system.platform_facts()
-    nv = collect_nvml_facts(environ=env, timeout=10)
-    nv = nv if isinstance(nv, NvmlFacts) else NvmlFacts(available=False)
-    t = static_torch_facts()
-    shm = system.disk_facts("/dev/shm") if plat.system == "Linux" else None
-    mem = system.memory_facts()
-    return TailorFacts(system=plat.system, machine=plat.machine, python=plat.python_executable,
-                       torch_version=t.version, torch_cuda=t.cuda, nvidia_gpus=len(nv.gpus),
-                       driver_version=nv.driver_version, driver_cuda=nv.cuda_driver_version_str,
-                       free_port=system.free_port(), cuda_visible_devices=env.get("CUDA_VISIBLE_DEVICES"),
-                       shm_bytes=shm.total if shm else None, ram_total=mem.total, ram_available=mem.available)
 
 
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool) -> int:
@@ -107,7 +87,7 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
     facts = None
     if use_host:
         try:
-            facts = _tailor_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
+            facts = tailor_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
         except Exception:  # host facts only refine advice; never fail a diagnosis over them
             facts = None
     result = session.result(tailor=lambda d: tailor(d, facts))

@@ -1,0 +1,70 @@
+"""`ddoctor smoke`: run the tiny sharded LLaMA end to end and report (or diagnose) the outcome."""
+
+from __future__ import annotations
+
+import sys
+
+from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+
+
+def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, launcher, nnodes, node_rank,
+                  rdzv_endpoint, keep, fmt, verbose, no_color, use_host, fault, shards) -> int:
+    from ddoctor.cli.hostfacts import tailor_facts
+    from ddoctor.kb.engine import Session
+    from ddoctor.kb.tailor import tailor
+    from ddoctor.llama_format import FormatError, check_mp
+    from ddoctor.render import smoke as r
+    from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan
+
+    out = Output(no_color=no_color)
+    if nnodes > 1 and not rdzv_endpoint:
+        error("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every node)")
+        return EXIT_USAGE
+    facts = tailor_facts()
+    opts = SmokeOptions(nproc=nproc, backend=backend, device=device, timeout=timeout, max_new_tokens=max_new_tokens,
+                        seed=seed, launcher="torchrun" if nnodes > 1 else launcher, nnodes=nnodes,
+                        node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fault=fault, shards=shards)
+    plan = make_plan(opts, HostPlanFacts(system=facts.system, machine=facts.machine, nvidia_gpus=facts.nvidia_gpus,
+                                         torch_cuda=facts.torch_cuda, torch_installed=facts.torch_version is not None))
+    if facts.torch_version is None:
+        error("torch is not installed for this Python; `ddoctor check` says more")
+        return EXIT_USAGE
+    from ddoctor.smoke.checkpoint_spec import TINY
+
+    try:
+        check_mp(TINY, plan.nproc * nnodes)
+    except FormatError as exc:
+        error(f"{exc}; the tiny model runs on 1, 2, 4 or 8 ranks")
+        return EXIT_USAGE
+
+    def diagnose(text: str):
+        s = Session()
+        s.add_text(text, "ranks")
+        return s.result(tailor=lambda d: tailor(d, facts if use_host else None)).diagnoses
+
+    report = _run_with_progress(opts, plan, diagnose)
+    if fmt == "json":
+        out.write(r.render_json(report))
+    else:
+        out.render(lambda console: r.render_text(report, console, verbose=verbose))
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _run_with_progress(opts, plan, diagnose):
+    from ddoctor.smoke.launch import run_smoke
+
+    world = plan.nproc * opts.nnodes
+    if not sys.stderr.isatty():
+        return run_smoke(opts, plan, diagnose=diagnose)
+    console = stderr_console()
+    phases: dict[int, str] = {}
+    with console.status(f"starting {world} rank(s)…") as status:
+        def on_event(rank: int, phase: str) -> None:
+            phases[rank] = phase
+            counts: dict[str, int] = {}
+            for p in phases.values():
+                counts[p] = counts.get(p, 0) + 1
+            status.update("smoke: " + " · ".join(f"{p} {n}/{world}" for p, n in counts.items()))
+
+        return run_smoke(opts, plan, on_event=on_event, diagnose=diagnose)

@@ -1,0 +1,217 @@
+"""One smoke-test rank: the `Llama.build` + `generate` flow, instrumented. Runs in its own process.
+
+Launched by `ddoctor smoke` (plain processes with env:// on one node, torchrun across nodes, or
+srun). Prints one `@@ddoctor {json}` event line per phase on stdout so the launcher can show
+progress and tell which rank stopped where; rank 0 writes the result document.
+Usage: python -m ddoctor.smoke.rank --ckpt-dir DIR --result FILE [--write-shards N] [--reference]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+EVENT = "@@ddoctor "
+PROMPTS = ["hello world", "the meaning of life is", "a", "distributed jobs fail when"]
+
+
+def emit(event: str, **data) -> None:
+    sys.stdout.write(EVENT + json.dumps({"event": event, **data}) + "\n")
+    sys.stdout.flush()
+
+
+def env_ranks() -> tuple[int, int, int]:
+    """RANK/WORLD_SIZE/LOCAL_RANK from torchrun or our launcher, else from SLURM (srun)."""
+    env = os.environ
+    if "RANK" not in env and "SLURM_PROCID" in env:
+        env["RANK"], env["WORLD_SIZE"] = env["SLURM_PROCID"], env.get("SLURM_NTASKS", "1")
+        env["LOCAL_RANK"] = env.get("SLURM_LOCALID", "0")
+    return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+
+
+def inject_fault(spec: str | None, rank: int, phase: str) -> None:
+    """Test hook (--fault KIND@RANK[:PHASE]): make one rank fail the way real ranks do."""
+    if not spec:
+        return
+    kind, _, rest = spec.partition("@")
+    target, _, at = rest.partition(":")
+    if int(target) != rank or (at or "load") != phase:
+        return
+    if kind == "raise":
+        raise RuntimeError(f"injected failure in rank {rank} during {phase}")
+    if kind == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "hang":
+        time.sleep(3600)
+
+
+def peak_memory(device) -> int:
+    import torch
+
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def load_model(ckpt_dir: Path, rank: int, world: int, device, max_batch: int, max_seq: int):
+    """Exactly Llama.build's loading: one shard per rank, and its check of shard count vs world size."""
+    import torch
+
+    from ddoctor.llama_format import parse_params
+    from ddoctor.smoke.model import ModelParallel, Transformer
+    from ddoctor.smoke.tokenizer import CharTokenizer
+
+    checkpoints = sorted(ckpt_dir.glob("*.pth"))
+    assert len(checkpoints) > 0, f"no checkpoint files found in {ckpt_dir}"
+    assert world == len(checkpoints), f"Loading a checkpoint for MP={len(checkpoints)} but world size is {world}"
+    state = torch.load(checkpoints[rank], map_location="cpu", mmap=True, weights_only=True)
+    tok = CharTokenizer.load(ckpt_dir / "tokenizer.json")
+    params = parse_params(json.loads((ckpt_dir / "params.json").read_text()), tok.n_words)
+    mp = ModelParallel(rank, world)
+    model = Transformer(mp, params, max_batch, max_seq)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or set(unexpected) - {"rope.freqs"}:
+        raise RuntimeError(f"checkpoint keys do not fit the model: missing {missing}, unexpected {unexpected}")
+    return model.to(device), tok, mp, sum(t.numel() * t.element_size() for t in state.values())
+
+
+def collective_latency(device, n: int = 20) -> float:
+    import torch
+    import torch.distributed as dist
+
+    t = torch.ones(1, device=device)
+    times = []
+    for _ in range(n):
+        s = time.perf_counter()
+        dist.all_reduce(t)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - s)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ddoctor.smoke.rank")
+    ap.add_argument("--ckpt-dir", required=True, type=Path)
+    ap.add_argument("--result", type=Path)
+    ap.add_argument("--write-shards", type=int, default=0, help="rank 0 writes a tiny checkpoint with N shards")
+    ap.add_argument("--reference", action="store_true", help="rank 0 also runs the unsharded reference")
+    ap.add_argument("--backend", default="gloo")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--max-new-tokens", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--fault")
+    a = ap.parse_args(argv)
+    t_start = time.perf_counter()
+    rank, world, local_rank = env_ranks()
+    emit("start", rank=rank, world=world, pid=os.getpid())
+
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)  # small ops on oversubscribed cores: one thread avoids spin-waiting
+    t_import = time.perf_counter() - t_start
+    device = torch.device(a.device if a.device != "cuda" else f"cuda:{local_rank}")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    emit("phase", rank=rank, phase="rendezvous")
+    t = time.perf_counter()
+    dist.init_process_group(a.backend, timeout=datetime.timedelta(seconds=a.timeout))
+    t_rdzv = time.perf_counter() - t
+
+    if a.write_shards and local_rank == 0:  # one writer per node: every node needs the files locally
+        from ddoctor.smoke import checkpoint
+
+        checkpoint.write(a.ckpt_dir, a.write_shards)
+        if a.reference and rank == 0:
+            checkpoint.write(a.ckpt_dir / "reference", 1)
+    if a.write_shards:
+        dist.barrier()
+
+    emit("phase", rank=rank, phase="load")
+    inject_fault(a.fault, rank, "load")
+    t = time.perf_counter()
+    prompts_text = PROMPTS
+    max_seq = 64
+    model, tok, mp, shard_bytes = load_model(a.ckpt_dir, rank, world, device, len(prompts_text), max_seq)
+    t_load = time.perf_counter() - t
+    latency = collective_latency(device)
+    mp.collectives = 0
+
+    from ddoctor.smoke.generate import generate
+
+    emit("phase", rank=rank, phase="generate")
+    inject_fault(a.fault, rank, "generate")
+    prompts = [tok.encode(p) for p in prompts_text]
+    greedy = generate(model, prompts, a.max_new_tokens, eos_id=tok.eos_id, max_seq_len=max_seq, device=device)
+    sampled = generate(model, prompts, a.max_new_tokens, eos_id=tok.eos_id, max_seq_len=max_seq, device=device,
+                       temperature=0.8, top_p=0.9, seed=a.seed)
+    collectives_per_step = mp.collectives / max(1, greedy.steps + sampled.steps)
+
+    # Every rank samples on its own: all-gather the tokens to prove the ranks stayed in lockstep.
+    mine = json.dumps([greedy.tokens, sampled.tokens])
+    gathered: list = [None] * world
+    dist.all_gather_object(gathered, mine)
+    lockstep = all(g == mine for g in gathered)
+    memory = [0] * world
+    dist.all_gather_object(memory, peak_memory(device))
+    emit("phase", rank=rank, phase="verify")
+
+    result = None
+    if rank == 0:
+        result = {
+            "world_size": world, "backend": a.backend, "device": str(device), "torch": torch.__version__,
+            "params": json.loads((a.ckpt_dir / "params.json").read_text()),
+            "prompts": prompts_text,
+            "greedy": {"tokens": greedy.tokens, "text": [tok.decode(x) for x in greedy.tokens]},
+            "sampled": {"tokens": sampled.tokens, "text": [tok.decode(x) for x in sampled.tokens],
+                        "temperature": 0.8, "top_p": 0.9, "seed": a.seed},
+            "lockstep": lockstep,
+            "timings": {"import_s": t_import, "rendezvous_s": t_rdzv, "load_s": t_load,
+                        "first_token_s": greedy.first_token_s,
+                        "tokens_per_s": sum(map(len, greedy.tokens)) / max(greedy.decode_s, 1e-9),
+                        "collective_latency_s": latency},
+            "collectives_per_step": collectives_per_step,
+            "shard_bytes": shard_bytes,
+            "peak_memory": memory,
+        }
+        if a.reference:
+            result["reference"] = reference(a.ckpt_dir / "reference", prompts, a, greedy, sampled)
+    dist.barrier()
+    dist.destroy_process_group()
+    if result is not None and a.result:
+        tmp = a.result.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result))
+        os.replace(tmp, a.result)
+    emit("done", rank=rank)
+    return 0
+
+
+def reference(ref_dir: Path, prompts, a, greedy, sampled) -> dict:
+    """The same flow in one process on the unsharded checkpoint: what the sharded run must equal."""
+    import torch
+
+    from ddoctor.smoke.generate import generate
+
+    model, tok, _, _ = load_model(ref_dir, 0, 1, torch.device("cpu"), len(prompts), 64)
+    ref = generate(model, prompts, a.max_new_tokens, eos_id=tok.eos_id, max_seq_len=64)
+    ref_sampled = generate(model, prompts, a.max_new_tokens, eos_id=tok.eos_id, max_seq_len=64, temperature=0.8,
+                           top_p=0.9, seed=a.seed)
+    diff = (ref.prefill_logits - greedy.prefill_logits.cpu()).abs().max().item()
+    return {"tokens": ref.tokens, "sampled_tokens": ref_sampled.tokens, "max_abs_logit_diff": diff,
+            "greedy_match": ref.tokens == greedy.tokens, "sampled_match": ref_sampled.tokens == sampled.tokens}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
