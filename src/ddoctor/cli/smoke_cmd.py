@@ -15,19 +15,18 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     from ddoctor.kb.tailor import tailor
     from ddoctor.llama_format import FormatError, check_mp
     from ddoctor.render import smoke as r
-    from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan
+    from ddoctor.smoke.launch import SmokeOptions, make_plan
 
     out = Output(no_color=no_color)
     if nnodes > 1 and not rdzv_endpoint:
         error("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every node)")
         return EXIT_USAGE
-    facts = tailor_facts()
+    plan_facts = _plan_facts()
     opts = SmokeOptions(nproc=nproc, backend=backend, device=device, timeout=timeout, max_new_tokens=max_new_tokens,
                         seed=seed, launcher="torchrun" if nnodes > 1 else launcher, nnodes=nnodes,
                         node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fault=fault, shards=shards)
-    plan = make_plan(opts, HostPlanFacts(system=facts.system, machine=facts.machine, nvidia_gpus=facts.nvidia_gpus,
-                                         torch_cuda=facts.torch_cuda, torch_installed=facts.torch_version is not None))
-    if facts.torch_version is None:
+    plan = make_plan(opts, plan_facts)
+    if not plan_facts.torch_installed:
         error("torch is not installed for this Python; `ddoctor check` says more")
         return EXIT_USAGE
     from ddoctor.smoke.checkpoint_spec import TINY
@@ -41,14 +40,38 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     def diagnose(text: str):
         s = Session()
         s.add_text(text, "ranks")
-        return s.result(tailor=lambda d: tailor(d, facts if use_host else None)).diagnoses
+        facts = tailor_facts() if use_host else None  # only on failure: advice for this host
+        return s.result(tailor=lambda d: tailor(d, facts)).diagnoses
 
-    report = _run_with_progress(opts, plan, diagnose)
+    try:
+        report = _run_with_progress(opts, plan, diagnose)
+    except KeyboardInterrupt:
+        error("interrupted: every rank was stopped")
+        return 130
     if fmt == "json":
         out.write(r.render_json(report))
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose))
     return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _plan_facts():
+    """What picks the device: the platform, torch's build (read without importing), and NVML only
+    when torch is a CUDA build (a CPU build cannot use the GPUs anyway)."""
+    import platform
+
+    from ddoctor.host.facts import NvmlFacts
+    from ddoctor.host.nvml import collect_nvml_facts
+    from ddoctor.host.torch_facts import static_torch_facts
+    from ddoctor.smoke.launch import HostPlanFacts
+
+    t = static_torch_facts()
+    gpus = 0
+    if t.cuda:
+        nv = collect_nvml_facts(environ=dict(__import__("os").environ), timeout=10)
+        gpus = len(nv.gpus) if isinstance(nv, NvmlFacts) else 0
+    return HostPlanFacts(system=platform.system(), machine=platform.machine(), nvidia_gpus=gpus, torch_cuda=t.cuda,
+                         torch_installed=t.installed)
 
 
 def _run_with_progress(opts, plan, diagnose):

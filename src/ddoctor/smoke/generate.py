@@ -28,8 +28,10 @@ def sample_top_p(probs: torch.Tensor, p: float, generator: torch.Generator) -> t
 
 @torch.inference_mode()
 def generate(model, prompts: list[list[int]], max_gen_len: int, *, eos_id: int, pad_id: int = -1,
-             temperature: float = 0.0, top_p: float = 0.9, seed: int = 1, max_seq_len: int = 64,
+             temperature: float | list[float] = 0.0, top_p: float = 0.9, seed: int = 1, max_seq_len: int = 64,
              device: torch.device | str = "cpu", clock=None) -> Generation:
+    """`temperature` may be given per row: greedy rows (0) and sampled rows then share every forward
+    pass, so one decoding loop (and one set of collectives) serves both."""
     import time
 
     clock = clock or time.perf_counter
@@ -39,6 +41,9 @@ def generate(model, prompts: list[list[int]], max_gen_len: int, *, eos_id: int, 
     tokens = torch.full((bsz, total_len), pad_id, dtype=torch.long, device=device)
     for k, t in enumerate(prompts):
         tokens[k, : len(t)] = torch.tensor(t, dtype=torch.long, device=device)
+    temps = temperature if isinstance(temperature, list) else [temperature] * bsz
+    sampled_rows = torch.tensor([t > 0 for t in temps], device=device)
+    temp_col = torch.tensor([t if t > 0 else 1.0 for t in temps], device=device)[:, None]
     gen = torch.Generator().manual_seed(seed)  # same seed on every rank keeps sampling in lockstep
     prev, eos_reached = 0, torch.tensor([False] * bsz, device=device)
     input_mask = tokens != pad_id
@@ -50,10 +55,10 @@ def generate(model, prompts: list[list[int]], max_gen_len: int, *, eos_id: int, 
         logits = model.forward(tokens[:, prev:cur], prev)
         if prefill is None:
             prefill = logits.detach().cpu()
-        if temperature > 0:
-            nxt = sample_top_p(torch.softmax(logits[:, -1] / temperature, dim=-1), top_p, gen)
-        else:
-            nxt = torch.argmax(logits[:, -1], dim=-1)
+        nxt = torch.argmax(logits[:, -1], dim=-1)
+        if bool(sampled_rows.any()):
+            drawn = sample_top_p(torch.softmax(logits[:, -1] / temp_col, dim=-1), top_p, gen).reshape(-1)
+            nxt = torch.where(sampled_rows, drawn, nxt)
         nxt = nxt.reshape(-1)
         nxt = torch.where(input_mask[:, cur], tokens[:, cur], nxt)
         tokens[:, cur] = nxt
