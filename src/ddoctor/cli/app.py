@@ -167,6 +167,11 @@ def smoke(
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor failure advice to this host."),
     fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook: raise@R, kill@R, hang@R[:phase]."),
     shards: int = typer.Option(None, "--shards", hidden=True, help="Test hook: write this many shards."),
+    ckpt_dir: Path = typer.Option(None, "--ckpt-dir", help="Preflight YOUR Meta-format checkpoint instead: shard "
+                                  "count vs --nproc, params.json, every tensor shape vs the split table, memory "
+                                  "(memory-mapped, nothing loaded)."),
+    load: bool = typer.Option(False, "--load", help="With --ckpt-dir: really load it, one shard per rank, and run "
+                              "a forward pass."),
 ) -> None:
     """Run a tiny LLaMA end to end: Meta-format shards, process group, sharded load, generate, verify.
 
@@ -184,6 +189,10 @@ def smoke(
       ddoctor smoke --nproc 4 --format json
 
       ddoctor smoke --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29400   # on each node
+
+      ddoctor smoke --ckpt-dir llama-2-13b/ --nproc 2          # preflight a real checkpoint
+
+      ddoctor smoke --ckpt-dir llama-2-13b/ --load             # and load it, one shard per rank
     """
     from ddoctor.cli.smoke_cmd import run_smoke_cmd
 
@@ -191,7 +200,7 @@ def smoke(
                                    max_new_tokens=max_new_tokens, seed=seed, launcher=launcher, nnodes=nnodes,
                                    node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fmt=fmt.value,
                                    verbose=verbose, no_color=no_color, use_host=not no_host, fault=fault,
-                                   shards=shards))
+                                   shards=shards, ckpt_dir=ckpt_dir, load=load))
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 
 def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, launcher, nnodes, node_rank,
-                  rdzv_endpoint, keep, fmt, verbose, no_color, use_host, fault, shards) -> int:
+                  rdzv_endpoint, keep, fmt, verbose, no_color, use_host, fault, shards, ckpt_dir=None,
+                  load=False) -> int:
     from ddoctor.cli.hostfacts import tailor_facts
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
@@ -22,9 +23,15 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
         error("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every node)")
         return EXIT_USAGE
     plan_facts = _plan_facts()
+    if ckpt_dir is not None:
+        code = _preflight(ckpt_dir, nproc, fmt, verbose, out, quiet=load)
+        if not load or code != EXIT_OK:
+            return code
+        nproc = nproc or len(list(__import__("pathlib").Path(ckpt_dir).glob("*.pth")))
     opts = SmokeOptions(nproc=nproc, backend=backend, device=device, timeout=timeout, max_new_tokens=max_new_tokens,
                         seed=seed, launcher="torchrun" if nnodes > 1 else launcher, nnodes=nnodes,
-                        node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fault=fault, shards=shards)
+                        node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fault=fault, shards=shards,
+                        user_ckpt=str(ckpt_dir) if ckpt_dir else None)
     plan = make_plan(opts, plan_facts)
     if not plan_facts.torch_installed:
         error("torch is not installed for this Python; `ddoctor check` says more")
@@ -32,7 +39,8 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     from ddoctor.smoke.checkpoint_spec import TINY
 
     try:
-        check_mp(TINY, plan.nproc * nnodes)
+        if ckpt_dir is None:
+            check_mp(TINY, plan.nproc * nnodes)
     except FormatError as exc:
         error(f"{exc}; the tiny model runs on 1, 2, 4 or 8 ranks")
         return EXIT_USAGE
@@ -53,6 +61,58 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose))
     return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _preflight(ckpt_dir, nproc, fmt, verbose, out, quiet: bool = False) -> int:
+    """Judge a real checkpoint without loading it; exit 1 when launching on it would fail."""
+    import os
+    import time
+    from pathlib import Path
+
+    import psutil
+
+    from ddoctor import __version__
+    from ddoctor.host.facts import NvmlFacts
+    from ddoctor.host.nvml import collect_nvml_facts
+    from ddoctor.model.report import CheckReport, HostSummary, check_exit_code
+    from ddoctor.render import check as rc
+    from ddoctor.smoke.ckpt_check import inspect_dir, judge
+
+    path = Path(ckpt_dir)
+    if not path.is_dir():
+        error(f"{ckpt_dir}: not a directory")
+        return EXIT_USAGE
+    start = time.perf_counter()
+    try:
+        data = inspect_dir(path)
+    except RuntimeError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    nv = collect_nvml_facts(environ=dict(os.environ), timeout=10)
+    gpu_mem = [g.memory_total for g in nv.gpus] if isinstance(nv, NvmlFacts) else []
+    findings = judge(data, nproc=nproc, ram_available=psutil.virtual_memory().available, gpu_memory=gpu_mem)
+    import platform
+    import socket
+
+    report = CheckReport(findings=tuple(findings), duration_s=time.perf_counter() - start, ddoctor_version=__version__,
+                         host=HostSummary(hostname=socket.gethostname(), platform=f"{platform.system()} "
+                                          f"{platform.machine()}", python=platform.python_version(),
+                                          torch=plan_torch_version()))
+    code = check_exit_code(report, strict=False)
+    if quiet and code == EXIT_OK:
+        return code  # --load goes on; its report is the one document printed
+    if fmt == "json":
+        out.write(rc.render_json(report, strict=False, exit_code=code, kind="smoke-preflight"))
+    else:
+        out.render(lambda console: rc.render_text(report, console, verbose=True, strict=False,
+                                                  title=f"ddoctor smoke --ckpt-dir {ckpt_dir}"))
+    return code
+
+
+def plan_torch_version():
+    from ddoctor.host.torch_facts import static_torch_facts
+
+    return static_torch_facts().version
 
 
 def _plan_facts():

@@ -46,10 +46,11 @@ def _finding_block(f: Finding, verbose: bool) -> list:
     return parts
 
 
-def render_text(report: CheckReport, console: Console, *, verbose: bool, strict: bool) -> None:
+def render_text(report: CheckReport, console: Console, *, verbose: bool, strict: bool,
+                title: str = "ddoctor check") -> None:
     shown = [f for f in report.findings if verbose or f.status in (Status.WARN, Status.FAIL, Status.ERROR)]
     h = report.host
-    console.print(Text(f"ddoctor check · {h.hostname} · {h.platform} · Python {h.python} · "
+    console.print(Text(f"{title} · {h.hostname} · {h.platform} · Python {h.python} · "
                        f"torch {h.torch or 'absent'}", style="bold"))
     group = None
     for f in shown:
@@ -68,8 +69,8 @@ def render_text(report: CheckReport, console: Console, *, verbose: bool, strict:
         console.print(Text("(-v shows every check with its evidence)", style="dim"))
 
 
-def render_json(report: CheckReport, *, strict: bool, exit_code: int) -> str:
-    return envelope("check", {
+def render_json(report: CheckReport, *, strict: bool, exit_code: int, kind: str = "check") -> str:
+    return envelope(kind, {
         "host": report.host.to_dict(),
         "summary": {**report.counts, "worst": report.worst.value, "strict": strict, "exit_code": exit_code,
                     "duration_s": round(report.duration_s, 3)},

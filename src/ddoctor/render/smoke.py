@@ -19,7 +19,8 @@ def _ms(s: float | None) -> str:
 
 def render_text(r: SmokeReport, console: Console, *, verbose: bool = False) -> None:
     c = r.config
-    console.print(Text(f"ddoctor smoke · tiny LLaMA, {c['world_size']} rank(s) · {c['backend']} on {c['device']} · "
+    what = f"checkpoint {c['checkpoint']}" if c.get("checkpoint") else "tiny LLaMA"
+    console.print(Text(f"ddoctor smoke · {what}, {c['world_size']} rank(s) · {c['backend']} on {c['device']} · "
                        f"{c['reason']}", style="bold"))
     table = Table(box=None, show_header=False, pad_edge=False)
     for s in r.steps:

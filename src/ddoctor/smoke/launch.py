@@ -47,6 +47,7 @@ class SmokeOptions:
     shards: int | None = None  # write this many shards instead of one per rank (tests the mismatch check)
     fault: str | None = None  # test hook: raise@R, kill@R, hang@R (optionally :load or :generate)
     keep: bool = False
+    user_ckpt: str | None = None  # a real checkpoint: load it and run one forward pass instead
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,8 +207,11 @@ def run_smoke(opts: SmokeOptions, plan: Plan, *, on_event: Callable[[int, str], 
     ckpt, result_path = work / "ckpt", work / "result.json"
     world = plan.nproc * opts.nnodes
     pg_timeout = max(5.0, min(opts.timeout * 0.5, opts.timeout - 5.0))
-    rank_args = ["--ckpt-dir", str(ckpt), "--result", str(result_path), "--write-shards",
-                 str(opts.shards or world), "--reference", "--backend", plan.backend, "--device", plan.device,
+    if opts.user_ckpt:
+        source = ["--ckpt-dir", opts.user_ckpt, "--forward-only"]
+    else:
+        source = ["--ckpt-dir", str(ckpt), "--write-shards", str(opts.shards or world), "--reference"]
+    rank_args = [*source, "--result", str(result_path), "--backend", plan.backend, "--device", plan.device,
                  "--max-new-tokens", str(opts.max_new_tokens), "--seed", str(opts.seed), "--timeout",
                  str(pg_timeout)] + (["--fault", opts.fault] if opts.fault else [])
     job = _Job(plan.nproc, on_event, fixed=opts.launcher == "local" and opts.nnodes == 1)
@@ -300,12 +304,19 @@ def _report(opts, plan, job: _Job, result_path: Path, timed_out: bool, first_fai
                                  killed_by_ddoctor=stopped, log_tail=tuple(list(st.lines)[-20:])))
     config = {"nproc": plan.nproc, "nnodes": opts.nnodes, "world_size": plan.nproc * opts.nnodes,
               "backend": plan.backend, "device": plan.device, "launcher": opts.launcher, "reason": plan.reason,
-              "timeout_s": opts.timeout, "tolerance": opts.tolerance}
+              "timeout_s": opts.timeout, "tolerance": opts.tolerance, "checkpoint": opts.user_ckpt}
     verification, metrics, outputs = {}, {}, {}
     has_rank0 = 0 in job.ranks or result is not None  # only rank 0's node holds the result and reference
     all_done = job.all_done() and not timed_out
     ok = all_done and (result is not None or not has_rank0)
-    if result is not None:
+    if result is not None and result.get("forward_only"):
+        verification = {"finite_logits": result["finite"], "ranks_in_lockstep": result["lockstep"]}
+        t = result["timings"]
+        metrics = {"rendezvous_s": t["rendezvous_s"], "shard_load_s": t["load_s"], "forward_s": t["first_token_s"],
+                   "collective_latency_s": t["collective_latency_s"], "shard_bytes": result["shard_bytes"],
+                   "peak_memory_per_rank": result["peak_memory"], "torch": result["torch"]}
+        ok = ok and result["finite"] and result["lockstep"]
+    elif result is not None:
         ref = result.get("reference", {})
         verification = {"greedy_tokens_match_reference": ref.get("greedy_match"),
                         "max_abs_logit_diff": ref.get("max_abs_logit_diff"), "tolerance": opts.tolerance,
@@ -350,7 +361,8 @@ def _steps(job, result, verification, opts, plan, timed_out) -> tuple[SmokeStep,
         SmokeStep(name="launch", status=status("start"), duration_s=None,
                   detail=f"{world} rank(s), {plan.backend} on {plan.device} ({opts.launcher} launcher)"),
         SmokeStep(name="rendezvous", status=status("rendezvous"), duration_s=t.get("rendezvous_s"),
-                  detail=f"init_process_group({plan.backend!r}) with {world} rank(s); rank 0 wrote the checkpoint"),
+                  detail=f"init_process_group({plan.backend!r}) with {world} rank(s)"
+                  + ("" if opts.user_ckpt else "; rank 0 wrote the checkpoint")),
         SmokeStep(name="shard load", status=status("load"), duration_s=t.get("load_s"),
                   detail=f"each rank loaded its own consolidated.NN.pth of {opts.shards or world} (Meta's check: "
                          "shard count == world size)"),
@@ -358,7 +370,14 @@ def _steps(job, result, verification, opts, plan, timed_out) -> tuple[SmokeStep,
                   detail=(f"first token in {t['first_token_s'] * 1000:.0f} ms, {t['tokens_per_s']:.0f} tokens/s"
                           if t else "greedy and top-p generation with the KV cache")),
     ]
-    if result is not None and verification:
+    if result is not None and result.get("forward_only"):
+        good = verification["finite_logits"] and verification["ranks_in_lockstep"]
+        steps[-1] = SmokeStep(name="forward", status=status("generate"), duration_s=t.get("first_token_s"),
+                              detail="one forward pass of the real checkpoint, sharded")
+        steps.append(SmokeStep(name="verify", status=Status.PASS if good else Status.FAIL, duration_s=None,
+                               detail=f"logits {'finite' if verification['finite_logits'] else 'NOT finite'}; "
+                                      f"ranks {'agree' if verification['ranks_in_lockstep'] else 'DISAGREE'}"))
+    elif result is not None and verification:
         v = verification
         good = (v["greedy_tokens_match_reference"] and v["ranks_in_lockstep"]
                 and v["max_abs_logit_diff"] is not None and v["max_abs_logit_diff"] <= v["tolerance"])
@@ -374,6 +393,8 @@ def _steps(job, result, verification, opts, plan, timed_out) -> tuple[SmokeStep,
 
 
 def _summary(ok, job, result, verification, timed_out, diagnoses, opts) -> str:
+    if ok and result is not None and result.get("forward_only"):
+        return "the checkpoint loads shard by shard and a forward pass gives finite logits on every rank"
     if ok and 0 not in job.ranks:
         return "this node's ranks finished; the node running global rank 0 verifies the result"
     if ok:

@@ -186,3 +186,16 @@ class Transformer(nn.Module):
         for layer in self.layers:
             h = layer(h, start_pos, cos, sin, mask)
         return self.output(self.norm(h)).float()
+
+
+def materialize_buffers(model: Transformer, max_seq: int, dtype: torch.dtype) -> None:
+    """After building on the meta device and loading weights with assign=True, create the buffers
+    (KV caches, rotary tables) for real: the weights stay the loaded (memory-mapped) tensors."""
+    p = model.params
+    cos, sin = rope_tables(p.head_dim, max_seq * 2, p.rope_theta)
+    model.rope_cos, model.rope_sin = cos, sin
+    for layer in model.layers:
+        att = layer.attention
+        shape = att.cache_k.shape
+        att.cache_k = torch.zeros(shape, dtype=dtype)
+        att.cache_v = torch.zeros(shape, dtype=dtype)

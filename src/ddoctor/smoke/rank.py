@@ -64,23 +64,33 @@ def peak_memory(device) -> int:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
-def load_model(ckpt_dir: Path, rank: int, world: int, device, max_batch: int, max_seq: int):
+def load_model(ckpt_dir: Path, rank: int, world: int, device, max_batch: int, max_seq: int, adopt: bool = False):
     """Exactly Llama.build's loading: one shard per rank, and its check of shard count vs world size."""
     import torch
 
     from ddoctor.llama_format import parse_params
-    from ddoctor.smoke.model import ModelParallel, Transformer
+    from ddoctor.smoke.model import ModelParallel, Transformer, materialize_buffers
     from ddoctor.smoke.tokenizer import CharTokenizer
 
     checkpoints = sorted(ckpt_dir.glob("*.pth"))
     assert len(checkpoints) > 0, f"no checkpoint files found in {ckpt_dir}"
     assert world == len(checkpoints), f"Loading a checkpoint for MP={len(checkpoints)} but world size is {world}"
     state = torch.load(checkpoints[rank], map_location="cpu", mmap=True, weights_only=True)
-    tok = CharTokenizer.load(ckpt_dir / "tokenizer.json")
-    params = parse_params(json.loads((ckpt_dir / "params.json").read_text()), tok.n_words)
+    tok_file = ckpt_dir / "tokenizer.json"
+    tok = CharTokenizer.load(tok_file) if tok_file.exists() else None
+    vocab = tok.n_words if tok else state["output.weight"].shape[0] * world
+    params = parse_params(json.loads((ckpt_dir / "params.json").read_text()), vocab)
     mp = ModelParallel(rank, world)
-    model = Transformer(mp, params, max_batch, max_seq)
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    if adopt:
+        # A real checkpoint: build on the meta device and adopt the loaded (memory-mapped) tensors,
+        # so the weights never exist twice in RAM.
+        with torch.device("meta"):
+            model = Transformer(mp, params, max_batch, max_seq)
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+        materialize_buffers(model, max_seq, state["output.weight"].dtype)
+    else:
+        model = Transformer(mp, params, max_batch, max_seq)
+        missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or set(unexpected) - {"rope.freqs"}:
         raise RuntimeError(f"checkpoint keys do not fit the model: missing {missing}, unexpected {unexpected}")
     return model.to(device), tok, mp, sum(t.numel() * t.element_size() for t in state.values())
@@ -129,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--fault")
+    ap.add_argument("--forward-only", action="store_true", help="a user's checkpoint: load and run one forward pass")
     a = ap.parse_args(argv)
     t_start = time.perf_counter()
     rank, world, local_rank = env_ranks()
@@ -161,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     prompts_text = PROMPTS
     max_seq = 64
-    model, tok, mp, shard_bytes = load_model(a.ckpt_dir, rank, world, device, 2 * len(prompts_text), max_seq)
+    model, tok, mp, shard_bytes = load_model(a.ckpt_dir, rank, world, device, 2 * len(prompts_text), max_seq,
+                                             adopt=a.forward_only)
     t_load = time.perf_counter() - t
     latency = collective_latency(device)
     mp.collectives = 0
+    if a.forward_only:
+        return forward_only(model, mp, rank, world, device, a, t_rdzv, t_load, latency, shard_bytes)
 
     emit("phase", rank=rank, phase="generate")
     inject_fault(a.fault, rank, "generate")
@@ -212,6 +226,39 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # skip torch's slow interpreter teardown: the work is done and reported
+
+
+def forward_only(model, mp, rank, world, device, a, t_rdzv, t_load, latency, shard_bytes) -> int:
+    """A user's real checkpoint: one forward pass over fixed token ids; logits must be finite and the
+    ranks must agree on them (no tokenizer needed)."""
+    import torch
+    import torch.distributed as dist
+
+    emit("phase", rank=rank, phase="generate")
+    vocab = model.params.vocab_size
+    tokens = torch.tensor([[1] + [(7 * i + 3) % vocab for i in range(15)]], device=device)
+    t = time.perf_counter()
+    logits = model.forward(tokens, 0)
+    t_fwd = time.perf_counter() - t
+    finite = bool(torch.isfinite(logits).all())
+    mine = json.dumps(torch.argmax(logits[0], dim=-1).tolist())
+    gathered: list = [None] * world
+    dist.all_gather_object(gathered, mine)
+    memory = [0] * world
+    dist.all_gather_object(memory, peak_memory(device))
+    emit("phase", rank=rank, phase="verify")
+    dist.barrier()
+    dist.destroy_process_group()
+    if rank == 0 and a.result:
+        a.result.write_text(json.dumps({
+            "world_size": world, "backend": a.backend, "device": str(device), "torch": torch.__version__,
+            "forward_only": True, "finite": finite, "lockstep": all(g == mine for g in gathered),
+            "timings": {"rendezvous_s": t_rdzv, "load_s": t_load, "first_token_s": t_fwd, "tokens_per_s": 0.0,
+                        "collective_latency_s": latency},
+            "collectives_per_step": mp.collectives, "shard_bytes": shard_bytes, "peak_memory": memory}))
+    emit("done", rank=rank)
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def reference(ref_dir: Path, prompts, a, greedy, sampled) -> dict:
