@@ -77,3 +77,17 @@ def test_tokenizer_roundtrip(text):
     tok = CharTokenizer()
     ids = tok.encode(text)
     assert ids[0] == tok.bos_id and tok.decode(ids) == text
+
+
+def test_hf_cross_check_needs_the_rope_permutation(tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    from ddoctor.smoke import hf_check
+
+    m, _, _ = _model(tmp_path)
+    tok = CharTokenizer()
+    prompts = [tok.encode("hello world"), tok.encode("why")]
+    meta = [generate(m, [p], 12, eos_id=tok.eos_id).tokens[0] for p in prompts]
+    result = hf_check.cross_check(tmp_path, prompts, meta, 12, tok.eos_id)
+    assert result["greedy_match"] is True, result
+    monkeypatch.setattr(hf_check, "permute", lambda w, n: w)  # the classic conversion bug
+    assert hf_check.cross_check(tmp_path, prompts, meta, 12, tok.eos_id)["greedy_match"] is False

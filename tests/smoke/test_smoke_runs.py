@@ -173,3 +173,15 @@ def test_load_really_loads_a_checkpoint_and_runs_forward(run_cli, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(r.stdout)  # one document: the preflight passed silently
     assert doc["schema"] == "ddoctor.smoke/1" and doc["ok"] and doc["verification"] == {"finite_logits": True, "ranks_in_lockstep": True}
+
+
+def test_under_srun(run_cli):
+    """srun is stood in for by tests/smoke/fake_slurm/srun, which sets the SLURM_* variables srun sets."""
+    from tests.conftest import ROOT
+
+    fake = ROOT / "tests" / "smoke" / "fake_slurm"
+    r = run_cli("smoke", "--launcher", "srun", "--nproc", "2", "--format", "json",
+                env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}, timeout=180)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["ok"] and doc["config"]["launcher"] == "srun", r.stdout + r.stderr
+    assert rank_processes() == []

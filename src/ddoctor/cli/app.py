@@ -156,7 +156,8 @@ def smoke(
     timeout: float = typer.Option(120.0, "--timeout", min=5.0, help="Seconds before hung ranks are stopped."),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1, max=40),
     seed: int = typer.Option(1, "--seed", help="Sampling seed (the same on every rank)."),
-    launcher: str = typer.Option("local", "--launcher", help="local (plain processes, env://) or torchrun."),
+    launcher: str = typer.Option("local", "--launcher", help="local (plain processes, env://), torchrun, or srun "
+                                 "(inside a SLURM allocation)."),
     nnodes: int = typer.Option(1, "--nnodes", min=1, help="Nodes (runs torchrun on each node)."),
     node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank (multi-node)."),
     rdzv_endpoint: str = typer.Option(None, "--rdzv-endpoint", help="HOST:PORT of the rendezvous (multi-node)."),
@@ -172,6 +173,8 @@ def smoke(
                                   "(memory-mapped, nothing loaded)."),
     load: bool = typer.Option(False, "--load", help="With --ckpt-dir: really load it, one shard per rank, and run "
                               "a forward pass."),
+    hf: bool = typer.Option(False, "--hf", help="Also convert the tiny checkpoint to transformers' LlamaForCausalLM "
+                            "(with the q/k permutation) and compare greedy tokens (needs transformers)."),
 ) -> None:
     """Run a tiny LLaMA end to end: Meta-format shards, process group, sharded load, generate, verify.
 
@@ -200,7 +203,7 @@ def smoke(
                                    max_new_tokens=max_new_tokens, seed=seed, launcher=launcher, nnodes=nnodes,
                                    node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fmt=fmt.value,
                                    verbose=verbose, no_color=no_color, use_host=not no_host, fault=fault,
-                                   shards=shards, ckpt_dir=ckpt_dir, load=load))
+                                   shards=shards, ckpt_dir=ckpt_dir, load=load, hf=hf))
 
 
 def main() -> None:

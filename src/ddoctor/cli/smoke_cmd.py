@@ -10,7 +10,7 @@ from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, launcher, nnodes, node_rank,
                   rdzv_endpoint, keep, fmt, verbose, no_color, use_host, fault, shards, ckpt_dir=None,
-                  load=False) -> int:
+                  load=False, hf=False) -> int:
     from ddoctor.cli.hostfacts import tailor_facts
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
@@ -19,7 +19,13 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     from ddoctor.smoke.launch import SmokeOptions, make_plan
 
     out = Output(no_color=no_color)
-    if nnodes > 1 and not rdzv_endpoint:
+    if launcher not in ("local", "torchrun", "srun"):
+        error(f"unknown launcher {launcher!r}: use local, torchrun or srun")
+        return EXIT_USAGE
+    if launcher == "srun" and __import__("shutil").which("srun") is None:
+        error("--launcher srun needs SLURM's srun on PATH (run inside an allocation: salloc/sbatch)")
+        return EXIT_USAGE
+    if nnodes > 1 and not rdzv_endpoint and launcher != "srun":
         error("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every node)")
         return EXIT_USAGE
     plan_facts = _plan_facts()
@@ -29,9 +35,10 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
             return code
         nproc = nproc or len(list(__import__("pathlib").Path(ckpt_dir).glob("*.pth")))
     opts = SmokeOptions(nproc=nproc, backend=backend, device=device, timeout=timeout, max_new_tokens=max_new_tokens,
-                        seed=seed, launcher="torchrun" if nnodes > 1 else launcher, nnodes=nnodes,
+                        seed=seed, launcher="torchrun" if nnodes > 1 and launcher == "local" else launcher,
+                        nnodes=nnodes,
                         node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fault=fault, shards=shards,
-                        user_ckpt=str(ckpt_dir) if ckpt_dir else None)
+                        user_ckpt=str(ckpt_dir) if ckpt_dir else None, hf=hf)
     plan = make_plan(opts, plan_facts)
     if not plan_facts.torch_installed:
         error("torch is not installed for this Python; `ddoctor check` says more")

@@ -29,6 +29,7 @@ EVENT = "@@ddoctor "
 PHASES = ("start", "rendezvous", "load", "generate", "verify", "done")
 GRACE_S = 5.0
 TAIL_LINES = 400
+_SRUN_LABEL = __import__("re").compile(r"^\s{0,6}\d{1,6}: ")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +41,7 @@ class SmokeOptions:
     max_new_tokens: int = 16
     seed: int = 1
     tolerance: float = 1e-4
-    launcher: str = "local"  # local | torchrun
+    launcher: str = "local"  # local | torchrun | srun
     nnodes: int = 1
     node_rank: int = 0
     rdzv_endpoint: str | None = None
@@ -48,6 +49,7 @@ class SmokeOptions:
     fault: str | None = None  # test hook: raise@R, kill@R, hang@R (optionally :load or :generate)
     keep: bool = False
     user_ckpt: str | None = None  # a real checkpoint: load it and run one forward pass instead
+    hf: bool = False  # cross-check greedy tokens with transformers' LlamaForCausalLM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,8 +127,12 @@ class _Job:
         for raw in p.stdout:
             line = raw.rstrip("\n")
             body = line
+            srun_rank = None
             if rank is None and line.startswith("[default") and "]:" in line:
                 body = line.split("]:", 1)[1]  # torchrun --tee prefixes worker lines
+            elif rank is None and _SRUN_LABEL.match(line):
+                task, body = line.split(": ", 1)  # srun --label prefixes the task id (= global rank)
+                srun_rank = int(task)
             if body.startswith(EVENT):
                 try:
                     ev = json.loads(body[len(EVENT):])
@@ -146,6 +152,9 @@ class _Job:
             if rank is None and line.startswith("[default") and "]:" in line:
                 local = line[len("[default"):line.index("]")]
                 target = self.other if not local.isdigit() else self._local_lines(int(local))
+            elif srun_rank is not None:
+                with self.lock:
+                    target = self.ranks.setdefault(srun_rank, _Rank(rank=srun_rank)).lines
             else:
                 target = self.ranks[rank].lines if rank is not None else self.other
             with self.lock:
@@ -191,6 +200,20 @@ def _base_env(plan: Plan) -> dict:
     return env
 
 
+def _slurm_master() -> str:
+    """The first host of the SLURM allocation (where rank 0 runs), or loopback on one node."""
+    nodelist = os.environ.get("SLURM_JOB_NODELIST") or os.environ.get("SLURM_NODELIST")
+    if nodelist and shutil.which("scontrol"):
+        try:
+            out = subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
+                                 timeout=10).stdout.split()
+            if out:
+                return out[0]
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return "127.0.0.1"
+
+
 def _loopback_ifname() -> str | None:
     import psutil
 
@@ -211,10 +234,12 @@ def run_smoke(opts: SmokeOptions, plan: Plan, *, on_event: Callable[[int, str], 
         source = ["--ckpt-dir", opts.user_ckpt, "--forward-only"]
     else:
         source = ["--ckpt-dir", str(ckpt), "--write-shards", str(opts.shards or world), "--reference"]
+        source += ["--hf"] if opts.hf else []
     rank_args = [*source, "--result", str(result_path), "--backend", plan.backend, "--device", plan.device,
                  "--max-new-tokens", str(opts.max_new_tokens), "--seed", str(opts.seed), "--timeout",
                  str(pg_timeout)] + (["--fault", opts.fault] if opts.fault else [])
-    job = _Job(plan.nproc, on_event, fixed=opts.launcher == "local" and opts.nnodes == 1)
+    job = _Job(plan.nproc * (opts.nnodes if opts.launcher == "srun" else 1), on_event,
+               fixed=opts.launcher == "local" and opts.nnodes == 1)
     env = _base_env(plan)
     lo = _loopback_ifname()
     try:
@@ -226,6 +251,12 @@ def run_smoke(opts: SmokeOptions, plan: Plan, *, on_event: Callable[[int, str], 
                 if lo and plan.backend == "gloo":
                     renv.setdefault("GLOO_SOCKET_IFNAME", lo)
                 job.start([sys.executable, "-m", "ddoctor.smoke.rank", *rank_args], renv, r)
+        elif opts.launcher == "srun":
+            # Inside a SLURM allocation: srun starts the ranks; each maps SLURM_PROCID/NTASKS/LOCALID to
+            # RANK/WORLD_SIZE/LOCAL_RANK. --label prefixes every line with the task id.
+            senv = {**env, "MASTER_ADDR": _slurm_master(), "MASTER_PORT": str(free_port())}
+            job.start(["srun", f"--ntasks={world}", f"--nodes={opts.nnodes}", "--kill-on-bad-exit=1", "--label",
+                       sys.executable, "-m", "ddoctor.smoke.rank", *rank_args], senv, None)
         else:
             argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(plan.nproc),
                     "--tee", "3"]
@@ -332,6 +363,11 @@ def _report(opts, plan, job: _Job, result_path: Path, timed_out: bool, first_fai
                    "sampled": result["sampled"]["text"]}
         diff_ok = (ref.get("max_abs_logit_diff") is not None and ref["max_abs_logit_diff"] <= opts.tolerance)
         ok = ok and bool(ref.get("greedy_match")) and diff_ok and bool(result.get("lockstep"))
+        if "hf" in result:
+            hf = result["hf"]
+            verification["hf_greedy_tokens_match"] = hf.get("greedy_match")
+            verification["hf"] = {k: v for k, v in hf.items() if k != "tokens"}
+            ok = ok and (hf.get("greedy_match") is True or "skipped" in hf)
     metrics["wall_s"] = wall
     steps = _steps(job, result, verification, opts, plan, timed_out)
     diagnoses = ()
@@ -386,6 +422,17 @@ def _steps(job, result, verification, opts, plan, timed_out) -> tuple[SmokeStep,
                                       f"unsharded reference; max |Δlogit| {v['max_abs_logit_diff']:.2e} "
                                       f"(tolerance {v['tolerance']:.0e}); ranks "
                                       f"{'in lockstep' if v['ranks_in_lockstep'] else 'DIVERGED'}"))
+        if "hf" in v:
+            hf = v["hf"]
+            if "skipped" in hf:
+                steps.append(SmokeStep(name="hf cross-check", status=Status.SKIP, duration_s=None,
+                                       detail=hf["skipped"]))
+            else:
+                match = hf.get("greedy_match")
+                steps.append(SmokeStep(name="hf cross-check", status=Status.PASS if match else Status.FAIL,
+                                       duration_s=None, detail=hf.get("error") or
+                                       f"LlamaForCausalLM (transformers {hf.get('transformers')}) greedy tokens "
+                                       f"{'==' if match else '!='} Meta-format run"))
     else:
         steps.append(SmokeStep(name="verify", status=Status.SKIP if not timed_out else Status.FAIL, duration_s=None,
                                detail="no result to verify"))

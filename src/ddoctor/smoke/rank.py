@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--fault")
     ap.add_argument("--forward-only", action="store_true", help="a user's checkpoint: load and run one forward pass")
+    ap.add_argument("--hf", action="store_true", help="rank 0 also cross-checks against transformers")
     a = ap.parse_args(argv)
     t_start = time.perf_counter()
     rank, world, local_rank = env_ranks()
@@ -216,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         if a.reference:
             result["reference"] = reference(a.ckpt_dir / "reference", prompts, a, greedy, sampled)
+        if a.hf:
+            from ddoctor.smoke.hf_check import cross_check
+
+            result["hf"] = cross_check(a.ckpt_dir / "reference", prompts, greedy.tokens, a.max_new_tokens, tok.eos_id)
     dist.barrier()
     dist.destroy_process_group()
     if result is not None and a.result:
