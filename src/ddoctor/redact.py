@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 REDACTED = "***REDACTED***"
 
-_SECRET_WORDS = {"TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "PASSPHRASE", "CREDENTIAL",
+_SECRET_WORDS = {"TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "PASSPHRASE", "CREDENTIAL",
                  "CREDENTIALS", "COOKIE", "APIKEY", "AUTH", "PAT", "PRIVATE"}
 
 
@@ -29,12 +29,9 @@ _TOKEN_PATTERNS = [
 _TOKEN_RE = re.compile("|".join(f"(?:{p})" for p in _TOKEN_PATTERNS))
 # user:password@host in URLs (proxy settings, git remotes, database URLs).
 _URL_CRED_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]{0,20}://[^\s:/@]{1,200}:)[^\s@/]{1,200}(@)")
-# KEY=value / KEY: value pairs in logs where KEY looks secret.
-_ASSIGN_RE = re.compile(
-    r"\b([A-Za-z0-9_]{0,60}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY)[A-Za-z0-9_]{0,40})"
-    r"(\s{0,3}[=:]\s{0,3})(['\"]?)([^\s'\"]{4,500})",
-    re.IGNORECASE,
-)
+# NAME=value / NAME: value pairs in logs; NAME is judged word by word (is_secret_name), and a value
+# never contains brackets or commas (that is code, e.g. `tokenizer = AutoTokenizer.from_pretrained(...)`).
+_ASSIGN_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]{0,80})(\s{0,3}[=:]\s{0,3})(['\"]?)([^\s'\"(),\[\]{}]{4,500})")
 
 
 def is_secret_name(name: str) -> bool:
@@ -62,4 +59,5 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(s, REDACTED)
     text = _TOKEN_RE.sub(REDACTED, text)
     text = _URL_CRED_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", text)
-    return _ASSIGN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}", text)
+    return _ASSIGN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}" if is_secret_name(m.group(1))
+                          else m.group(0), text)

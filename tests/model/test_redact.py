@@ -36,3 +36,9 @@ def test_env_values_of_secret_variables_are_scrubbed_anywhere():
     assert "plain-looking-value" not in scrub("x=plain-looking-value", secret_values(env))
     assert redact_env_value("MY_API_TOKEN", "v") == REDACTED
     assert redact_env_value("NCCL_DEBUG", "INFO") == "INFO"
+
+
+def test_code_and_words_that_merely_contain_secret_words_are_kept():
+    for text in ('tokenizer = AutoTokenizer.from_pretrained("x")', "TOKENIZERS_PARALLELISM=false",
+                 "max_tokens: 4096", "keyboard=us"):
+        assert scrub(text) == text, text

@@ -126,12 +126,48 @@ def diagnose(
 
 
 @app.command()
+def fix(
+    paths: list[str] = typer.Argument(None, help="Python files or directories."),
+    write: bool = typer.Option(False, "--write", help="Apply the safe fixes (files are replaced atomically)."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply fixes that can change behaviour."),
+    select: list[str] = typer.Option(None, "--select", help="Only these rule codes or prefixes (DDF001, DDF00)."),
+    ignore: list[str] = typer.Option(None, "--ignore", help="Skip these rule codes or prefixes."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.fix/1)."),
+    no_diff: bool = typer.Option(False, "--no-diff", help="List the issues without the diff."),
+    list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Rewrite the code patterns behind distributed/device failures (hard-coded "nccl" and "cuda", ...).
+
+    Shows a unified diff and exits 1 while fixable code remains (a CI or pre-commit check); --write
+    applies the safe fixes, --unsafe-fixes adds the rest. A file that does not parse is reported and
+    left untouched. `ddoctor explain DDF001` documents a rule.
+
+    Examples:
+
+      ddoctor fix llama/                       # what would change
+
+      ddoctor fix --write --unsafe-fixes llama/generation.py
+
+      ddoctor fix --select DDF001,DDF003 --write train.py
+    """
+    from ddoctor.cli.fix_cmd import run_fix
+
+    def split(values):
+        return [x for v in (values or []) for x in v.split(",") if x.strip()]
+
+    raise typer.Exit(run_fix(paths=list(paths or []), write=write, unsafe=unsafe_fixes, select=split(select),
+                             ignore=split(ignore), fmt=fmt.value, show_diff=not no_diff, no_color=no_color,
+                             list_rules=list_rules))
+
+
+@app.command()
 def explain(
-    name: str = typer.Argument(..., help="Signature name or code, e.g. nccl-unavailable or DD101."),
+    name: str = typer.Argument(..., help="Signature name or code (nccl-unavailable, DD101) or fix rule (DDF001)."),
     fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text, json, markdown."),
     no_color: bool = typer.Option(False, "--no-color"),
 ) -> None:
-    """Explain one failure cause from the knowledge base: what, why, how to fix."""
+    """Explain one failure cause (what, why, how to fix) or one `ddoctor fix` rule."""
     from ddoctor.cli.diagnose_cmd import run_explain
 
     raise typer.Exit(run_explain(name, fmt.value, no_color))

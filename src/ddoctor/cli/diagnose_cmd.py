@@ -126,8 +126,23 @@ def run_explain(key: str, fmt: str, no_color: bool) -> int:
     from ddoctor.render import diagnose as r
     from ddoctor.render.jsonout import envelope
 
-    sig = find_signature(key)
     out = Output(no_color=no_color)
+    from ddoctor.fix.rules import RULE_INFO
+
+    rule = RULE_INFO.get(key.strip().upper())
+    if rule is not None:
+        from ddoctor.render.fix import rule_markdown
+
+        if fmt == "json":
+            out.write(envelope("fix-rule", rule.to_dict()))
+        elif fmt == "markdown":
+            out.write(rule_markdown(rule))
+        else:
+            from rich.markdown import Markdown
+
+            out.render(lambda console: console.print(Markdown(rule_markdown(rule))))
+        return EXIT_OK
+    sig = find_signature(key)
     if sig is None:
         names = ", ".join(s.name for s in load_signatures())
         error(f"no signature named {key!r}; known: {names}")

@@ -1,0 +1,1 @@
+"""Codemods (libcst) that rewrite the code patterns behind distributed/device failures."""
