@@ -101,6 +101,8 @@ def diagnose(
     show_all: bool = typer.Option(False, "--all", "-a", help="Show every cause found, not only the root cause."),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host (e.g. diagnosing "
                                  "a log from another machine)."),
+    fix_hints: bool = typer.Option(False, "--fix-hints", help="Show the `ddoctor fix` command that removes the "
+                                   "cause, aimed at the file the traceback points to."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
 ) -> None:
     """Find the root cause of a failed distributed PyTorch job in its log, and how to fix it.
@@ -122,7 +124,7 @@ def diagnose(
     from ddoctor.cli.diagnose_cmd import run_diagnose
 
     raise typer.Exit(run_diagnose(files=list(files or []), fmt=fmt.value, show_all=show_all, use_host=not no_host,
-                                  no_color=no_color))
+                                  no_color=no_color, hints=fix_hints))
 
 
 @app.command()
@@ -159,6 +161,30 @@ def fix(
     raise typer.Exit(run_fix(paths=list(paths or []), write=write, unsafe=unsafe_fixes, select=split(select),
                              ignore=split(ignore), fmt=fmt.value, show_diff=not no_diff, no_color=no_color,
                              list_rules=list_rules))
+
+
+@app.command()
+def reshard(
+    ckpt_dir: Path = typer.Argument(..., help="A Meta-format checkpoint directory (params.json, consolidated.NN.pth)."),
+    mp: int = typer.Option(..., "--mp", min=1, help="The model-parallel size (number of shards) to produce."),
+    out: Path = typer.Option(..., "--out", help="A new directory for the result (never the input)."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.reshard/1)."),
+    timeout: float = typer.Option(3600.0, "--timeout", min=1.0, help="Seconds before the work is stopped."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Reshard a Meta LLaMA checkpoint to another number of GPUs ("Loading a checkpoint for MP=2 but world size is 1").
+
+    Every key is merged and re-split along its model-parallel dimension (column-parallel weights on
+    dim 0, row-parallel and embedding on dim 1, norms replicated), one output shard at a time from
+    memory-mapped inputs. params.json and the tokenizer are copied; the output appears only when
+    complete; sizes that do not divide the heads are refused.
+
+    Example: ddoctor reshard llama-2-13b/ --mp 1 --out llama-2-13b-mp1/
+    """
+    from ddoctor.cli.reshard_cmd import run_reshard
+
+    raise typer.Exit(run_reshard(ckpt_dir=ckpt_dir, mp=mp, out=out, fmt=fmt.value, no_color=no_color,
+                                 timeout=timeout))
 
 
 @app.command()

@@ -42,7 +42,8 @@ def _check_text(name: str, stream: BinaryIO) -> None:
         raise InputError(f"{name}: looks like binary data, not a log (a checkpoint, core file or image?)")
 
 
-def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool) -> int:
+def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
+                 hints: bool = False) -> int:
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.render import diagnose as r
@@ -95,11 +96,11 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
         host = None if facts is None else {"system": facts.system, "machine": facts.machine,
                                            "torch": facts.torch_version, "nvidia_gpus": facts.nvidia_gpus,
                                            "driver": facts.driver_version}
-        out.write(r.render_json(result, host=host))
+        out.write(r.render_json(result, host=host, hints=hints))
     elif fmt == "markdown":
         out.write(r.render_markdown(result))
     else:
-        out.render(lambda console: r.render_text(result, console, show_all=show_all))
+        out.render(lambda console: r.render_text(result, console, show_all=show_all, hints=hints))
     return EXIT_PROBLEMS if result.diagnoses else EXIT_OK
 
 

@@ -26,7 +26,15 @@ def _evidence_lines(d: Diagnosis, limit: int = 4) -> list[Text]:
     return out
 
 
-def _panel(d: Diagnosis, index: int, source_names: tuple[str, ...]) -> Panel:
+def fix_hints(d: Diagnosis) -> list[str]:
+    """`ddoctor fix` commands that remove this cause, aimed at the user's file when the log names it."""
+    if not d.fix_codes:
+        return []
+    target = d.user_frame.filename if d.user_frame else "<your script>"
+    return [f"ddoctor fix --select {','.join(d.fix_codes)} {target}  # diff; add --write (--unsafe-fixes) to apply"]
+
+
+def _panel(d: Diagnosis, index: int, source_names: tuple[str, ...], hints: bool = False) -> Panel:
     parts: list = []
     parts.append(Text.from_markup(f"[bold]{escape(d.what)}[/]"))
     parts.append(Text(""))
@@ -51,6 +59,8 @@ def _panel(d: Diagnosis, index: int, source_names: tuple[str, ...]) -> Panel:
         parts.append(Text(f"  {i}. {step}"))
     for c in d.commands:
         parts.append(Text(f"  $ {c}", style="cyan"))
+    if hints:
+        parts.extend(Text(f"  $ {c}", style="bold cyan") for c in fix_hints(d))
     if d.snippet:
         parts.append(Syntax(d.snippet.strip("\n"), "python", theme="ansi_dark", background_color="default",
                             padding=(0, 2)))
@@ -60,7 +70,7 @@ def _panel(d: Diagnosis, index: int, source_names: tuple[str, ...]) -> Panel:
                  border_style="red" if index == 0 else "yellow")
 
 
-def render_text(result, console: Console, *, show_all: bool) -> None:
+def render_text(result, console: Console, *, show_all: bool, hints: bool = False) -> None:
     ds = result.diagnoses
     src = ", ".join(result.sources) or "stdin"
     if not ds:
@@ -69,10 +79,10 @@ def render_text(result, console: Console, *, show_all: bool) -> None:
     roots = [d for d in ds if not d.symptom]
     primary = roots[:1] if roots else ds[:1]
     rest = [d for d in ds if d not in primary]
-    console.print(_panel(primary[0], 0, result.sources))
+    console.print(_panel(primary[0], 0, result.sources, hints))
     shown_rest = rest if show_all else [d for d in rest if not d.symptom][:2]
     for d in shown_rest:
-        console.print(_panel(d, 1, result.sources))
+        console.print(_panel(d, 1, result.sources, hints))
     symptoms = [d for d in rest if d.symptom and d not in shown_rest]
     if symptoms:
         console.print(Text("Consequences seen after the root cause:", style="bold"))
@@ -85,9 +95,9 @@ def render_text(result, console: Console, *, show_all: bool) -> None:
                        style="dim"))
 
 
-def render_json(result, *, host: dict | None) -> str:
+def render_json(result, *, host: dict | None, hints: bool = False) -> str:
     return envelope("diagnosis", {
-        "diagnoses": [d.to_dict() for d in result.diagnoses],
+        "diagnoses": [{**d.to_dict(), **({"fix_hints": fix_hints(d)} if hints else {})} for d in result.diagnoses],
         "sources": list(result.sources),
         "stats": {"bytes": result.bytes_read, "lines": result.lines_parsed, "tracebacks": result.tracebacks},
         "host": host,

@@ -1,0 +1,86 @@
+"""`ddoctor reshard`: validate the request, run the worker in a child process, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from ddoctor.cli.output import Output, error
+from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+
+
+def run_reshard(*, ckpt_dir: Path, mp: int, out: Path, fmt: str, no_color: bool, timeout: float) -> int:
+    from ddoctor.host.child import describe_exit, run_python_child
+    from ddoctor.llama_format import FormatError, parse_params
+    from ddoctor.render.jsonout import envelope
+    from ddoctor.units import human_bytes
+
+    o = Output(no_color=no_color)
+    src = ckpt_dir.resolve()
+    if not src.is_dir():
+        error(f"{ckpt_dir}: not a directory")
+        return EXIT_USAGE
+    shards = sorted(src.glob("*.pth"))
+    if not shards:
+        error(f"no checkpoint files found in {ckpt_dir}")
+        return EXIT_USAGE
+    dest = out.resolve()
+    if dest == src or src in dest.parents:
+        error(f"refusing to write into the input checkpoint ({out}); choose a new --out directory")
+        return EXIT_USAGE
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        error(f"{out} already exists and is not empty; ddoctor never overwrites a checkpoint")
+        return EXIT_USAGE
+    if dest.exists():
+        dest.rmdir()
+    if not dest.parent.is_dir():
+        error(f"{dest.parent}: no such directory")
+        return EXIT_USAGE
+    try:
+        raw = json.loads((src / "params.json").read_text())
+    except FileNotFoundError:
+        error(f"{ckpt_dir}/params.json not found")
+        return EXIT_USAGE
+    except ValueError as exc:
+        error(f"{ckpt_dir}/params.json is not valid JSON: {exc}")
+        return EXIT_USAGE
+    try:
+        # The real vocabulary size is checked by the worker (it reads output.weight); here, dims and heads.
+        params = parse_params(raw if int(raw.get("vocab_size", -1)) > 0 else {**raw, "vocab_size": mp})
+        _check_heads(params, mp)
+    except FormatError as exc:
+        error(f"cannot reshard to {mp}: {exc}")
+        return EXIT_USAGE
+    worker = str(Path(__file__).resolve().parents[1] / "reshard" / "worker.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONWARNINGS": "ignore"}
+    r = run_python_child(worker, [str(src), str(dest), str(mp)], timeout=timeout, env=env)
+    done = next((m for m in r.messages if m.get("event") == "done"), None)
+    failed = next((m for m in r.messages if m.get("event") == "error"), None)
+    if done is None:
+        error(failed["message"] if failed else f"reshard {describe_exit(r)}")
+        return EXIT_PROBLEMS
+    largest = max(done["largest_input_shard"], done["largest_output_shard"])
+    if fmt == "json":
+        o.write(envelope("reshard", {"input": str(src), "output": str(dest), **done,
+                                     "peak_rss_vs_largest_shard": done["peak_rss"] / largest,
+                                     "working_rss_vs_largest_shard": (done["peak_rss"] - done["baseline_rss"])
+                                     / largest}))
+    else:
+        o.write(f"resharded {ckpt_dir} (MP={done['from_mp']}) into {out} (MP={done['to_mp']}): {done['keys']} keys, "
+                f"{human_bytes(done['input_bytes'])}, in {done['seconds']:.1f} s; peak memory "
+                f"{human_bytes(done['peak_rss'])} ({human_bytes(done['peak_rss'] - done['baseline_rss'])} above the "
+                f"interpreter, {(done['peak_rss'] - done['baseline_rss']) / largest:.2f}x the largest shard)\n"
+                f"run it with: torchrun --nproc_per_node {mp} ... --ckpt_dir {out}")
+    return EXIT_OK
+
+
+def _check_heads(params, mp: int) -> None:
+    from ddoctor.llama_format import FormatError
+
+    problems = [f"{n}={v} is not divisible by {mp}" for n, v in (("dim", params.dim), ("n_heads", params.n_heads),
+                                                                  ("n_kv_heads", params.n_kv_heads),
+                                                                  ("ffn hidden size", params.ffn_hidden)) if v % mp]
+    if problems:
+        raise FormatError("; ".join(problems))

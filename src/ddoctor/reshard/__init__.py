@@ -1,0 +1,1 @@
+"""Reshard Meta-format checkpoints to another model-parallel size (the work runs in a child process)."""
