@@ -28,12 +28,14 @@ class Format(str, enum.Enum):
     json = "json"
     junit = "junit"
     markdown = "markdown"
+    github = "github"
 
 
 class DiagFormat(str, enum.Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    github = "github"
 
 
 def _version(value: bool) -> None:
@@ -56,7 +58,8 @@ def check(
         help="CI gate, repeatable: cuda, nccl, gloo, mpi, mps, gpus>=8, torch>=2.4, cuda>=12.1, nccl>=2.18, "
         "driver>=550, shm>=1GiB, ram>=64GiB, cpus>=8, python>=3.10. An unmet requirement is a failure."),
     strict: bool = typer.Option(False, "--strict", help="Count warnings as problems (exit 1)."),
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="text, json (ddoctor.check/1), junit, markdown."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f",
+                               help="text, json (ddoctor.check/1), junit, markdown, github (Actions annotations)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every check with evidence and timings."),
     list_: bool = typer.Option(False, "--list", help="List the checks and exit."),
     nproc: int = typer.Option(None, "--nproc", min=1,
@@ -65,6 +68,7 @@ def check(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
     timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds each check may take."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the verdict line (text format)."),
     simulate: str = typer.Option(None, "--simulate", hidden=True, help="Judge a simulated host (for demos)."),
 ) -> None:
     """Probe this host for everything that makes distributed PyTorch jobs fail.
@@ -89,7 +93,7 @@ def check(
 
     code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
                      verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
-                     timeout=timeout, no_color=no_color, simulate=simulate)
+                     timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet)
     raise typer.Exit(code)
 
 
@@ -97,13 +101,14 @@ def check(
 def diagnose(
     files: list[str] = typer.Argument(None, help="Log files (plain or .gz); `-` or nothing reads stdin."),
     fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
-                                   help="text, json (ddoctor.diagnosis/1), markdown."),
+                                   help="text, json (ddoctor.diagnosis/1), markdown, github (Actions annotations)."),
     show_all: bool = typer.Option(False, "--all", "-a", help="Show every cause found, not only the root cause."),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host (e.g. diagnosing "
                                  "a log from another machine)."),
     fix_hints: bool = typer.Option(False, "--fix-hints", help="Show the `ddoctor fix` command that removes the "
                                    "cause, aimed at the file the traceback points to."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the root cause's name and title."),
 ) -> None:
     """Find the root cause of a failed distributed PyTorch job in its log, and how to fix it.
 
@@ -124,7 +129,7 @@ def diagnose(
     from ddoctor.cli.diagnose_cmd import run_diagnose
 
     raise typer.Exit(run_diagnose(files=list(files or []), fmt=fmt.value, show_all=show_all, use_host=not no_host,
-                                  no_color=no_color, hints=fix_hints))
+                                  no_color=no_color, hints=fix_hints, quiet=quiet))
 
 
 @app.command()
@@ -134,7 +139,8 @@ def fix(
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply fixes that can change behaviour."),
     select: list[str] = typer.Option(None, "--select", help="Only these rule codes or prefixes (DDF001, DDF00)."),
     ignore: list[str] = typer.Option(None, "--ignore", help="Skip these rule codes or prefixes."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.fix/1)."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
+                                   help="text, json (ddoctor.fix/1) or github (Actions annotations)."),
     no_diff: bool = typer.Option(False, "--no-diff", help="List the issues without the diff."),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
     no_color: bool = typer.Option(False, "--no-color"),
@@ -226,6 +232,7 @@ def smoke(
     keep: bool = typer.Option(False, "--keep", help="Keep the checkpoint and result files."),
     fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.smoke/1)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show generated text and every diagnosis."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the PASS/FAIL line."),
     no_color: bool = typer.Option(False, "--no-color"),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor failure advice to this host."),
     fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook: raise@R, kill@R, hang@R[:phase]."),
@@ -265,13 +272,13 @@ def smoke(
                                    max_new_tokens=max_new_tokens, seed=seed, launcher=launcher, nnodes=nnodes,
                                    node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fmt=fmt.value,
                                    verbose=verbose, no_color=no_color, use_host=not no_host, fault=fault,
-                                   shards=shards, ckpt_dir=ckpt_dir, load=load, hf=hf))
+                                   shards=shards, ckpt_dir=ckpt_dir, load=load, hf=hf, quiet=quiet))
 
 
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
     try:
-        app()
+        app(prog_name="ddoctor")
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from ddoctor import __version__
 from ddoctor.cli.output import Output, error, stderr_console
 from ddoctor.model.report import EXIT_USAGE, CheckReport, HostSummary, check_exit_code
 from ddoctor.probes.base import ProbeContext
-from ddoctor.probes.registry import PROBES, select
+from ddoctor.probes.registry import all_probes, select
 from ddoctor.probes.requirements import RequirementError, make_requirement_probe
 from ddoctor.probes.runner import run_probes
 
@@ -20,7 +20,7 @@ def _list(out: Output) -> int:
 
     def draw(console):
         table = Table("id", "group", "what it checks", box=None, show_edge=False)
-        for p in PROBES:
+        for p in all_probes():
             table.add_row(p.id, p.group, p.description)
         console.print(table)
 
@@ -41,8 +41,12 @@ def _make_host(simulate: str | None, *, deep: bool, use_cache: bool):
 
 
 def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use_cache, timeout, no_color,
-              simulate) -> int:
+              simulate, quiet: bool = False) -> int:
     out = Output(no_color=no_color)
+    from ddoctor.plugins import plugin_probes
+
+    for problem in plugin_probes()[1]:
+        error(problem)
     if list_only:
         return _list(out)
     try:
@@ -82,6 +86,14 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
         out.write(r.render_junit(report, strict=strict))
     elif fmt == "markdown":
         out.write(r.render_markdown(report, verbose=verbose))
+    elif fmt == "github":
+        from ddoctor.render.github import check_annotations
+
+        out.write(check_annotations(report, strict=strict))
+    elif quiet:
+        c = report.counts
+        out.write(f"{'problems found' if code else 'ready'}: {c['pass']} passed, {c['warn']} warnings, "
+                  f"{c['fail']} failed, {c['error']} errors")
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose, strict=strict))
     return code

@@ -43,7 +43,7 @@ def _check_text(name: str, stream: BinaryIO) -> None:
 
 
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
-                 hints: bool = False) -> int:
+                 hints: bool = False, quiet: bool = False) -> int:
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.render import diagnose as r
@@ -57,6 +57,10 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
         error("no input: pipe a log into ddoctor diagnose (torchrun ... 2>&1 | ddoctor diagnose) or pass files")
         return EXIT_USAGE
     session = Session()
+    from ddoctor.kb.loader import PLUGIN_PROBLEMS
+
+    for problem in PLUGIN_PROBLEMS:
+        error(problem)
     opened = []
     try:
         for p in paths:
@@ -99,6 +103,13 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
         out.write(r.render_json(result, host=host, hints=hints))
     elif fmt == "markdown":
         out.write(r.render_markdown(result))
+    elif fmt == "github":
+        from ddoctor.render.github import diagnose_annotations
+
+        out.write(diagnose_annotations(result))
+    elif quiet:
+        root = result.root
+        out.write(f"{root.name}: {root.title}" if root else "no failure found")
     else:
         out.render(lambda console: r.render_text(result, console, show_all=show_all, hints=hints))
     return EXIT_PROBLEMS if result.diagnoses else EXIT_OK

@@ -43,6 +43,10 @@ def run_fix(*, paths: list[str], write: bool, unsafe: bool, select, ignore, fmt:
         results.append(res)
     if fmt == "json":
         out.write(r.render_json(results, write=write))
+    elif fmt == "github":
+        from ddoctor.render.github import fix_annotations
+
+        out.write(fix_annotations(results))
     else:
         out.render(lambda console: r.render_text(results, console, write=write, unsafe=unsafe, show_diff=show_diff))
     if any(x.error for x in results):

@@ -10,7 +10,7 @@ from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, launcher, nnodes, node_rank,
                   rdzv_endpoint, keep, fmt, verbose, no_color, use_host, fault, shards, ckpt_dir=None,
-                  load=False, hf=False) -> int:
+                  load=False, hf=False, quiet=False) -> int:
     from ddoctor.cli.hostfacts import tailor_facts
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
@@ -65,6 +65,8 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
         return 130
     if fmt == "json":
         out.write(r.render_json(report))
+    elif quiet:
+        out.write(f"{'PASS' if report.ok else 'FAIL'}: {report.summary}")
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose))
     return EXIT_OK if report.ok else EXIT_PROBLEMS

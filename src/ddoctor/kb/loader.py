@@ -63,17 +63,39 @@ def parse_signature(data: dict, where: str) -> Signature:
     return sig
 
 
-@lru_cache(maxsize=1)
-def load_signatures() -> tuple[Signature, ...]:
-    files = sorted(p for p in resources.files("ddoctor.kb").joinpath("signatures").iterdir()
-                   if p.name.endswith(".toml"))
+PLUGIN_PROBLEMS: list[str] = []
+
+
+def _read(files, where: str) -> list[Signature]:
     sigs = []
     for f in files:
         try:
             data = tomllib.loads(f.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise SignatureError(f"{f.name}: {exc}") from None
-        sigs.append(parse_signature(data, f.name))
+            raise SignatureError(f"{where}{f.name}: {exc}") from None
+        sigs.append(parse_signature(data, f"{where}{f.name}"))
+    return sigs
+
+
+@lru_cache(maxsize=1)
+def load_signatures() -> tuple[Signature, ...]:
+    files = sorted(p for p in resources.files("ddoctor.kb").joinpath("signatures").iterdir()
+                   if p.name.endswith(".toml"))
+    sigs = _read(files, "")
+    from ddoctor.plugins import plugin_signature_dirs
+
+    for name, folder in plugin_signature_dirs():
+        taken = {s.name for s in sigs} | {s.code for s in sigs}
+        try:
+            pack = _read(sorted(folder.glob("*.toml")), f"plugin {name}: ")
+        except (OSError, SignatureError) as exc:
+            PLUGIN_PROBLEMS.append(f"signature pack {name} was skipped: {exc}")
+            continue
+        clash = [s.name for s in pack if s.name in taken or s.code in taken]
+        if clash:
+            PLUGIN_PROBLEMS.append(f"signature pack {name} was skipped: {clash[0]} collides with a known signature")
+            continue
+        sigs += pack
     names = [s.name for s in sigs]
     codes = [s.code for s in sigs]
     dup = {n for n in names if names.count(n) > 1} | {c for c in codes if codes.count(c) > 1}

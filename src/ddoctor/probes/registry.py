@@ -53,11 +53,21 @@ PROBES: tuple[Probe, ...] = (
 )
 
 
+def all_probes() -> tuple[Probe, ...]:
+    """The built-in probes, then those of installed plugins (ids must not collide with ours)."""
+    from ddoctor.plugins import plugin_probes
+
+    extra, _ = plugin_probes()
+    ours = {p.id for p in PROBES}
+    return PROBES + tuple(p for p in extra if p.id not in ours)
+
+
 def select(ids: list[str]) -> tuple[Probe, ...]:
     """Probes whose id equals or starts with one of `ids` (`cuda` selects every cuda.* check)."""
+    probes = all_probes()
     if not ids:
-        return PROBES
-    unknown = [i for i in ids if not any(p.id == i or p.id.startswith(i + ".") for p in PROBES)]
+        return probes
+    unknown = [i for i in ids if not any(p.id == i or p.id.startswith(i + ".") for p in probes)]
     if unknown:
         raise KeyError(", ".join(unknown))
-    return tuple(p for p in PROBES if any(p.id == i or p.id.startswith(i + ".") for i in ids))
+    return tuple(p for p in probes if any(p.id == i or p.id.startswith(i + ".") for i in ids))
