@@ -21,3 +21,26 @@ def run_cli(tmp_path):
                               env=e, timeout=timeout, text=isinstance(input, str) or input is None)
 
     return run
+
+
+# -- hardening tally: what the suite injected, fuzzed and planted, printed at the end of the run ----------
+def pytest_configure(config):
+    from collections import Counter
+
+    config._ddoctor_stats = Counter()
+
+
+@pytest.fixture
+def hardening_stats(request):
+    return request.config._ddoctor_stats
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    s = getattr(config, "_ddoctor_stats", None)
+    if not s:
+        return
+    leaked = s["secrets_planted"] - s["secrets_caught"]
+    terminalreporter.write_line(
+        f"hardening: {s['faults_injected']} faults injected, {s['faults_handled']} handled; "
+        f"{s['inputs_fuzzed']} hostile inputs fed; {s['secrets_planted']} secret outputs checked, "
+        f"{s['secrets_caught']} redacted, {leaked} leaked")

@@ -61,3 +61,33 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     text = _URL_CRED_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", text)
     return _ASSIGN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}" if is_secret_name(m.group(1))
                           else m.group(0), text)
+
+
+def scrub_values(obj, secrets: Iterable[str] = ()):
+    """The same value with every string scrubbed: frozen dataclasses, tuples, lists and dicts are rebuilt.
+
+    Renderers wrap long lines, which can split a secret across two lines where a final text pass
+    would miss it; scrubbing the values before rendering closes that gap.
+    """
+    import dataclasses
+    import enum
+    from types import MappingProxyType
+
+    secrets = tuple(secrets)
+    if isinstance(obj, enum.Enum):  # Status is a str enum: keep it a Status
+        return obj
+    if isinstance(obj, str):
+        return scrub(obj, secrets)
+    if isinstance(obj, tuple):
+        return tuple(scrub_values(x, secrets) for x in obj)
+    if isinstance(obj, list):
+        return [scrub_values(x, secrets) for x in obj]
+    if isinstance(obj, MappingProxyType):
+        return MappingProxyType({k: scrub_values(v, secrets) for k, v in obj.items()})
+    if isinstance(obj, dict):
+        return {k: scrub_values(v, secrets) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: scrub_values(getattr(obj, f.name), secrets) for f in dataclasses.fields(obj)
+                   if f.init}
+        return dataclasses.replace(obj, **changes)
+    return obj

@@ -275,8 +275,24 @@ def smoke(
                                    shards=shards, ckpt_dir=ckpt_dir, load=load, hf=hf, quiet=quiet))
 
 
+def _cleanup_on_exit() -> None:
+    """No helper process (torch/NVML probe children, smoke ranks) may outlive ddoctor."""
+    import atexit
+    import signal
+
+    from ddoctor.host.child import kill_live_children
+
+    atexit.register(kill_live_children)
+
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
+    _cleanup_on_exit()
     try:
         app(prog_name="ddoctor")
     except SystemExit:

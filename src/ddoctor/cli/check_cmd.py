@@ -78,7 +78,10 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
                          host=HostSummary(hostname=plat.hostname, platform=f"{plat.system} {plat.machine}",
                                           python=plat.python_version, torch=t.version if t.installed else None))
     code = check_exit_code(report, strict=strict)
+    from ddoctor.redact import scrub_values
     from ddoctor.render import check as r
+
+    report = scrub_values(report, out.secrets)
 
     if fmt == "json":
         out.write(r.render_json(report, strict=strict, exit_code=code))

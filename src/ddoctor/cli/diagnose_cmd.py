@@ -95,7 +95,9 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
             facts = tailor_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
         except Exception:  # host facts only refine advice; never fail a diagnosis over them
             facts = None
-    result = session.result(tailor=lambda d: tailor(d, facts))
+    from ddoctor.redact import scrub_values
+
+    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
     if fmt == "json":
         host = None if facts is None else {"system": facts.system, "machine": facts.machine,
                                            "torch": facts.torch_version, "nvidia_gpus": facts.nvidia_gpus,

@@ -58,11 +58,19 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
         facts = tailor_facts() if use_host else None  # only on failure: advice for this host
         return s.result(tailor=lambda d: tailor(d, facts)).diagnoses
 
+    from ddoctor.smoke.launch import SmokeSetupError
+
     try:
         report = _run_with_progress(opts, plan, diagnose)
+    except SmokeSetupError as exc:
+        error(str(exc))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         error("interrupted: every rank was stopped")
         return 130
+    from ddoctor.redact import scrub_values
+
+    report = scrub_values(report, out.secrets)
     if fmt == "json":
         out.write(r.render_json(report))
     elif quiet:

@@ -11,7 +11,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_live_children() -> int:
+    """Kill every helper child still running (Ctrl-C, SIGTERM, exit): none may outlive ddoctor."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for p in live:
+        if p.poll() is None:
+            _kill_tree(p)
+    return len(live)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,8 @@ def run_python_child(script: str, args: list[str], *, timeout: float, env: dict 
         text=True,
         errors="replace",
     )
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -53,6 +69,11 @@ def run_python_child(script: str, args: list[str], *, timeout: float, env: dict 
         timed_out = True
         _kill_tree(proc)
         out, err = proc.communicate()
+    finally:
+        if proc.poll() is None:  # interrupted (KeyboardInterrupt) while waiting
+            _kill_tree(proc)
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     messages, garbage = [], []
     for line in out.splitlines():
         line = line.strip()

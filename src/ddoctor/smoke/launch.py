@@ -32,6 +32,10 @@ TAIL_LINES = 400
 _SRUN_LABEL = __import__("re").compile(r"^\s{0,6}\d{1,6}: ")
 
 
+class SmokeSetupError(RuntimeError):
+    """The run could not even start (no usable temp dir): a usage/environment error, exit 2."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SmokeOptions:
     nproc: int | None = None
@@ -227,7 +231,10 @@ def run_smoke(opts: SmokeOptions, plan: Plan, *, on_event: Callable[[int, str], 
     from ddoctor.host.system import free_port
 
     start = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="ddoctor-smoke-"))
+    try:
+        work = Path(tempfile.mkdtemp(prefix="ddoctor-smoke-"))
+    except OSError as exc:
+        raise SmokeSetupError(f"cannot create a working directory in {tempfile.gettempdir()}: {exc}") from None
     ckpt, result_path = work / "ckpt", work / "result.json"
     world = plan.nproc * opts.nnodes
     pg_timeout = max(5.0, min(opts.timeout * 0.5, opts.timeout - 5.0))
@@ -248,7 +255,8 @@ def run_smoke(opts: SmokeOptions, plan: Plan, *, on_event: Callable[[int, str], 
             port = free_port()
             for r in range(plan.nproc):
                 renv = {**env, "RANK": str(r), "WORLD_SIZE": str(world), "LOCAL_RANK": str(r),
-                        "LOCAL_WORLD_SIZE": str(plan.nproc), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+                        "LOCAL_WORLD_SIZE": str(plan.nproc), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+                        "DDOCTOR_STORE_FILE": str(work / "rendezvous.store")}
                 if lo and plan.backend == "gloo":
                     renv.setdefault("GLOO_SOCKET_IFNAME", lo)
                 job.start([sys.executable, "-m", "ddoctor.smoke.rank", *rank_args], renv, r)

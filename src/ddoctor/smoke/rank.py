@@ -156,7 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(device)
     emit("phase", rank=rank, phase="rendezvous")
     t = time.perf_counter()
-    dist.init_process_group(a.backend, timeout=datetime.timedelta(seconds=a.timeout))
+    store_file = os.environ.get("DDOCTOR_STORE_FILE")
+    if store_file:
+        # One node: rendezvous through a file, so nothing listens on the network (a TCPStore server
+        # binds every interface); Gloo's own sockets are pinned to loopback by GLOO_SOCKET_IFNAME.
+        dist.init_process_group(a.backend, init_method=f"file://{store_file}", rank=rank, world_size=world,
+                                timeout=datetime.timedelta(seconds=a.timeout))
+    else:
+        dist.init_process_group(a.backend, timeout=datetime.timedelta(seconds=a.timeout))
     t_rdzv = time.perf_counter() - t
 
     if a.write_shards and local_rank == 0:  # one writer per node: every node needs the files locally
