@@ -193,6 +193,28 @@ def reshard(
                                  timeout=timeout))
 
 
+@app.command(context_settings={"allow_interspersed_args": False})
+def run(
+    cmd: list[str] = typer.Argument(None, help="The job, after --: e.g. -- torchrun --nproc_per_node 8 train.py"),
+    preflight: bool = typer.Option(False, "--preflight", help="Run `ddoctor check` first; do not start on failure."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
+                                   help="Diagnosis format on failure: text or json."),
+    no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Run a job, stream its output unchanged, and diagnose it when it fails (on stderr).
+
+    The exit code is the job's. Ctrl-C is forwarded to the job's whole process group (a second one
+    kills it); nothing is left running.
+
+    Example: ddoctor run --preflight -- torchrun --nproc_per_node 8 train.py --config run.yaml
+    """
+    from ddoctor.cli.run_cmd import run_job
+
+    raise typer.Exit(run_job(cmd=list(cmd or []), preflight=preflight, fmt=fmt.value, use_host=not no_host,
+                             no_color=no_color))
+
+
 @app.command()
 def explain(
     name: str = typer.Argument(..., help="Signature name or code (nccl-unavailable, DD101) or fix rule (DDF001)."),

@@ -75,6 +75,26 @@ class Session:
         self._offset += n_lines
         self.sources.append(path)
 
+    def line_feeder(self, name: str):
+        """Feed lines one at a time (a live job's output): returns (feed(text), close())."""
+        m = self.matcher
+        parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
+        count = [0]
+        offset = self._offset
+
+        def feed(text: str) -> None:
+            count[0] += 1
+            self.bytes_read += len(text) + 1
+            parser.feed(offset + count[0], text)
+
+        def close() -> None:
+            parser.close()
+            self.lines_read += count[0]
+            self._offset += count[0]
+            self.sources.append(name)
+
+        return feed, close
+
     def add_text(self, text: str, name: str = "<text>") -> None:
         self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name)
 

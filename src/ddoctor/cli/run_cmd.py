@@ -1,0 +1,108 @@
+"""`ddoctor run -- CMD...`: run a job, pass its output through unchanged, diagnose it if it fails.
+
+The job runs in its own process session: Ctrl-C is forwarded to its whole process group (a second
+Ctrl-C kills it), so torchrun and its workers stop and nothing is orphaned. Its output is copied to
+our stdout/stderr as it arrives and fed, line by line, to the streaming diagnosis engine, so memory
+stays bounded however long the job runs. The exit code is the job's (128+N for a signal).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.model.report import EXIT_USAGE
+
+
+def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_color: bool) -> int:
+    from ddoctor.kb.engine import Session
+
+    if not cmd:
+        error("give the command to run after --, e.g. ddoctor run -- torchrun --nproc_per_node 2 train.py")
+        return EXIT_USAGE
+    if preflight:
+        code = _preflight(no_color)
+        if code:
+            error("preflight found problems (above); not starting the job")
+            return code
+    session = Session()
+    feed, close = session.line_feeder("job")
+    lock = threading.Lock()
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        error(f"cannot start {cmd[0]}: {exc.strerror or exc}")
+        return 127 if isinstance(exc, FileNotFoundError) else 126
+
+    def pump(src, dst):
+        for raw in iter(src.readline, b""):
+            dst.buffer.write(raw)
+            dst.flush()
+            with lock:
+                feed(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+    threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, sys.stderr), daemon=True)]
+    for t in threads:
+        t.start()
+    interrupts = [0]
+
+    def on_signal(signum, frame):
+        interrupts[0] += 1
+        sig = signum if interrupts[0] == 1 else signal.SIGKILL
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        rc = proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    for t in threads:
+        t.join(timeout=5)
+    close()
+    exit_code = rc if rc >= 0 else 128 - rc
+    if rc != 0:
+        if rc < 0:  # killed by a signal: say so the way torchrun's agent does, so the signal is diagnosed
+            feed2, close2 = session.line_feeder("job status")
+            feed2(f"failed (exitcode: {rc}) local_rank: 0 (pid: {proc.pid}) of binary: {cmd[0]}")
+            close2()
+        _report(session, fmt, use_host, no_color, exit_code)
+    return exit_code
+
+
+def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int) -> None:
+    from ddoctor.cli.hostfacts import tailor_facts
+    from ddoctor.kb.tailor import tailor
+    from ddoctor.redact import scrub_values
+    from ddoctor.render import diagnose as r
+
+    facts = None
+    if use_host:
+        try:
+            facts = tailor_facts()
+        except Exception:
+            facts = None
+    out = Output(no_color=no_color)
+    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
+    if fmt == "json":
+        sys.stderr.write(r.render_json(result, host=None) + "\n")
+        return
+    console = stderr_console()
+    console.print(f"[bold red]ddoctor: the job exited with code {exit_code}[/]")
+    r.render_text(result, console, show_all=False)
+
+
+def _preflight(no_color: bool) -> int:
+    from ddoctor.cli.check_cmd import run_check
+
+    return run_check(ids=[], require=[], strict=False, fmt="text", verbose=False, list_only=False, nproc=None,
+                     deep=False, use_cache=True, timeout=60, no_color=no_color, simulate=None, quiet=False)
