@@ -69,6 +69,13 @@ def check(
     timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds each check may take."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the verdict line (text format)."),
+    live: bool = typer.Option(False, "--live", help="Also start local ranks and run real collectives: verified "
+                              "all_reduce/broadcast/all_gather/barrier, device placement, a bandwidth sweep."),
+    min_busbw: float = typer.Option(None, "--min-busbw", help="With --live: fail when peak bus bandwidth (GB/s) is "
+                                    "below 0.9x this floor (the nccl-tests rule)."),
+    live_max_bytes: int = typer.Option(None, "--live-max-bytes", help="Largest all_reduce in the sweep (default "
+                                       "64 MiB on CPU, 256 MiB on GPUs)."),
+    fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook for --live: hang@R:all_reduce, ..."),
     simulate: str = typer.Option(None, "--simulate", hidden=True, help="Judge a simulated host (for demos)."),
 ) -> None:
     """Probe this host for everything that makes distributed PyTorch jobs fail.
@@ -88,12 +95,15 @@ def check(
       ddoctor check -r cuda -r 'gpus>=8' -r 'nccl>=2.18' --format junit > ddoctor.xml
 
       ddoctor check cuda launch.port      # a subset
+
+      ddoctor check --live --min-busbw 100  # real collectives and bandwidth between local ranks
     """
     from ddoctor.cli.check_cmd import run_check
 
     code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
                      verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
-                     timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet)
+                     timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet, live=live,
+                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault)
     raise typer.Exit(code)
 
 

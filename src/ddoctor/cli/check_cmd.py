@@ -41,7 +41,8 @@ def _make_host(simulate: str | None, *, deep: bool, use_cache: bool):
 
 
 def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use_cache, timeout, no_color,
-              simulate, quiet: bool = False) -> int:
+              simulate, quiet: bool = False, live: bool = False, min_busbw=None, live_max_bytes=None,
+              fault=None) -> int:
     out = Output(no_color=no_color)
     from ddoctor.plugins import plugin_probes
 
@@ -49,8 +50,14 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
         error(problem)
     if list_only:
         return _list(out)
+    if "live" in ids:  # `ddoctor check live` runs only the live collectives
+        ids = [i for i in ids if i != "live"]
+        live = True
+        only_live = not ids
+    else:
+        only_live = False
     try:
-        probes = select(ids)
+        probes = () if only_live else select(ids)
     except KeyError as exc:
         error(f"unknown check id {exc.args[0]}; `ddoctor check --list` shows them")
         return EXIT_USAGE
@@ -71,6 +78,8 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
 
     start = time.perf_counter()
     findings = _run_with_progress(probes, ctx)
+    if live and not simulate:
+        findings = findings + tuple(_live(host, nproc, timeout, min_busbw, live_max_bytes, fault))
     duration = time.perf_counter() - start
     plat = host.platform()
     t = host.torch()
@@ -100,6 +109,24 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose, strict=strict))
     return code
+
+
+def _live(host, nproc, timeout, min_busbw, max_bytes, fault):
+    """Real collectives between local ranks (torch only in the rank processes)."""
+    from ddoctor.host.facts import NvmlFacts
+    from ddoctor.live.launch import run_live
+    from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan
+
+    nv = host.nvml()
+    plat, t = host.platform(), host.torch()
+    facts = HostPlanFacts(system=plat.system, machine=plat.machine,
+                          nvidia_gpus=len(nv.gpus) if isinstance(nv, NvmlFacts) else 0, torch_cuda=t.cuda,
+                          torch_installed=t.installed)
+    plan = make_plan(SmokeOptions(nproc=nproc), facts)
+    if sys.stderr.isatty():
+        stderr_console().print(f"live: {plan.nproc} rank(s), {plan.backend} on {plan.device}…")
+    return run_live(plan, timeout=min(timeout, 120.0), min_busbw=min_busbw,
+                    max_bytes=max_bytes or ((256 << 20) if plan.device == "cuda" else (64 << 20)), fault=fault)
 
 
 def _run_with_progress(probes, ctx):

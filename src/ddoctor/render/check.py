@@ -17,7 +17,8 @@ ICON = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.ERROR: 
 STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.ERROR: "magenta",
          Status.SKIP: "dim"}
 GROUP_TITLES = {"torch": "PyTorch", "gpu": "GPUs and CUDA", "distributed": "Distributed backends",
-                "launch": "Launch and network", "system": "System resources", "requirements": "Requirements"}
+                "launch": "Launch and network", "system": "System resources", "requirements": "Requirements",
+                "live": "Live collectives", "checkpoint": "Checkpoint"}
 
 
 def _finding_block(f: Finding, verbose: bool) -> list:

@@ -1,0 +1,1 @@
+"""`ddoctor check --live`: real collectives between real ranks (torch only inside the rank processes)."""

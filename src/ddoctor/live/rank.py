@@ -1,0 +1,111 @@
+"""One rank of the live check: device placement, verified collectives, an all_reduce bandwidth sweep.
+
+Prints `@@ddoctor {json}` events (phase = the collective it is entering) so the launcher can name a
+rank that never arrived; rank 0 writes the result document.
+Usage: python -m ddoctor.live.rank --result FILE --backend gloo --device cpu [--max-bytes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ddoctor.smoke.rank import emit, env_ranks, inject_fault
+
+
+def timed(fn, device) -> float:
+    import torch
+
+    t = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="python -m ddoctor.live.rank")
+    ap.add_argument("--result", type=Path, required=True)
+    ap.add_argument("--backend", default="gloo")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--max-bytes", type=int, default=64 << 20)
+    ap.add_argument("--fault")
+    a = ap.parse_args()
+    rank, world, local_rank = env_ranks()
+    emit("start", rank=rank, world=world, pid=os.getpid())
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    device = torch.device(a.device if a.device != "cuda" else f"cuda:{local_rank}")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    emit("phase", rank=rank, phase="rendezvous")
+    store = os.environ.get("DDOCTOR_STORE_FILE")
+    kw = {"init_method": f"file://{store}", "rank": rank, "world_size": world} if store else {}
+    dist.init_process_group(a.backend, timeout=datetime.timedelta(seconds=a.timeout), **kw)
+    placement = {"rank": rank, "local_rank": local_rank, "device": str(device),
+                 "current_device": torch.cuda.current_device() if device.type == "cuda" else None}
+    checks, wrong = {}, []
+    inject_fault(a.fault, rank, "all_reduce")
+    emit("phase", rank=rank, phase="all_reduce")
+    t = torch.full((4,), float(rank + 1), device=device)
+    checks["all_reduce"] = timed(lambda: dist.all_reduce(t), device)
+    if not torch.equal(t.cpu(), torch.full((4,), float(world * (world + 1) / 2))):
+        wrong.append("all_reduce")
+    emit("phase", rank=rank, phase="broadcast")
+    b = torch.full((4,), 42.0 if rank == 0 else -1.0, device=device)
+    checks["broadcast"] = timed(lambda: dist.broadcast(b, src=0), device)
+    if not torch.equal(b.cpu(), torch.full((4,), 42.0)):
+        wrong.append("broadcast")
+    emit("phase", rank=rank, phase="all_gather")
+    parts = [torch.empty(1, device=device) for _ in range(world)]
+    checks["all_gather"] = timed(lambda: dist.all_gather(parts, torch.tensor([float(rank)], device=device)), device)
+    if [int(p.item()) for p in parts] != list(range(world)):
+        wrong.append("all_gather")
+    emit("phase", rank=rank, phase="barrier")
+    checks["barrier"] = timed(dist.barrier, device)
+    emit("phase", rank=rank, phase="bandwidth")
+    sweep = []
+    size = 1024
+    while size <= a.max_bytes:
+        n = size // 4
+        x = torch.ones(n, device=device)
+        for _ in range(2):
+            dist.all_reduce(x)
+        # The same iteration count on every rank (a time-based count would issue mismatched collectives).
+        iters, elapsed = max(3, min(50, (16 << 20) // size)), 0.0
+        for _ in range(iters):
+            x.fill_(1.0)
+            elapsed += timed(lambda x=x: dist.all_reduce(x), device)
+        bad = int((x != world).sum().item())
+        tt = torch.tensor([elapsed / iters], device=device)
+        dist.all_reduce(tt)  # average over ranks, as nccl-tests reports
+        avg = tt.item() / world
+        algbw = size / avg / 1e9
+        sweep.append({"bytes": size, "time_us": avg * 1e6, "algbw_GBs": algbw,
+                      "busbw_GBs": algbw * 2 * (world - 1) / world, "wrong": bad})
+        size *= 4
+    memory = [None] * world
+    dist.all_gather_object(memory, placement)
+    wrongs = [None] * world
+    dist.all_gather_object(wrongs, wrong)
+    emit("phase", rank=rank, phase="verify")
+    dist.barrier()
+    dist.destroy_process_group()
+    if rank == 0:
+        a.result.write_text(json.dumps({"world_size": world, "backend": a.backend, "placement": memory,
+                                        "collectives_s": checks, "wrong": wrongs, "sweep": sweep}))
+    emit("done", rank=rank)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
