@@ -75,6 +75,8 @@ def check(
                                     "below 0.9x this floor (the nccl-tests rule)."),
     live_max_bytes: int = typer.Option(None, "--live-max-bytes", help="Largest all_reduce in the sweep (default "
                                        "64 MiB on CPU, 256 MiB on GPUs)."),
+    cluster: bool = typer.Option(False, "--cluster", help="Run as every rank of a torchrun/srun job: rank 0 shows "
+                                 "what differs across ranks and nodes (versions, NCCL_* settings, GPUs, /dev/shm)."),
     fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook for --live: hang@R:all_reduce, ..."),
     simulate: str = typer.Option(None, "--simulate", hidden=True, help="Judge a simulated host (for demos)."),
 ) -> None:
@@ -97,13 +99,15 @@ def check(
       ddoctor check cuda launch.port      # a subset
 
       ddoctor check --live --min-busbw 100  # real collectives and bandwidth between local ranks
+
+      torchrun --nnodes 2 --nproc_per_node 8 --rdzv-endpoint HOST:PORT -m ddoctor check --cluster
     """
     from ddoctor.cli.check_cmd import run_check
 
     code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
                      verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
                      timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet, live=live,
-                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault)
+                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault, cluster=cluster)
     raise typer.Exit(code)
 
 

@@ -42,7 +42,7 @@ def _make_host(simulate: str | None, *, deep: bool, use_cache: bool):
 
 def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use_cache, timeout, no_color,
               simulate, quiet: bool = False, live: bool = False, min_busbw=None, live_max_bytes=None,
-              fault=None) -> int:
+              fault=None, cluster: bool = False) -> int:
     out = Output(no_color=no_color)
     from ddoctor.plugins import plugin_probes
 
@@ -87,6 +87,8 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
                          host=HostSummary(hostname=plat.hostname, platform=f"{plat.system} {plat.machine}",
                                           python=plat.python_version, torch=t.version if t.installed else None))
     code = check_exit_code(report, strict=strict)
+    if cluster:
+        return _cluster(host, findings, fmt, out, timeout)
     from ddoctor.redact import scrub_values
     from ddoctor.render import check as r
 
@@ -109,6 +111,33 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose, strict=strict))
     return code
+
+
+def _cluster(host, findings, fmt, out, timeout) -> int:
+    """Every rank sends its fingerprint; rank 0 reports what differs (exit 1 on critical skew)."""
+    from ddoctor.live import cluster as c
+    from ddoctor.redact import scrub_values
+    from ddoctor.render import cluster as rc
+
+    if "RANK" not in host.environ:
+        error("--cluster runs inside a launched job: torchrun --nnodes N --nproc_per_node M -m ddoctor check "
+              "--cluster (or srun ... python -m ddoctor check --cluster)")
+        return EXIT_USAGE
+    fps = c.gather(c.fingerprint(host, findings), timeout)
+    if isinstance(fps, str):
+        error(fps)
+        return 1
+    if not fps:  # not rank 0: rank 0 prints the cluster report
+        sys.stderr.write(f"ddoctor: rank {host.environ.get('RANK')} on {host.platform().hostname} sent its facts\n")
+        return 0
+    fps = scrub_values(fps, out.secrets)
+    diffs, slow = c.differences(fps), c.stragglers(fps)
+    if fmt == "json":
+        out.write(rc.render_json(fps, diffs, slow))
+    else:
+        out.render(lambda console: rc.render_text(fps, diffs, slow, console))
+    failed = any(fp["failed_checks"] for fp in fps)
+    return 1 if failed or any(d["critical"] for d in diffs) else 0
 
 
 def _live(host, nproc, timeout, min_busbw, max_bytes, fault):
