@@ -34,3 +34,10 @@ def test_a_rank_that_never_arrives_is_named(run_cli):
     f = findings(r)["live.collectives"]
     assert r.returncode == 1 and f["status"] == "fail"
     assert "rank 1 never arrived at all_reduce" in f["summary"] and f["affects"] == ["rank 1"]
+
+
+def test_a_killed_rank_is_named_with_its_signal(run_cli):
+    r = run_cli("check", "live", "--format", "json", "--fault", "kill@1:all_reduce", "--timeout", "30", timeout=180)
+    f = findings(r)["live.collectives"]
+    assert r.returncode == 1 and "rank 1 never arrived at all_reduce" in f["summary"]
+    assert "rank 1 was killed by SIGKILL" in f["summary"] and f["affects"] == ["rank 1"]

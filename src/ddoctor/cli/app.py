@@ -123,6 +123,9 @@ def diagnose(
                                    "cause, aimed at the file the traceback points to."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the root cause's name and title."),
+    fr: Path = typer.Option(None, "--fr", help="Analyse a folder of flight-recorder dumps (one per rank, from "
+                            "TORCH_FR_BUFFER_SIZE + TORCH_NCCL_DUMP_ON_TIMEOUT): names the collective and rank "
+                            "that made the job hang."),
 ) -> None:
     """Find the root cause of a failed distributed PyTorch job in its log, and how to fix it.
 
@@ -140,6 +143,10 @@ def diagnose(
 
     Exit codes: 0 no failure found, 1 a failure was diagnosed, 2 unreadable input.
     """
+    if fr is not None:
+        from ddoctor.cli.diagnose_cmd import run_fr
+
+        raise typer.Exit(run_fr(fr, fmt.value, no_color))
     from ddoctor.cli.diagnose_cmd import run_diagnose
 
     raise typer.Exit(run_diagnose(files=list(files or []), fmt=fmt.value, show_all=show_all, use_host=not no_host,

@@ -182,3 +182,22 @@ def run_signatures(fmt: str, no_color: bool) -> int:
     else:
         out.render(lambda console: r.render_signature_table(sigs, console))
     return EXIT_OK
+
+
+def run_fr(folder, fmt: str, no_color: bool) -> int:
+    from ddoctor.parse.flight_recorder import analyze
+    from ddoctor.render import flight_recorder as r
+
+    out = Output(no_color=no_color)
+    if not folder.is_dir():
+        error(f"{folder}: not a directory of flight-recorder dumps")
+        return EXIT_USAGE
+    rep = analyze(folder)
+    if not rep.ranks:
+        error(f"{folder}: no rank dumps found (files named like trace_rank_0, nccl_trace_rank_1)")
+        return EXIT_USAGE
+    if fmt == "json":
+        out.write(r.render_json(rep))
+    else:
+        out.render(lambda console: r.render_text(rep, console))
+    return EXIT_PROBLEMS if rep.problems else EXIT_OK

@@ -70,6 +70,14 @@ def judge(job, result, plan: Plan, timed_out: bool, min_busbw: float | None, tim
         reason = straggler[0] if straggler else (f"rank(s) {', '.join(map(str, failed))} failed" if failed
                                                  else "no result")
         culprits = straggler[1] if straggler else [r for r, st in job.ranks.items() if st.phase != "done"]
+        died = {r: p.returncode for p, r in job.procs if r in culprits and p.pid not in job.stopped
+                and p.returncode not in (None, 0)}
+        if died:
+            import signal as _signal
+
+            reason += "; " + ", ".join(
+                f"rank {r} {'was killed by ' + _signal.Signals(-c).name if c < 0 else f'exited with code {c}'}"
+                for r, c in sorted(died.items()))
         if timed_out:
             reason += f"; stopped after {timeout:.0f} s"
         tail = next((list(job.ranks[r].lines)[-1] for r in failed if job.ranks[r].lines), "")
