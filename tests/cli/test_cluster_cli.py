@@ -22,7 +22,13 @@ def test_two_nodes_two_ranks_with_skewed_nccl_settings(tmp_path):
     node_env = [dict(common), {**common, "NCCL_IB_DISABLE": "1", "NCCL_DEBUG": "INFO"}]
     nodes = [subprocess.Popen([*base[:7], "--node_rank", str(n), *base[7:]], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=node_env[n]) for n in (0, 1)]
-    outs = [p.communicate(timeout=300) for p in nodes]
+    try:
+        outs = [p.communicate(timeout=150) for p in nodes]
+    except subprocess.TimeoutExpired:
+        for p in nodes:
+            p.kill()
+        got = [p.communicate() for p in nodes]
+        raise AssertionError(f"cluster check did not finish: {got}") from None
     text = "".join(o for o, _ in outs)
     docs = [line.split("]:", 1)[1] if line.startswith("[default") else line for line in text.splitlines()]
     start = next(i for i, line in enumerate(docs) if line.strip() == "{")
@@ -37,4 +43,4 @@ def test_two_nodes_two_ranks_with_skewed_nccl_settings(tmp_path):
     assert diffs["NCCL_IB_DISABLE"]["critical"] and sorted(diffs["NCCL_IB_DISABLE"]["values"]["<unset>"]) != []
     assert set(diffs["NCCL_DEBUG"]["values"]) == {"WARN", "INFO"}
     assert "torch" not in diffs
-    assert 1 in {p.returncode for p in nodes}  # rank 0 exits 1 on critical skew, so its node's torchrun fails
+    assert 1 in {p.returncode for p in nodes}  # the verdict; both agents stop within the timeout (no exit-barrier wait)

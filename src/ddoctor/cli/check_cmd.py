@@ -127,17 +127,17 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
     if isinstance(fps, str):
         error(fps)
         return 1
-    if not fps:  # not rank 0: rank 0 prints the cluster report
-        sys.stderr.write(f"ddoctor: rank {host.environ.get('RANK')} on {host.platform().hostname} sent its facts\n")
-        return 0
     fps = scrub_values(fps, out.secrets)
     diffs, slow = c.differences(fps), c.stragglers(fps)
+    code = 1 if any(fp["failed_checks"] for fp in fps) or any(d["critical"] for d in diffs) else 0
+    if host.environ.get("RANK") != "0":  # every rank exits with the verdict; rank 0 prints the report
+        sys.stderr.write(f"ddoctor: rank {host.environ.get('RANK')} on {host.platform().hostname} sent its facts\n")
+        return code
     if fmt == "json":
         out.write(rc.render_json(fps, diffs, slow))
     else:
         out.render(lambda console: rc.render_text(fps, diffs, slow, console))
-    failed = any(fp["failed_checks"] for fp in fps)
-    return 1 if failed or any(d["critical"] for d in diffs) else 0
+    return code
 
 
 def _live(host, nproc, timeout, min_busbw, max_bytes, fault):

@@ -45,7 +45,7 @@ def fingerprint(host, findings) -> dict:
 
 
 def gather(fp: dict, timeout: float) -> list[dict] | str:
-    """Every rank's fingerprint (on rank 0); [] on other ranks; a string describes a failure."""
+    """Every rank's fingerprint; a string describes a failure."""
     out = Path(tempfile.mkdtemp(prefix="ddoctor-cluster-")) / "gathered.json"
     script = str(Path(__file__).with_name("cluster_rank.py"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DDOCTOR_TIMEOUT": str(timeout)}

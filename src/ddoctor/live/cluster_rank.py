@@ -1,6 +1,6 @@
 """The rank side of `ddoctor check --cluster`: join the job's process group and gather every rank's
-fingerprint on rank 0. Runs as a child of ddoctor (so only rank processes import torch); the
-fingerprint arrives on stdin and rank 0 writes the gathered list to the file named by argv[1].
+fingerprint. Runs as a child of ddoctor (so only rank processes import torch); the fingerprint
+arrives on stdin and the gathered list is written to the file named by argv[1].
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ def main() -> int:
     mine["arrived_at"] = started
     gathered = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, mine)
-    if dist.get_rank() == 0:
-        with open(out, "w") as f:
-            json.dump(gathered, f)
+    # Every rank keeps the full list: all of them reach the same verdict and exit code, so torchrun's
+    # agents fail (or succeed) together instead of one waiting out the exit barrier.
+    with open(out, "w") as f:
+        json.dump(gathered, f)
     dist.barrier()
     dist.destroy_process_group()
     return 0
