@@ -287,6 +287,21 @@ def test_rich_boxed_traceback_rendered_by_rich_itself():
     assert tb.final.frames[-1].filename.endswith("test_parser.py")
 
 
+def test_rich_frame_wrapped_at_the_panel_edge():
+    text = "\n".join([
+        "╭─────────────── Traceback (most recent call last) ───────────────╮",
+        "│ /tmp/a/very/long/directory/name/for/testing/wrapping/of/rich/frames/test_parser_long_module_name │",
+        "│ .py:7 in <module>                                                │",
+        "│                                                                  │",
+        "│ ❱  7 │   load_the_shard_for_this_particular_rank(1)              │",
+        "╰──────────────────────────────────────────────────────────────────╯",
+        "KeyError: 1",
+    ])
+    (tb,), _, _ = parse(text)
+    assert tb.final.frames[-1].filename.endswith("rich/frames/test_parser_long_module_name.py")
+    assert tb.final.frames[-1].lineno == 7 and tb.final.short_type == "KeyError"
+
+
 def test_windows_paths_and_user_frame():
     text = ("Traceback (most recent call last):\r\n"
             '  File "C:\\Users\\dev\\proj\\run.py", line 12, in <module>\r\n'

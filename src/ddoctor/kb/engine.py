@@ -43,18 +43,22 @@ class Session:
         self.sources: list[str] = []
         self._offset = 0  # line numbers continue across inputs so evidence stays unique
 
-    def add_stream(self, stream: BinaryIO, name: str,
-                   on_progress: Callable[[int], None] | None = None) -> None:
+    def _scan(self, name: str, scan) -> None:
+        """Run one input through a fresh parser; `scan(feed)` returns (bytes, lines). Line numbers
+        continue from the previous input so evidence stays unique across files."""
         m = self.matcher
         offset = self._offset
         parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
-        n_bytes, n_lines = scan_stream(stream, lambda lineno, text: parser.feed(lineno + offset, text),
-                                       small=self.small, on_progress=on_progress)
+        n_bytes, n_lines = scan(lambda lineno, text: parser.feed(lineno + offset, text))
         parser.close()
         self.bytes_read += n_bytes
         self.lines_read += n_lines
         self._offset += n_lines
         self.sources.append(name)
+
+    def add_stream(self, stream: BinaryIO, name: str,
+                   on_progress: Callable[[int], None] | None = None) -> None:
+        self._scan(name, lambda feed: scan_stream(stream, feed, small=self.small, on_progress=on_progress))
 
     def add_path(self, path: str, on_progress: Callable[[int], None] | None = None) -> None:
         """A regular file: large ones are prefiltered on every core, small ones read as a stream."""
@@ -64,16 +68,7 @@ class Session:
             with open(path, "rb") as f:
                 self.add_stream(f, path, on_progress)
             return
-        m = self.matcher
-        offset = self._offset
-        parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
-        n_bytes, n_lines = scan_file_parallel(path, lambda lineno, text: parser.feed(lineno + offset, text),
-                                              workers=workers, on_progress=on_progress)
-        parser.close()
-        self.bytes_read += n_bytes
-        self.lines_read += n_lines
-        self._offset += n_lines
-        self.sources.append(path)
+        self._scan(path, lambda feed: scan_file_parallel(path, feed, workers=workers, on_progress=on_progress))
 
     def line_feeder(self, name: str):
         """Feed lines one at a time (a live job's output): returns (feed(text), close())."""

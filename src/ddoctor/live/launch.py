@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ddoctor.model.finding import Finding, Remediation
 from ddoctor.model.status import Status
-from ddoctor.smoke.launch import Plan, _base_env, _Job, _loopback_ifname, _wait
+from ddoctor.smoke.launch import Plan, _base_env, _Job, _wait, local_rank_env
 
 PHASES = ("start", "rendezvous", "all_reduce", "broadcast", "all_gather", "barrier", "bandwidth", "verify", "done")
 
@@ -26,14 +26,10 @@ def run_live(plan: Plan, *, timeout: float, min_busbw: float | None, max_bytes: 
     result_path = work / "result.json"
     job = _Job(plan.nproc, None, fixed=True)
     env = _base_env(plan)
-    lo = _loopback_ifname()
     pg_timeout = max(5.0, timeout * 0.5)
     try:
         for r in range(plan.nproc):
-            renv = {**env, "RANK": str(r), "WORLD_SIZE": str(plan.nproc), "LOCAL_RANK": str(r),
-                    "LOCAL_WORLD_SIZE": str(plan.nproc), "DDOCTOR_STORE_FILE": str(work / "rendezvous.store")}
-            if lo and plan.backend == "gloo":
-                renv.setdefault("GLOO_SOCKET_IFNAME", lo)
+            renv = local_rank_env(env, plan, r, work)
             argv = [sys.executable, "-m", "ddoctor.live.rank", "--result", str(result_path), "--backend",
                     plan.backend, "--device", plan.device, "--timeout", str(pg_timeout), "--max-bytes", str(max_bytes)]
             job.start(argv + (["--fault", fault] if fault else []), renv, r)

@@ -60,6 +60,7 @@ class _Pending:
     exc_lineno: int = 0
     msg_lines: list[str] = field(default_factory=list)
     state: str = "frames"  # frames | message | after (blank line seen) | chain (marker seen)
+    wrap: str = ""  # first half of a rich frame line wrapped at the panel edge
     last: int = 0
 
 
@@ -147,7 +148,15 @@ class LogParser:
             if fm:
                 self._add_frame(tb, fm)
                 return True
+            if tb.wrap:  # rich hard-wraps long paths at the box edge: join the two halves
+                joined, tb.wrap = tb.wrap + stripped, ""
+                if RICH_FRAME.match(joined):
+                    stripped = joined
             rm = RICH_FRAME.match(stripped)
+            if rm is None and stripped and " " not in stripped and ("/" in stripped or "\\" in stripped) \
+                    and not text[:1].isspace():
+                tb.wrap = stripped  # maybe the first half of a wrapped rich frame
+                return True
             if rm:
                 tb.frames.append(Frame(filename=rm.group("file") or "<unknown>",
                                        lineno=int(rm.group("line") or rm.group("line2")),

@@ -205,6 +205,18 @@ def _base_env(plan: Plan) -> dict:
     return env
 
 
+def local_rank_env(env: dict, plan: Plan, rank: int, work: Path) -> dict:
+    """What torchrun would set for one rank on this node, with a file-store rendezvous (no listener)
+    and Gloo pinned to loopback."""
+    renv = {**env, "RANK": str(rank), "WORLD_SIZE": str(plan.nproc), "LOCAL_RANK": str(rank),
+            "LOCAL_WORLD_SIZE": str(plan.nproc), "MASTER_ADDR": "127.0.0.1",
+            "DDOCTOR_STORE_FILE": str(work / "rendezvous.store")}
+    lo = _loopback_ifname()
+    if lo and plan.backend == "gloo":
+        renv.setdefault("GLOO_SOCKET_IFNAME", lo)
+    return renv
+
+
 def _slurm_master() -> str:
     """The first host of the SLURM allocation (where rank 0 runs), or loopback on one node."""
     nodelist = os.environ.get("SLURM_JOB_NODELIST") or os.environ.get("SLURM_NODELIST")
@@ -252,14 +264,9 @@ def run_smoke(opts: SmokeOptions, plan: Plan, *, on_event: Callable[[int, str], 
     lo = _loopback_ifname()
     try:
         if opts.launcher == "local" and opts.nnodes == 1:
-            port = free_port()
             for r in range(plan.nproc):
-                renv = {**env, "RANK": str(r), "WORLD_SIZE": str(world), "LOCAL_RANK": str(r),
-                        "LOCAL_WORLD_SIZE": str(plan.nproc), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-                        "DDOCTOR_STORE_FILE": str(work / "rendezvous.store")}
-                if lo and plan.backend == "gloo":
-                    renv.setdefault("GLOO_SOCKET_IFNAME", lo)
-                job.start([sys.executable, "-m", "ddoctor.smoke.rank", *rank_args], renv, r)
+                job.start([sys.executable, "-m", "ddoctor.smoke.rank", *rank_args], local_rank_env(env, plan, r, work),
+                          r)
         elif opts.launcher == "srun":
             # Inside a SLURM allocation: srun starts the ranks; each maps SLURM_PROCID/NTASKS/LOCALID to
             # RANK/WORLD_SIZE/LOCAL_RANK. --label prefixes every line with the task id.
