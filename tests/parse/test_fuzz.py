@@ -101,7 +101,7 @@ ADVERSARIAL = {
 @pytest.mark.parametrize("name", list(ADVERSARIAL))
 def test_line_patterns_are_linear(name):
     make = ADVERSARIAL[name]
-    pats = [parser.HEADER, parser.FRAME, parser.EXC_LINE, parser.SPAWN, parser.REPEATED, parser.CARETS,
+    pats = [parser.HEADER, parser.FRAME, parser.RICH_FRAME, parser.RICH_FRAME_HEAD, parser.EXC_LINE, parser.SPAWN, parser.REPEATED, parser.CARETS,
             parser.GROUP_DECOR, parser.MANGLED_SPLIT, parser.LOG_PREFIX, parser.TR_FIELD, parser.AGENT_FAILED]
 
     def apply(s):

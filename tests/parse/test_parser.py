@@ -300,6 +300,10 @@ def test_rich_frame_wrapped_at_the_panel_edge():
     (tb,), _, _ = parse(text)
     assert tb.final.frames[-1].filename.endswith("rich/frames/test_parser_long_module_name.py")
     assert tb.final.frames[-1].lineno == 7 and tb.final.short_type == "KeyError"
+    between_words = text.replace("test_parser_long_module_name │\n│ .py:7 in <module>",
+                                 "test_parser_long_module_name.py:7 in │\n│ a_function_name_that_wrapped")
+    (tb,), _, _ = parse(between_words)
+    assert tb.final.frames[-1].function == "a_function_name_that_wrapped"
 
 
 def test_windows_paths_and_user_frame():

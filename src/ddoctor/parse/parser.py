@@ -23,6 +23,7 @@ FRAME = re.compile(
 # rich's frames: `/path/train.py:42 in main` (or `in main:42` when the file is unknown).
 RICH_FRAME = re.compile(r"^(?P<file>(?:[A-Za-z]:)?[^\s:]{1,2000}):(?P<line>\d{1,9}) in (?P<func>\S{1,300})$"
                         r"|^in (?P<func2>\S{1,300}):(?P<line2>\d{1,9})$")
+RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?::(?P<msg>.*))?$")
 EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
 CAUSE = "The above exception was the direct cause of the following exception"
@@ -153,10 +154,14 @@ class LogParser:
                 if RICH_FRAME.match(joined):
                     stripped = joined
             rm = RICH_FRAME.match(stripped)
-            if rm is None and stripped and " " not in stripped and ("/" in stripped or "\\" in stripped) \
-                    and not text[:1].isspace():
-                tb.wrap = stripped  # maybe the first half of a wrapped rich frame
-                return True
+            if rm is None and not text[:1].isspace():
+                # rich wraps a long `path:line in function` inside a word (the path) or between words
+                if RICH_FRAME_HEAD.match(stripped):
+                    tb.wrap = stripped + " "
+                    return True
+                if stripped and " " not in stripped and ("/" in stripped or "\\" in stripped):
+                    tb.wrap = stripped
+                    return True
             if rm:
                 tb.frames.append(Frame(filename=rm.group("file") or "<unknown>",
                                        lineno=int(rm.group("line") or rm.group("line2")),
