@@ -116,7 +116,8 @@ def test_real_torchrun_failure_piped_into_diagnose(tmp_path):
                        capture_output=True, env=env, timeout=60)
     doc = json.loads(r.stdout)
     assert r.returncode == 1 and doc["diagnoses"][0]["name"] == "nccl-unavailable"
-    assert doc["diagnoses"][0]["occurrences"] == 2  # both ranks printed the error
+    # rank 1 prints the same error unless torchrun stops it first (a race): at least one occurrence
+    assert doc["diagnoses"][0]["occurrences"] >= 1
 
 
 def test_fix_hints_point_at_the_user_frame_and_rule(run_cli):

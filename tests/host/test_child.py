@@ -2,6 +2,7 @@
 
 import os
 import textwrap
+import time
 
 import psutil
 
@@ -27,7 +28,17 @@ def test_hung_child_is_killed_with_its_own_children(tmp_path):
     assert r.timed_out and describe_exit(r) == "timed out"
     assert r.messages == ({"phase": "build"},)  # what it printed before hanging is kept
     grandchild = int(pidfile.read_text())
-    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+
+    def gone():
+        try:
+            return psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone()
 
 
 def test_segfaulting_child(tmp_path):
