@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -55,14 +55,6 @@ class RuleTransformer(cst.CSTTransformer):
         pos = self.get_metadata(PositionProvider, node)
         self.edits.append(Edit(code=self.info.code, line=pos.start.line, col=pos.start.column + 1, message=message,
                                safe=self.info.safe))
-
-
-@dataclass
-class GuardTracker:
-    """Whether we are inside `if torch.cuda.is_available():` (or accelerator/device_count checks)."""
-
-    depth: int = 0
-    stack: list[bool] = field(default_factory=list)
 
 
 GUARD_WORDS = ("cuda.is_available", "accelerator.is_available", "device_count", "is_nccl_available",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -107,11 +107,4 @@ class Session:
 def diagnose_text(text: str, **kw) -> DiagnoseResult:
     s = Session(**kw)
     s.add_text(text)
-    return s.result()
-
-
-def diagnose_streams(streams: Iterable[tuple[str, BinaryIO]], **kw) -> DiagnoseResult:
-    s = Session(**kw)
-    for name, stream in streams:
-        s.add_stream(stream, name)
     return s.result()

@@ -205,13 +205,6 @@ class _Feeder:
                     self.last = n
 
 
-def scan_chunk(chunk: bytes, feed: Feed, first_lineno: int, open_start: bool = False) -> bool:
-    """Feed the windows of one self-contained chunk; True if the last window reaches its end."""
-    regions = chunk_regions(chunk, open_start)
-    _Feeder(feed).windows(first_lineno, region_lines(chunk, regions))
-    return ends_open(chunk, regions)
-
-
 def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size: int | None = None,
                 on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Scan a binary stream; returns (bytes read, lines in the input)."""

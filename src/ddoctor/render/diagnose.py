@@ -34,7 +34,7 @@ def fix_hints(d: Diagnosis) -> list[str]:
     return [f"ddoctor fix --select {','.join(d.fix_codes)} {target}  # diff; add --write (--unsafe-fixes) to apply"]
 
 
-def _panel(d: Diagnosis, index: int, source_names: tuple[str, ...], hints: bool = False) -> Panel:
+def _panel(d: Diagnosis, index: int, hints: bool = False) -> Panel:
     parts: list = []
     parts.append(Text.from_markup(f"[bold]{escape(d.what)}[/]"))
     parts.append(Text(""))
@@ -79,10 +79,10 @@ def render_text(result, console: Console, *, show_all: bool, hints: bool = False
     roots = [d for d in ds if not d.symptom]
     primary = roots[:1] if roots else ds[:1]
     rest = [d for d in ds if d not in primary]
-    console.print(_panel(primary[0], 0, result.sources, hints))
+    console.print(_panel(primary[0], 0, hints))
     shown_rest = rest if show_all else [d for d in rest if not d.symptom][:2]
     for d in shown_rest:
-        console.print(_panel(d, 1, result.sources, hints))
+        console.print(_panel(d, 1, hints))
     symptoms = [d for d in rest if d.symptom and d not in shown_rest]
     if symptoms:
         console.print(Text("Consequences seen after the root cause:", style="bold"))

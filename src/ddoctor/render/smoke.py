@@ -46,7 +46,7 @@ def render_text(r: SmokeReport, console: Console, *, verbose: bool = False) -> N
                            "stopped by ddoctor (did not finish)" if x.killed_by_ddoctor else "")
             console.print(rt)
         for i, d in enumerate(r.diagnoses[:2] if not verbose else r.diagnoses):
-            console.print(_panel(d, i, ()))
+            console.print(_panel(d, i))
     style = "bold green" if r.ok else "bold red"
     console.print(Text(f"{'PASS' if r.ok else 'FAIL'}: {r.summary} ({r.duration_s:.1f} s)", style=style))
     if r.workdir:

@@ -24,7 +24,6 @@ class ModelParallel:
 
     def __init__(self, rank: int, size: int) -> None:
         self.rank, self.size = rank, size
-        self.collective_s = 0.0
         self.collectives = 0
 
     def all_reduce(self, x: torch.Tensor) -> torch.Tensor:
