@@ -30,7 +30,7 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
         return EXIT_USAGE
     plan_facts = _plan_facts()
     if ckpt_dir is not None:
-        code = _preflight(ckpt_dir, nproc, fmt, verbose, out, quiet=load)
+        code = _preflight(ckpt_dir, nproc, fmt, verbose, out, plan_facts.torch_version, quiet=load)
         if not load or code != EXIT_OK:
             return code
         nproc = nproc or len(list(__import__("pathlib").Path(ckpt_dir).glob("*.pth")))
@@ -80,7 +80,7 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
-def _preflight(ckpt_dir, nproc, fmt, verbose, out, quiet: bool = False) -> int:
+def _preflight(ckpt_dir, nproc, fmt, verbose, out, torch_version, quiet: bool = False) -> int:
     """Judge a real checkpoint without loading it; exit 1 when launching on it would fail."""
     import os
     import time
@@ -114,7 +114,7 @@ def _preflight(ckpt_dir, nproc, fmt, verbose, out, quiet: bool = False) -> int:
     report = CheckReport(findings=tuple(findings), duration_s=time.perf_counter() - start, ddoctor_version=__version__,
                          host=HostSummary(hostname=socket.gethostname(), platform=f"{platform.system()} "
                                           f"{platform.machine()}", python=platform.python_version(),
-                                          torch=plan_torch_version()))
+                                          torch=torch_version))
     code = check_exit_code(report, strict=False)
     if quiet and code == EXIT_OK:
         return code  # --load goes on; its report is the one document printed
@@ -124,12 +124,6 @@ def _preflight(ckpt_dir, nproc, fmt, verbose, out, quiet: bool = False) -> int:
         out.render(lambda console: rc.render_text(report, console, verbose=True, strict=False,
                                                   title=f"ddoctor smoke --ckpt-dir {ckpt_dir}"))
     return code
-
-
-def plan_torch_version():
-    from ddoctor.host.torch_facts import static_torch_facts
-
-    return static_torch_facts().version
 
 
 def _plan_facts():
@@ -148,7 +142,7 @@ def _plan_facts():
         nv = collect_nvml_facts(environ=dict(__import__("os").environ), timeout=10)
         gpus = len(nv.gpus) if isinstance(nv, NvmlFacts) else 0
     return HostPlanFacts(system=platform.system(), machine=platform.machine(), nvidia_gpus=gpus, torch_cuda=t.cuda,
-                         torch_installed=t.installed)
+                         torch_installed=t.installed, torch_version=t.version)
 
 
 def _run_with_progress(opts, plan, diagnose):

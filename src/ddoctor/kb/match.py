@@ -202,20 +202,17 @@ class Matcher:
                       {"exc": final.type_name}, uf)
 
     def on_failure(self, rf: RankFailure) -> None:
-        if rf.exitcode not in (None, 0, -15, 143):
+        who = (f"rank {rf.rank if rf.rank is not None else '?'} (local_rank {rf.local_rank}) exitcode {rf.exitcode}"
+               + (f" ({rf.signal})" if rf.signal else ""))
+        if rf.exitcode not in (None, 0, -15, 143) and len(self.failure_evidence) < MAX_EVIDENCE:
             label = "root cause" if rf.root_cause else "failure"
-            text = (f"{label}: rank {rf.rank if rf.rank is not None else '?'} (local_rank {rf.local_rank}) "
-                    f"exitcode {rf.exitcode}" + (f" ({rf.signal})" if rf.signal else ""))
-            if len(self.failure_evidence) < MAX_EVIDENCE:
-                self.failure_evidence.append(Evidence(lineno=rf.lineno, rank=rf.rank, text=text))
+            self.failure_evidence.append(Evidence(lineno=rf.lineno, rank=rf.rank, text=f"{label}: {who}"))
         for c in self.exit_rules:
             if rf.exitcode in c.rule.exitcode:
                 strength = (1.0 if rf.root_cause else 0.8) * c.rule.weight
+                text = (who + (f": {rf.detail}" if rf.detail else ""))[:500]
                 self._hit(c.sig, strength, c.rule.symptom or c.sig.symptom,
-                          Evidence(lineno=rf.lineno, rank=rf.rank, text=(
-                              f"rank {rf.rank if rf.rank is not None else '?'} (local_rank {rf.local_rank}) "
-                              f"exitcode {rf.exitcode}" + (f" ({rf.signal})" if rf.signal else "")
-                              + (f": {rf.detail}" if rf.detail else ""))[:500]))
+                          Evidence(lineno=rf.lineno, rank=rf.rank, text=text))
 
     # -- results ---------------------------------------------------------------------------------
     def _mark_explained(self, lineno: int) -> None:

@@ -64,6 +64,7 @@ class HostPlanFacts:
     nvidia_gpus: int
     torch_cuda: str | None
     torch_installed: bool
+    torch_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
