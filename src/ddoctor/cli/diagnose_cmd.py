@@ -97,7 +97,8 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
             facts = None
     from ddoctor.redact import scrub_values
 
-    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
+    origin = session.origin.result()
+    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts, origin)), out.secrets)
     if fmt == "json":
         host = None if facts is None else {"system": facts.system, "machine": facts.machine,
                                            "torch": facts.torch_version, "nvidia_gpus": facts.nvidia_gpus,

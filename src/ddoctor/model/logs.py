@@ -27,7 +27,7 @@ class ExceptionBlock:
     type_name: str
     message: str
     frames: tuple[Frame, ...] = ()
-    link: str = "root"  # root | cause ("direct cause") | context ("during handling")
+    link: str = "root"  # root | cause ("direct cause") | context ("during handling") | group (a sub-exception)
     lineno: int = 0  # where the exception line is in the input
 
     @property
@@ -58,7 +58,8 @@ class Traceback:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RankFailure:
-    """One entry of torchrun's ChildFailedError summary, or an agent 'failed (exitcode: N)' line."""
+    """A rank (or process) that exited non-zero, as a launcher reported it: torchrun's summary and agent
+    lines, DeepSpeed, mpirun, srun, bash, faulthandler, the kernel (see parse/exits.py)."""
 
     rank: int | None
     local_rank: int | None
@@ -69,6 +70,7 @@ class RankFailure:
     error_file: str | None = None
     detail: str | None = None
     root_cause: bool = False
+    launcher: str = "torchrun"
     lineno: int = 0
 
 
