@@ -5,41 +5,14 @@ from __future__ import annotations
 import gzip
 import os
 import sys
-from typing import BinaryIO
 
 from ddoctor.cli.hostfacts import tailor_facts
 from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.host.log_input import LogInputError, head_of, open_log
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from ddoctor.parse.reader import looks_binary
 
 PROGRESS_MIN = 64 << 20
-
-
-class InputError(Exception):
-    pass
-
-
-def _open(path: str) -> tuple[str, BinaryIO, int | None]:
-    if path == "-":
-        return "<stdin>", sys.stdin.buffer, None
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory (pass the log files inside it, e.g. {path}/*.log)")
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
-    size = os.fstat(f.fileno()).st_size
-    if f.peek(2)[:2] == b"\x1f\x8b":
-        return path, gzip.GzipFile(fileobj=f), None
-    return path, f, size
-
-
-def _check_text(name: str, stream: BinaryIO) -> None:
-    head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
-    if looks_binary(head):
-        raise InputError(f"{name}: looks like binary data, not a log (a checkpoint, core file or image?)")
 
 
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
@@ -61,34 +34,40 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
 
     for problem in PLUGIN_PROBLEMS:
         error(problem)
-    opened = []
     try:
-        for p in paths:
-            opened.append(_open(p))
-        for name, stream, size in opened:
-            _check_text(name, stream)
-            progress = None
-            if size and size >= PROGRESS_MIN and sys.stderr.isatty():
-                progress = _progress_bar(name, size)
+        for p in paths:  # one input open at a time: hundreds of rank files under a low `ulimit -n`
+            inp = open_log(p)
             try:
-                if size is not None:
-                    stream.close()  # reopened by path: large files are scanned on every core
-                    session.add_path(name, on_progress=progress.update if progress else None)
-                else:
-                    session.add_stream(stream, name, on_progress=progress.update if progress else None)
+                if looks_binary(head_of(inp)):
+                    raise LogInputError(f"{inp.name}: looks like binary data, not a log (a checkpoint, core file "
+                                        "or image?)")
+                progress = None
+                if inp.size and inp.size >= PROGRESS_MIN and sys.stderr.isatty():
+                    progress = _progress_bar(inp.name, inp.size)
+                try:
+                    if inp.path is not None:
+                        inp.close()  # a regular file is reopened by path: large ones are scanned on every core
+                        session.add_path(inp.path, on_progress=progress.update if progress else None)
+                    else:
+                        session.add_stream(inp.stream, inp.name, on_progress=progress.update if progress else None)
+                finally:
+                    if progress:
+                        progress.close()
+                for notice in inp.notices:
+                    error(notice)
+                    session.notice(notice)
             finally:
-                if progress:
-                    progress.close()
-    except InputError as exc:
+                inp.close()
+    except LogInputError as exc:
         error(str(exc))
         return EXIT_USAGE
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         error(f"cannot read input: {exc}")
         return EXIT_USAGE
-    finally:
-        for _, stream, _ in opened:
-            if stream is not sys.stdin.buffer:
-                stream.close()
+    if session.bytes_read == 0:
+        error("nothing was read: the input is empty. Pipe both streams of the job (torchrun ... 2>&1 | ddoctor "
+              "diagnose) or pass the log files")
+        return EXIT_USAGE
     facts = None
     if use_host:
         try:

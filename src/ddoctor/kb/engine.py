@@ -81,6 +81,8 @@ class Session:
     def triggers(self) -> Triggers:
         if self._triggers is None:
             self._triggers = triggers_for(self.signatures)
+            if self._triggers.patterns.engine == "hyperscan":
+                self.matcher.use_prefilter(self._triggers.patterns)
         return self._triggers
 
     def _parser(self) -> log_parser.LogParser:

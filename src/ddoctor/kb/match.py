@@ -14,11 +14,12 @@ import bisect
 import re
 import shlex
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
 from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
-from ddoctor.parse.multimatch import required_literal
+from ddoctor.parse.multimatch import MultiPattern, required_literal
 from ddoctor.redact import scrub
 
 MAX_EVIDENCE = 6
@@ -122,12 +123,29 @@ class Matcher:
         self.tracebacks = 0
         self.lines = 0
 
+        self._prefilter: Callable[[str], Iterable[int]] | None = None
+
+    def use_prefilter(self, patterns: MultiPattern) -> None:
+        """Find the line rules a line can match with one pass of the multi-pattern engine instead of
+        one regex per rule; `re` then runs only on the rules that hit (for their captures)."""
+        index = {p: i for i, p in enumerate(patterns.patterns)}
+        by_pattern: dict[int, list[int]] = {}
+        for i, c in enumerate(self.line_rules):
+            by_pattern.setdefault(index[c.rule.line or ""], []).append(i)
+
+        def candidates(text: str) -> list[int]:
+            return sorted({i for pid in patterns.matching(text) for i in by_pattern.get(pid, ())})
+
+        self._prefilter = candidates
+
     # -- sink callbacks ---------------------------------------------------------------------------
     def on_line(self, lineno: int, rank: int | None, text: str) -> None:
         self.lines += 1
-        for c in self.line_rules:
-            if c.literal is not None and c.literal not in text:
-                continue
+        if self._prefilter is not None and text.isascii():  # hyperscan reads bytes: its \w and \s are ASCII
+            rules: Iterable[_Compiled] = [self.line_rules[i] for i in self._prefilter(text)]
+        else:
+            rules = (c for c in self.line_rules if c.literal is None or c.literal in text)
+        for c in rules:
             m = c.regex.search(text) if c.regex is not None else None
             if not m:
                 continue
