@@ -2,8 +2,8 @@
 
 Host tailoring lives in each signature's TOML (`[[host]] when = ["nvidia_gpus == 0"]`) instead of
 code, so one signature is one file. The language is deliberately small and never evaluates Python:
-`fact`, `not fact`, or `fact OP literal` with OP one of == != < <= > >= and a literal that is an
-integer, a quoted string, `true`, `false` or `none`.
+`fact`, `not fact`, or `fact OP value` with OP one of == != < <= > >= and a value that is an
+integer, a quoted string, `true`, `false`, `none` or another fact's name (`worker_count > world_size`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from dataclasses import dataclass
 
 _COND = re.compile(
     r"^\s*(?:(?P<neg>not)\s+)?(?P<fact>[a-z_][a-z0-9_]{0,40})\s*"
-    r"(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<lit>-?\d{1,12}|'[^']{0,80}'|\"[^\"]{0,80}\"|true|false|none))?\s*$"
+    r"(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<lit>-?\d{1,12}|'[^']{0,80}'|\"[^\"]{0,80}\"|[a-z_][a-z0-9_]{0,40}))?\s*$"
 )
-Literal = int | str | bool | None
+@dataclass(frozen=True, slots=True)
+class FactRef:
+    name: str
+
+
+Literal = int | str | bool | FactRef | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ def parse_condition(text: str) -> Condition:
         lit = lit_text == "true"
     elif lit_text == "none":
         lit = None
+    elif lit_text[0].isalpha() or lit_text[0] == "_":
+        lit = FactRef(lit_text)
     else:
         lit = int(lit_text)
     return Condition(fact=m.group("fact"), op=m.group("op"), literal=lit, negate=bool(m.group("neg")))
@@ -50,14 +57,14 @@ def holds(cond: Condition, facts: Mapping[str, object]) -> bool:
     value = facts.get(cond.fact)
     if cond.op is None:
         return not value if cond.negate else bool(value)
+    other = facts.get(cond.literal.name) if isinstance(cond.literal, FactRef) else cond.literal
     if cond.op == "==":
-        return value == cond.literal
+        return value == other
     if cond.op == "!=":
-        return value != cond.literal
-    if not isinstance(value, int) or not isinstance(cond.literal, int):
+        return value != other
+    if isinstance(value, bool) or isinstance(other, bool) or not isinstance(value, int) or not isinstance(other, int):
         return False  # ordering needs two numbers; an unknown fact never satisfies it
-    return {"<": value < cond.literal, "<=": value <= cond.literal, ">": value > cond.literal,
-            ">=": value >= cond.literal}[cond.op]
+    return {"<": value < other, "<=": value <= other, ">": value > other, ">=": value >= other}[cond.op]
 
 
 def all_hold(conditions: Iterable[str], facts: Mapping[str, object]) -> bool:

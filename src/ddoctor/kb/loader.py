@@ -23,7 +23,8 @@ class SignatureError(ValueError):
     pass
 
 
-RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "weight", "symptom"}
+RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "when", "weight",
+             "symptom"}
 _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
@@ -47,9 +48,15 @@ def _rule(raw: dict, where: str) -> Rule:
         raise SignatureError(f"{where}: exit rules (exitcode/signal) stand alone")
     if raw.get("warning") and "line" not in raw:
         raise SignatureError(f"{where}: `warning` applies to `line` rules")
+    for cond in raw.get("when", ()):
+        try:
+            parse_condition(cond)
+        except ValueError as exc:
+            raise SignatureError(f"{where}: {exc}") from None
     return Rule(exception=tuple(raw.get("exception", ())), message=raw.get("message"), frame=raw.get("frame"),
                 source=raw.get("source"), line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
                 signal=tuple(raw.get("signal", ())), warning=bool(raw.get("warning", False)),
+                when=tuple(raw.get("when", ())),
                 weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))
 
 

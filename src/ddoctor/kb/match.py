@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ddoctor.kb.conditions import all_hold
 from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
 from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.multimatch import MultiPattern, required_literal
@@ -63,6 +64,9 @@ class _Agg:
     user_frame: Frame | None = None
     last_line: int = -1
     explains: list[str] = field(default_factory=list)
+    # every piece of evidence came from exit statuses, which launchers print after the fact (torchrun's
+    # summary at the end of the log): such a cause may explain symptoms printed before it
+    exits_only: bool = True
 
     def add(self, strength: float, symptom: bool, ev: Evidence, captures: dict[str, str | None] | None = None,
             frame: Frame | None = None) -> None:
@@ -92,6 +96,11 @@ def _compile(sig: Signature, rule: Rule) -> _Compiled:
                      literal=required_literal(pat) if pat else None, types=frozenset(rule.exception),
                      frame=re.compile(rule.frame) if rule.frame else None,
                      source=re.compile(rule.source) if rule.source else None)
+
+
+def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:
+    values = {k: int(v) if v is not None and v.lstrip("-").isdigit() else v for k, v in m.groupdict().items()}
+    return all_hold(conditions, values)
 
 
 def _frames_match(c: _Compiled, block: ExceptionBlock) -> bool:
@@ -147,7 +156,7 @@ class Matcher:
             rules = (c for c in self.line_rules if c.literal is None or c.literal in text)
         for c in rules:
             m = c.regex.search(text) if c.regex is not None else None
-            if not m:
+            if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                 continue
             ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text))
             if c.rule.warning:
@@ -173,15 +182,17 @@ class Matcher:
                 strength = FINAL if i == n - 1 else CHAINED
             text = f"{block.type_name}: {block.message}" if block.message else block.type_name
             ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(text.splitlines()[0] if text else ""))
+            unknown_type = block.type_name == "<unknown>"  # a paste cut before the exception line
             for c in self.exc_rules:
-                if c.types and block.short_type not in c.types:
+                if c.types and block.short_type not in c.types and not (
+                        unknown_type and (c.frame is not None or c.source is not None)):
                     continue
                 m = None
                 if c.regex is not None:
                     if c.literal is not None and c.literal not in block.message:
                         continue
                     m = c.regex.search(block.message)
-                    if not m:
+                    if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                         continue
                 if (c.frame is not None or c.source is not None) and not _frames_match(c, block):
                     continue
@@ -194,9 +205,16 @@ class Matcher:
             for a in self.aggs.values():
                 if a.user_frame is None and any(tb.start_line <= e.lineno <= tb.end_line for e in a.evidence):
                     a.user_frame = tb.user_frame
-        if matched or tb.final.short_type in self.wrappers:
-            return
         final, uf = tb.final, tb.user_frame
+        if matched:
+            return
+        if final.short_type in self.wrappers:
+            # a launcher reporting that a child failed: a failure whose cause this log does not show
+            if not (final.short_type == "SystemExit" and final.message.strip() in ("", "0", "None")):
+                self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
+                    f"{final.type_name}: {final.message}".strip(": "))))
+                self.failed = True
+            return
         if final.type_name == "<unknown>":
             # frames without the exception line (a cut paste): it failed, but what with is not shown
             self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
@@ -224,7 +242,7 @@ class Matcher:
                 strength = (1.0 if rf.root_cause else 0.8) * c.rule.weight
                 text = who + (f": {rf.detail}" if rf.detail else "")
                 self._hit(c.sig, strength, c.rule.symptom or c.sig.symptom,
-                          Evidence(lineno=rf.lineno, rank=rf.rank, text=evidence_text(text)))
+                          Evidence(lineno=rf.lineno, rank=rf.rank, text=evidence_text(text)), from_exit=True)
 
     # -- results ---------------------------------------------------------------------------------
     def _unexplained(self, ev: Evidence) -> None:
@@ -241,11 +259,14 @@ class Matcher:
         return i < len(ex) and ex[i] <= end
 
     def _hit(self, sig: Signature, strength: float, symptom: bool, ev: Evidence,
-             captures: dict[str, str | None] | None = None, frame: Frame | None = None) -> None:
+             captures: dict[str, str | None] | None = None, frame: Frame | None = None,
+             from_exit: bool = False) -> None:
         agg = self.aggs.get(sig.name)
         if agg is None:
             agg = self.aggs[sig.name] = _Agg(sig=sig)
         agg.add(strength, symptom, ev, captures, frame)
+        if not from_exit:
+            agg.exits_only = False
 
     def ranked(self) -> list[_Agg]:
         aggs = dict(self.aggs)
@@ -262,7 +283,9 @@ class Matcher:
             found = [agg]
         present = {a.sig.name: a for a in found}
         for a in found:
-            causes = [n for n in a.sig.explained_by if n in present and not present[n].symptom]
+            # a cause explains this one if it happened first (or is only known from exit statuses)
+            causes = [n for n in a.sig.explained_by if n in present and not present[n].symptom
+                      and (present[n].first_line <= a.first_line or present[n].exits_only)]
             if causes:
                 a.symptom = True  # an NCCL error whose cause lies below NCCL (shm, the network) is its symptom
                 for n in causes:

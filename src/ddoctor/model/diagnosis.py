@@ -30,6 +30,8 @@ class Rule:
     exitcode: tuple[int, ...] = ()
     signal: tuple[str, ...] = ()
     warning: bool = False
+    # conditions over the values the regex captured (`worker_count > world_size`), see kb/conditions.py
+    when: tuple[str, ...] = ()
     weight: float = 1.0
     symptom: bool = False
 

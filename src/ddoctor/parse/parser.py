@@ -16,7 +16,7 @@ from ddoctor.parse.clean import clean_line
 from ddoctor.parse.exits import parse_exit, signal_of
 
 HEADER = re.compile(
-    r"^\s{0,16}(?:Traceback \(|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+    r"^\s{0,16}(?:(?:[A-Za-z_][\w.]{0,200}\s{2,200})?Traceback \(|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
     r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
 )
 # `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
@@ -47,9 +47,14 @@ def frame_function(raw: str | None) -> str | None:
 def looks_like_source(path: str) -> bool:
     """A frame's file: a path, a module file or `<frozen ...>`/`<string>` (not `echo "hi", 3`)."""
     return path.startswith("<") or "/" in path or "\\" in path or path.endswith((".py", ".pyx", ".pyw"))
+# IPython/Jupyter frames: `~/lib/python3.6/site-packages/torch/utils/cpp_extension.py in _run_ninja_build(...)`
+IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s]{0,2000}) in (?P<func>[\w<>.]{1,200})\(")
+# IPython marks the failing source line with an arrow: `-> 1673             env=env)`
+IPY_ARROW = re.compile(r"^\s{0,8}-{0,3}-> ?\d{1,7}\s")
 # rich's frames: `/path/train.py:42 in main` (or `in main:42` when the file is unknown).
 RICH_FRAME = re.compile(r"^(?P<file>(?:[A-Za-z]:)?[^\s:]{1,2000}):(?P<line>\d{1,9}) in (?P<func>\S{1,300})$"
                         r"|^in (?P<func2>\S{1,300}):(?P<line2>\d{1,9})$")
+RICH_PATH_LINE = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}\.pyx?:\d{1,9}$")
 RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
@@ -63,6 +68,18 @@ REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]
 CARETS = re.compile(r"^\s{0,200}[\^~]{1,2000}\s{0,4}$")
 GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80})?|\| ?)")
 MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
+# What loggers put before a record: vLLM/Ray `(Worker pid=3) ERROR 06-13 09:02:44 [core.py:517] `, glog
+# `E1124 17:57:34.136000 1 api.py:1002] `, logging/DeepSpeed `[2024-01-05 10:00:00,123] [ERROR] [launch.py:42] `.
+LOGGER_PREFIX = re.compile(
+    r"(?:\(\w{1,60}(?: pid=\d{1,9})?(?:, ip=[\d.:]{1,40})?\) )?"
+    r"(?:(?:ERROR|INFO|WARNING|WARN|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})? "
+    r"(?:\[[\w.]{1,80}:\d{1,6}\]|[\w.]{1,80}:\d{1,6}\]) ?"
+    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{1,9}\s{1,4}\d{1,9} [\w.]{1,80}:\d{1,6}\] "
+    r"|\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[,.]\d{1,6})?\] (?:\[\w{1,10}\] )?(?:\[[\w.:-]{1,120}\] )?"
+    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?\s{1,4}(?:-\s)?(?:(?:ERROR|INFO|WARNING|DEBUG|CRITICAL)"
+    r"\s{0,4}(?:-\s|:\s)?)?(?:[\w.]{1,80}(?::\d{1,6})?\s{0,2}[-:\]]\s)?"
+    r")?"
+)
 LOG_PREFIX = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]"
 )
@@ -112,6 +129,7 @@ class _Pending:
     state: str = "frames"  # frames | message | after (blank line seen) | chain (marker seen)
     wrap: str = ""  # first half of a rich frame line wrapped at the panel edge
     last: int = 0
+    frame_indent: int | None = None  # indentation of the frame lines (a paste may indent everything)
 
 
 class LogParser:
@@ -132,7 +150,9 @@ class LogParser:
         rank, _, text = clean_line(raw)
         if rank is None:
             self._torchrun(lineno, text)
-        text = self._strip_prefix(rank, text)
+        text, said = self._strip_prefix(rank, text)
+        if said:
+            self.on_line(lineno, rank, said)  # `... init_device: NCCL error: ..., Traceback (most recent call last):`
         exit_ = parse_exit(text.strip(), lineno, rank) if text else None
         if exit_ is not None:
             self.on_failure(exit_)
@@ -202,9 +222,24 @@ class LogParser:
             fm = FRAME.match(text)
             if fm and looks_like_source(fm.group("file")):
                 self._add_frame(tb, fm)
+                if tb.frame_indent is None:
+                    tb.frame_indent = len(text) - len(text.lstrip())
+                return True
+            im = IPY_FRAME.match(stripped) if not text[:1].isspace() else None
+            if im:
+                tb.frames.append(Frame(filename=im.group("file"), lineno=None, function=im.group("func")))
+                return True
+            if stripped.startswith("❱") or (IPY_ARROW.match(text) and tb.frames):
+                # the line rich (❱) or IPython (->) marks as the one that raised
+                if tb.frames:
+                    fr = tb.frames[-1]
+                    tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
+                                          line=stripped.lstrip("❱-> ")[:500])
                 return True
             if tb.wrap:  # rich hard-wraps long paths at the box edge: join the two halves
                 joined, tb.wrap = tb.wrap + stripped, ""
+                if not RICH_FRAME.match(joined):
+                    joined = joined[: len(joined) - len(stripped)] + " " + stripped  # wrapped between words
                 if RICH_FRAME.match(joined):
                     stripped = joined
             rm = RICH_FRAME.match(stripped)
@@ -224,7 +259,9 @@ class LogParser:
             elided = (stripped[:1], stripped[-1:]) == ("[", "]")  # `[... same frames ...]` in pastes
             if not stripped or REPEATED.match(text) or CARETS.match(text) or elided:
                 return True
-            if text[:1].isspace():
+            indent = len(text) - len(text.lstrip())
+            if text[:1].isspace() and (tb.frame_indent is None or indent > tb.frame_indent
+                                       or not EXC_LINE.match(stripped)):
                 if tb.frames and tb.frames[-1].line is None:
                     fr = tb.frames[-1]
                     tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
@@ -262,32 +299,48 @@ class LogParser:
         tb.msg_lines.append(stripped)
         return False
 
-    def _strip_prefix(self, key: object, text: str) -> str:
+    def _strip_prefix(self, key: object, text: str) -> tuple[str, str]:
         """Remove a logger prefix (`ERROR 06-13 09:02:44 [core.py:517] `, `(Worker pid=3) `) that a
-        traceback header carried, from that header and every following line with the same shape."""
+        traceback header carried, from that header and every following line with the same shape.
+
+        Returns (text, said): `said` is what a logger printed before the header on the same line
+        (vLLM's `Exception in worker ... while processing method init_device: NCCL error: ...,
+        Traceback (most recent call last):`): evidence, not prefix.
+        """
         pre = self._prefix.get(key)
         if pre is not None:
             head = text[: len(pre)]
             if len(head) == len(pre) and _DIGITS.sub("0", head) == pre:
-                return text[len(pre):]
+                return text[len(pre):], ""
         idx = text.find("Traceback (")
-        if 0 < idx <= 300 and not text[:idx].isspace() and '"' not in text[:idx]:
-            self._prefix[key] = _DIGITS.sub("0", text[:idx])
+        if 0 < idx <= 2000 and not text[:idx].isspace() and '"' not in text[:idx]:
+            before = text[:idx]
+            logger = LOGGER_PREFIX.match(before).end()  # type: ignore[union-attr]  # it matches empty too
+            cut = logger or (idx if idx <= 300 else 0)
+            if cut == 0:
+                return text, ""
+            said = before[cut:].strip(" ,:;-")
+            self._prefix[key] = _DIGITS.sub("0", before[:cut])
             if len(self._prefix) > MAX_PENDING:
                 self._prefix.pop(next(iter(self._prefix)))
-            return text[idx:]
-        return text
+            return text[idx:], said if logger and len(said) > 12 else ""
+        return text, ""
 
     def _idle(self, lineno: int, rank: int | None, key: object, text: str) -> bool:
         fm = FRAME.match(text)
         if fm and looks_like_source(fm.group("file")) and (
                 text.lstrip().startswith(FRAME_WORDS) or fm.group("file").endswith(".py")):
             # a partial paste that starts in the middle of a traceback
-            tb = _Pending(rank=rank, start=lineno, last=lineno)
+            tb = _Pending(rank=rank, start=lineno, last=lineno, frame_indent=len(text) - len(text.lstrip()))
             self._add_frame(tb, fm)
             self._open(key, tb)
             return True
         stripped = text.strip()
+        if not text[:1].isspace() and (RICH_FRAME.match(stripped) or RICH_PATH_LINE.match(stripped)):
+            # a rich traceback box pasted without its header: `.../dataloader.py:1024` + `in _try_get_data`
+            tb = _Pending(rank=rank, start=lineno, last=lineno)
+            self._open(key, tb)
+            return self._line(lineno, rank, text)
         if text[:1].isspace() or ":" not in stripped:
             return False
         em = EXC_LINE.match(stripped)
