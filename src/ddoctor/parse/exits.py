@@ -98,6 +98,10 @@ SHAPES: tuple[_Shape, ...] = (
     # the kernel and cgroups (dmesg pasted into the log)
     _Shape("kernel", "Killed process", re.compile(
         r"(?:Out of memory|Memory cgroup out of memory): Killed process \d"), lambda m: (-9, "SIGKILL", None)),
+    # Open MPI's signal handler: [host:02519] Signal: Segmentation fault (11)
+    _Shape("openmpi", "Signal: ", re.compile(
+        r"^\[[^\]]{1,200}\] Signal: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
+        r"instruction) \(\d{1,3}\)"), _shell_word),
     # Python's faulthandler
     _Shape("faulthandler", "Fatal Python error:", re.compile(
         r"^Fatal Python error: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
@@ -150,6 +154,7 @@ TRIGGERS: tuple[str, ...] = (
     r"CANCELLED AT",
     r"Killed process \d",
     r"^Fatal Python error: ",
+    r"\] Signal: [A-Z][a-z]{2,30}",
     r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |$)",
     r"terminated with code -?\d",
     r"finished with exit code",

@@ -198,7 +198,10 @@ class LogParser:
         m = SPAWN.match(text)
         if m:
             if tb is not None:
-                self._finish(key)
+                if not tb.frames and not tb.blocks and not "".join(tb.msg_lines).strip():
+                    self._tbs.pop(key, None)  # old torch prints a bare `Exception:` above the spawn report
+                else:
+                    self._finish(key)
             self._spawn_rank[key] = int(m.group(1))
             if len(self._spawn_rank) > MAX_PENDING:
                 self._spawn_rank.pop(next(iter(self._spawn_rank)))
