@@ -89,3 +89,14 @@ def test_find_by_name_or_code():
     assert find_signature("DD101").name == "nccl-unavailable"
     assert find_signature("nccl-unavailable").code == "DD101"
     assert find_signature("nope") is None
+
+
+def test_every_line_pattern_compiles_for_the_one_pass_engine():
+    """Line rules run in hyperscan (no lookaround, no backreferences): a pattern it rejects would
+    silently never open a window in large logs."""
+    from ddoctor.kb.engine import triggers_for
+    from ddoctor.parse.multimatch import check_patterns, engine_name
+
+    if engine_name() != "hyperscan":
+        pytest.skip("hyperscan is not installed on this platform (the re fallback takes any pattern)")
+    assert check_patterns(triggers_for(SIGS).patterns.patterns) == []

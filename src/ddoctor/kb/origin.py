@@ -29,6 +29,8 @@ _CLUES: tuple[tuple[re.Pattern[str], str, int, str], ...] = (
     (re.compile(r"(?:^|[\s\"'(=])/(?:home|root|usr/lib/python3|mnt|proc|dev/shm)/|\blibc\.so|/usr/local/cuda|"
                 r"\blinux-gnu\b|/dist-packages/"), "Linux", 1, "a Linux path"),
 )
+# Every clue above contains one of these (checked before any regex runs).
+_GATES = ("/", "\\", "OS", "Win", "MPS", "mac", "dylib", "Redirects", "linux")
 _TORCH = re.compile(r"^PyTorch version: (?P<v>\S{1,40})"
                     r"|\btorch(?:==| version:? )(?P<v2>\d{1,2}\.\d{1,3}\.\d{1,3}\S{0,20})")
 _CUDA = re.compile(r"^CUDA used to build PyTorch: (?P<v>\S{1,20})")
@@ -73,6 +75,8 @@ class OriginTracker:
         self.gpus: list[str] = []
 
     def _vote(self, text: str) -> None:
+        if not any(g in text for g in _GATES):
+            return  # most lines carry no clue at all: one cheap pass instead of every regex
         for rx, system, strength, clue in _CLUES:
             if (self._best is None or strength >= self._best[0]) and rx.search(text):
                 if self._best is None or strength > self._best[0]:

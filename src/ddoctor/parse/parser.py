@@ -113,6 +113,9 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     (r"failed \(exitcode: -?\d{1,9}\)", False),
     (r"^-- Process \d{1,6} terminated with the following error", False),
     (r"(?:The above exception was the direct cause|During handling of the above exception)", False),
+    # rich's boxed frames (`.../dataloader.py:1024 in _try_get_data` and its ❱ failing line), header or not
+    (r"\.pyx?:\d{1,9}(?: in [\w<>.]{1,200})? {0,400}(?:│ {0,4})?$", False),
+    (r"❱", False),
 )
 
 
@@ -147,6 +150,21 @@ class LogParser:
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
+        if "\r" in raw:
+            # `\r` redraws (tqdm): a terminal shows only the last one, but an error printed in between
+            # is in the log too. Every distinct segment is read (same line number); redraws of one
+            # progress bar differ only in digits and are read once.
+            parts = [p for p in raw.split("\r") if p.strip()]
+            last_shape = None
+            for part in parts[:-1]:
+                shape = _DIGITS.sub("0", part)
+                if shape != last_shape:
+                    self._feed_line(lineno, part)
+                last_shape = shape
+            raw = parts[-1] if parts else ""
+        self._feed_line(lineno, raw)
+
+    def _feed_line(self, lineno: int, raw: str) -> None:
         rank, _, text = clean_line(raw)
         if rank is None:
             self._torchrun(lineno, text)

@@ -21,7 +21,7 @@ from typing import BinaryIO
 from ddoctor.parse.multimatch import MultiPattern
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
 
-CHUNK = 16 << 20
+CHUNK = 8 << 20
 SMALL = 1 << 20
 BEFORE, AFTER = 8, 4
 OVERLONG = 4 << 20  # a partial line longer than this is reduced while it streams in
@@ -195,7 +195,9 @@ def _regions(chunk: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]
                 break
             s = chunk.rfind(b"\n", 0, s - 1) + 1
         if kind == _BLOCK:
-            e = _extend_block(chunk, start)
+            # a block inside the previous window resumes where that window's extension stopped:
+            # every line is walked once however many headers a run of lines holds
+            e = _extend_block(chunk, max(start, regions[-1][1]) if regions and start < regions[-1][1] else start)
         else:
             e = _continuation_end(chunk, start) if kind == _CONT else start
         for _ in range(AFTER + 1):
