@@ -8,15 +8,15 @@ import sys
 
 from ddoctor.cli.hostfacts import tailor_facts
 from ddoctor.cli.output import Output, error, stderr_console
-from ddoctor.host.log_input import LogInputError, head_of, open_log
+from ddoctor.host.log_input import LogInputError
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from ddoctor.parse.reader import looks_binary
 
 PROGRESS_MIN = 64 << 20
 
 
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
                  hints: bool = False, quiet: bool = False) -> int:
+    from ddoctor.cli.log_inputs import read_logs
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.render import diagnose as r
@@ -35,29 +35,8 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
     for problem in PLUGIN_PROBLEMS:
         error(problem)
     try:
-        for p in paths:  # one input open at a time: hundreds of rank files under a low `ulimit -n`
-            inp = open_log(p)
-            try:
-                if looks_binary(head_of(inp)):
-                    raise LogInputError(f"{inp.name}: looks like binary data, not a log (a checkpoint, core file "
-                                        "or image?)")
-                progress = None
-                if inp.size and inp.size >= PROGRESS_MIN and sys.stderr.isatty():
-                    progress = _progress_bar(inp.name, inp.size)
-                try:
-                    if inp.path is not None:
-                        inp.close()  # a regular file is reopened by path: large ones are scanned on every core
-                        session.add_path(inp.path, on_progress=progress.update if progress else None)
-                    else:
-                        session.add_stream(inp.stream, inp.name, on_progress=progress.update if progress else None)
-                finally:
-                    if progress:
-                        progress.close()
-                for notice in inp.notices:
-                    error(notice)
-                    session.notice(notice)
-            finally:
-                inp.close()
+        read_logs(session, paths, on_notice=error,
+                  progress=lambda name, size: _progress_bar(name, size) if size >= PROGRESS_MIN else None)
     except LogInputError as exc:
         error(str(exc))
         return EXIT_USAGE

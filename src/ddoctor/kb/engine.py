@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import BinaryIO
 
@@ -13,6 +14,7 @@ from ddoctor.kb.loader import load_signatures
 from ddoctor.kb.match import Matcher, to_diagnosis
 from ddoctor.kb.origin import ORIGIN_TRIGGERS, LogOrigin, OriginTracker
 from ddoctor.model.diagnosis import Diagnosis, Signature
+from ddoctor.model.logs import Evidence
 from ddoctor.parse import exits
 from ddoctor.parse import parser as log_parser
 from ddoctor.parse.multimatch import MultiPattern
@@ -75,6 +77,7 @@ class Session:
         self.sources: list[str] = []
         self.notices: list[str] = []
         self._offset = 0  # line numbers continue across inputs so evidence stays unique
+        self._starts: list[tuple[int, str]] = []  # (first global line - 1, input name) per input
         self._triggers: Triggers | None = None
 
     @property
@@ -85,7 +88,7 @@ class Session:
                 self.matcher.use_prefilter(self._triggers.patterns)
         return self._triggers
 
-    def _parser(self) -> log_parser.LogParser:
+    def _parser(self, rank: int | None = None) -> log_parser.LogParser:
         m, origin = self.matcher, self.origin
 
         def on_line(lineno: int, rank: int | None, text: str) -> None:
@@ -96,12 +99,15 @@ class Session:
             m.on_traceback(tb)
             origin.on_traceback(tb)
 
-        return log_parser.LogParser(on_line, on_traceback, m.on_failure)
+        return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank)
 
-    def _scan(self, name: str, scan: Callable[[Callable[[int, str], None]], tuple[int, int]]) -> None:
-        """Run one input through a fresh parser; line numbers continue from the previous input."""
+    def _scan(self, name: str, scan: Callable[[Callable[[int, str], None]], tuple[int, int]],
+              rank: int | None = None) -> None:
+        """Run one input through a fresh parser; line numbers continue from the previous input.
+        `rank`: the input is one rank's own log (a per-rank file of a launcher's log folder)."""
         offset = self._offset
-        parser = self._parser()
+        self._starts.append((offset, name))
+        parser = self._parser(rank)
         n_bytes, n_lines = scan(lambda lineno, text: parser.feed(lineno + offset, text))
         parser.close()
         self.bytes_read += n_bytes
@@ -109,20 +115,22 @@ class Session:
         self._offset += n_lines
         self.sources.append(name)
 
-    def add_stream(self, stream: BinaryIO, name: str, on_progress: Callable[[int], None] | None = None) -> None:
+    def add_stream(self, stream: BinaryIO, name: str, on_progress: Callable[[int], None] | None = None, *,
+                   rank: int | None = None) -> None:
         self._scan(name, lambda feed: scan_stream(stream, feed, triggers=self.triggers, small=self.small,
-                                                  on_progress=on_progress))
+                                                  on_progress=on_progress), rank)
 
-    def add_path(self, path: str, on_progress: Callable[[int], None] | None = None) -> None:
+    def add_path(self, path: str, on_progress: Callable[[int], None] | None = None, *,
+                 rank: int | None = None) -> None:
         """A regular file: large ones are scanned on several threads, small ones read as a stream."""
         size = os.path.getsize(path)
         workers = min(os.cpu_count() or 1, 4)
         if size < max(PARALLEL_MIN, self.small + 1) or workers < 2:
             with open(path, "rb") as f:
-                self.add_stream(f, path, on_progress)
+                self.add_stream(f, path, on_progress, rank=rank)
             return
         self._scan(path, lambda feed: scan_file(path, feed, triggers=self.triggers, workers=workers,
-                                                on_progress=on_progress))
+                                                on_progress=on_progress), rank)
 
     def line_feeder(self, name: str) -> tuple[Callable[[str], None], Callable[[], None]]:
         """Feed lines one at a time (a live job's output): returns (feed(text), close())."""
@@ -143,14 +151,27 @@ class Session:
 
         return feed, close
 
-    def add_text(self, text: str, name: str = "<text>") -> None:
-        self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name)
+    def add_text(self, text: str, name: str = "<text>", *, rank: int | None = None) -> None:
+        self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name, rank=rank)
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
 
+    def _locate(self, d: Diagnosis) -> Diagnosis:
+        """With several inputs, say which input (and line in it) each piece of evidence is from."""
+        if len(self._starts) < 2:
+            return d
+        starts = [s for s, _ in self._starts]
+
+        def one(e: Evidence) -> Evidence:
+            i = max(bisect.bisect_left(starts, e.lineno) - 1, 0)
+            offset, name = self._starts[i]
+            return replace(e, source=name, source_line=e.lineno - offset)
+
+        return replace(d, evidence=tuple(one(e) for e in d.evidence))
+
     def result(self, *, tailor: Tailor | None = None) -> DiagnoseResult:
-        diags = [to_diagnosis(a) for a in self.matcher.ranked()]
+        diags = [self._locate(to_diagnosis(a)) for a in self.matcher.ranked()]
         if tailor is not None:
             diags = [tailor(d) for d in diags]
         return DiagnoseResult(diagnoses=tuple(diags), bytes_read=self.bytes_read, lines_parsed=self.lines_read,

@@ -76,9 +76,14 @@ class RankFailure:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
-    lineno: int
+    lineno: int  # numbered across all inputs of one run, so evidence stays unique
     rank: int | None
     text: str
+    source: str | None = None  # the input it came from, when there were several
+    source_line: int | None = None  # the line number inside that input
 
     def to_dict(self) -> dict:
-        return {"line": self.lineno, "rank": self.rank, "text": self.text}
+        d: dict = {"line": self.lineno, "rank": self.rank, "text": self.text}
+        if self.source is not None:
+            d.update(source=self.source, source_line=self.source_line)
+        return d

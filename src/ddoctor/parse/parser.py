@@ -16,7 +16,8 @@ from ddoctor.parse.clean import clean_line
 from ddoctor.parse.exits import parse_exit, signal_of
 
 HEADER = re.compile(
-    r"^\s{0,16}(?:(?:[A-Za-z_][\w.]{0,200}\s{2,200})?Traceback \(|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+    r"^\s{0,16}(?:(?:[A-Za-z_][\w.]{0,200}\s{2,200})?Traceback \("
+    r"|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
     r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
 )
 # `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
@@ -48,7 +49,8 @@ def looks_like_source(path: str) -> bool:
     """A frame's file: a path, a module file or `<frozen ...>`/`<string>` (not `echo "hi", 3`)."""
     return path.startswith("<") or "/" in path or "\\" in path or path.endswith((".py", ".pyx", ".pyw"))
 # IPython/Jupyter frames: `~/lib/python3.6/site-packages/torch/utils/cpp_extension.py in _run_ninja_build(...)`
-IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s]{0,2000}) in (?P<func>[\w<>.]{1,200})\(")
+IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s]{0,2000})"
+                       r" in (?P<func>[\w<>.]{1,200})\(")
 # IPython marks the failing source line with an arrow: `-> 1673             env=env)`
 IPY_ARROW = re.compile(r"^\s{0,8}-{0,3}-> ?\d{1,7}\s")
 # rich's frames: `/path/train.py:42 in main` (or `in main:42` when the file is unknown).
@@ -140,8 +142,9 @@ class LogParser:
 
     def __init__(self, on_line: Callable[[int, int | None, str], None],
                  on_traceback: Callable[[Traceback], None],
-                 on_failure: Callable[[RankFailure], None]) -> None:
+                 on_failure: Callable[[RankFailure], None], *, rank: int | None = None) -> None:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
+        self.default_rank = rank  # the rank every unprefixed line belongs to (a per-rank log file)
         self._tbs: dict[object, _Pending] = {}
         self._prefix: dict[object, str] = {}
         self._spawn_rank: dict[object, int] = {}
@@ -166,6 +169,8 @@ class LogParser:
 
     def _feed_line(self, lineno: int, raw: str) -> None:
         rank, _, text = clean_line(raw)
+        if rank is None:
+            rank = self.default_rank
         if rank is None:
             self._torchrun(lineno, text)
         text, said = self._strip_prefix(rank, text)
