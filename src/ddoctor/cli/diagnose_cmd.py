@@ -160,3 +160,41 @@ def run_fr(folder, fmt: str, no_color: bool) -> int:
     else:
         out.render(lambda console: r.render_text(rep, console))
     return EXIT_PROBLEMS if rep.problems else EXIT_OK
+
+
+def run_ras(args: list[str], fmt: str, no_color: bool, *, polls: int, interval: float) -> int:
+    """`diagnose --ras [HOST:PORT]`: poll NCCL's RAS service and name the culprit ranks."""
+    import time
+
+    from ddoctor.host.nccl_ras import DEFAULT_ADDRESS, RasError, parse_address, query
+    from ddoctor.parse.ras import RasFormatError, analyze, parse_snapshot
+    from ddoctor.render import ras as r
+
+    if len(args) > 1:
+        error("--ras takes one address (HOST:PORT), not log files")
+        return EXIT_USAGE
+    address = args[0] if args else DEFAULT_ADDRESS
+    try:
+        parse_address(address)
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    out = Output(no_color=no_color)
+    snaps, problems = [], []
+    for i in range(polls):
+        if i:
+            time.sleep(interval)
+        try:
+            snaps.append(parse_snapshot(query(address)))
+        except (RasError, RasFormatError) as exc:
+            problems.append(str(exc))
+            if not snaps:
+                break  # nothing answers there: do not wait out every poll
+    report = analyze(address, snaps, problems)
+    if fmt == "json":
+        out.write(r.render_json(report))
+    else:
+        out.render(lambda console: r.render_text(report, console))
+    if report.state == "error" and not snaps:
+        return EXIT_USAGE
+    return EXIT_OK if report.state in ("healthy", "progressing") else EXIT_PROBLEMS
