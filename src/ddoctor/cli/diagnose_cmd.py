@@ -195,6 +195,6 @@ def run_ras(args: list[str], fmt: str, no_color: bool, *, polls: int, interval: 
         out.write(r.render_json(report))
     else:
         out.render(lambda console: r.render_text(report, console))
-    if report.state == "error" and not snaps:
-        return EXIT_USAGE
+    if report.state == "unreachable":
+        return EXIT_USAGE  # nothing answered: ddoctor could not look, which is not a verdict on the job
     return EXIT_OK if report.state in ("healthy", "progressing") else EXIT_PROBLEMS

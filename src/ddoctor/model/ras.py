@@ -53,7 +53,8 @@ class RasSnapshot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RasReport:
-    """The verdict over several polls: `state` is healthy | progressing | stuck | dead | error | idle."""
+    """The verdict over several polls: `state` is healthy | progressing | in-flight | idle | init | stuck |
+    dead | error, or unreachable when no poll was answered."""
 
     address: str
     polls: int

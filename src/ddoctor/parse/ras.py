@@ -100,8 +100,8 @@ def analyze(address: str, snapshots: Sequence[RasSnapshot], problems: Sequence[s
                      "NCCL RAS", f"no answer from NCCL's RAS service at {address}", problems,
                      "Run this on a node of the job (RAS listens on localhost:28028 by default, NCCL >= 2.24), "
                      "or pass the address set in NCCL_RAS_ADDR.")
-        return RasReport(address=address, polls=0, nccl_version=None, state="error", findings=(f,), communicators=0,
-                         ranks=0, problems=tuple(problems))
+        return RasReport(address=address, polls=0, nccl_version=None, state="unreachable", findings=(f,),
+                         communicators=0, ranks=0)
     first, last = snapshots[0], snapshots[-1]
     findings: list[Finding] = []
     states: list[str] = []

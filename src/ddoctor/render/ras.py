@@ -12,7 +12,7 @@ from ddoctor.render.jsonout import envelope
 STATE_WORDS = {"healthy": "no problem reported", "progressing": "collectives are progressing",
                "stuck": "a collective is stuck", "dead": "ranks are dead or unreachable",
                "error": "NCCL reports errors", "idle": "no NCCL progress", "init": "communicators still initialising",
-               "in-flight": "operation counts differ (maybe in flight)"}
+               "in-flight": "operation counts differ (maybe in flight)", "unreachable": "no answer"}
 
 
 def render_text(report: RasReport, console: Console) -> None:
