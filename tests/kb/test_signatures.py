@@ -6,19 +6,31 @@ import pytest
 
 from ddoctor.kb.engine import diagnose_text
 from ddoctor.kb.loader import find_signature, load_signatures
-from ddoctor.kb.match import required_literal
-from tests.conftest import SHARED
+from ddoctor.parse.multimatch import required_literal
+from tests.conftest import ROOT, SHARED
 
 SIGS = load_signatures()
 
 
-def taxonomy_names():
-    text = (SHARED / "taxonomy.md").read_text()
+ADDITIONS = ROOT / "docs" / "taxonomy-additions.md"
+
+
+def _table_names(text):
     return {m.group(1) for m in re.finditer(r"^\| ([a-z0-9-]+) \|", text, re.M)} - {"name"}
 
 
-def test_names_are_exactly_the_taxonomy():
-    assert {s.name for s in SIGS} == taxonomy_names()
+def taxonomy_names():
+    return _table_names((SHARED / "taxonomy.md").read_text())
+
+
+def test_names_are_exactly_the_taxonomy_and_its_additions():
+    added = _table_names(ADDITIONS.read_text())
+    assert not added & taxonomy_names()  # an existing name is never redefined
+    assert {s.name for s in SIGS} == taxonomy_names() | added
+
+
+def test_every_shared_taxonomy_name_still_has_its_signature():
+    assert taxonomy_names() <= {s.name for s in SIGS}
 
 
 def test_codes_and_names_are_unique_and_well_formed():
@@ -77,3 +89,14 @@ def test_find_by_name_or_code():
     assert find_signature("DD101").name == "nccl-unavailable"
     assert find_signature("nccl-unavailable").code == "DD101"
     assert find_signature("nope") is None
+
+
+def test_every_line_pattern_compiles_for_the_one_pass_engine():
+    """Line rules run in hyperscan (no lookaround, no backreferences): a pattern it rejects would
+    silently never open a window in large logs."""
+    from ddoctor.kb.engine import triggers_for
+    from ddoctor.parse.multimatch import check_patterns, engine_name
+
+    if engine_name() != "hyperscan":
+        pytest.skip("hyperscan is not installed on this platform (the re fallback takes any pattern)")
+    assert check_patterns(triggers_for(SIGS).patterns.patterns) == []

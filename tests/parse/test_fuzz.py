@@ -113,7 +113,8 @@ def test_line_patterns_are_linear(name):
     grows_linearly(make, apply)
 
 
-SIG_PATTERNS = [(s.name, r.line or r.message) for s in load_signatures() for r in s.rules if (r.line or r.message)]
+SIG_PATTERNS = [(s.name, p) for s in load_signatures() for r in s.rules for p in (r.line, r.message, r.frame, r.source)
+                if p]
 
 
 @pytest.mark.parametrize(("name", "pattern"), SIG_PATTERNS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SIG_PATTERNS)])
@@ -121,8 +122,10 @@ def test_signature_patterns_are_linear(name, pattern):
     """ReDoS guard per signature: feed each regex long runs of its own characters."""
     rx = re.compile(pattern)
     alphabet = "".join(sorted({c for c in pattern if c.isprintable()}))[:40] or "a"
-    # Literal pieces of the pattern, repeated: what makes `a.*b`-style patterns go quadratic.
-    pieces = " ".join(p for p in re.split(r"[\\^$.|?*+()\[\]{}]", pattern) if len(p) >= 2) or alphabet
+    # Literal pieces of the pattern (group openers such as `(?:` and `(?P<name>` removed first), repeated:
+    # what makes `a.*b`-style patterns go quadratic.
+    bare = re.sub(r"\(\?(?:P<\w+>|[:=!i]|<[=!])", "(", pattern)
+    pieces = " ".join(p for p in re.split(r"[\\^$.|?*+()\[\]{}]", bare) if len(p) >= 2) or alphabet
 
     def make_alphabet(n):
         return (alphabet * (n // len(alphabet) + 1))[:n]
@@ -130,8 +133,16 @@ def test_signature_patterns_are_linear(name, pattern):
     def make_pieces(n):
         return (pieces * (n // len(pieces) + 1))[:n]
 
+    # The pattern's opening pieces glued and repeated, never completed (`libcudartlibcudart...`): every
+    # occurrence starts a match attempt that an unbounded `[\w.]*` would run to the end of the input.
+    glued = "".join(pieces.split(" ")[:2])
+
+    def make_glued(n):
+        return (glued * (n // len(glued) + 1))[:n]
+
     grows_linearly(make_alphabet, rx.search)
     grows_linearly(make_pieces, rx.search)
+    grows_linearly(make_glued, rx.search)
 
 
 def test_whole_pipeline_is_linear_on_a_pathological_log():

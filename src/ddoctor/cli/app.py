@@ -126,6 +126,12 @@ def diagnose(
     fr: Path = typer.Option(None, "--fr", help="Analyse a folder of flight-recorder dumps (one per rank, from "
                             "TORCH_FR_BUFFER_SIZE + TORCH_NCCL_DUMP_ON_TIMEOUT): names the collective and rank "
                             "that made the job hang."),
+    ras: bool = typer.Option(False, "--ras", help="Ask NCCL's RAS service of a running job (NCCL >= 2.28.7) "
+                             "instead of reading a log: `ddoctor diagnose --ras [HOST:PORT]` (default "
+                             "localhost:28028) names dead, missing, erroring and stuck ranks."),
+    polls: int = typer.Option(3, "--polls", min=1, max=100, help="With --ras: queries to compare (a mismatch that "
+                              "does not move over them is a stuck collective)."),
+    interval: float = typer.Option(5.0, "--interval", min=0.0, max=600.0, help="With --ras: seconds between polls."),
 ) -> None:
     """Find the root cause of a failed distributed PyTorch job in its log, and how to fix it.
 
@@ -141,8 +147,16 @@ def diagnose(
 
       ddoctor diagnose --format json slurm-1234.out | jq '.diagnoses[0].name'
 
+      ddoctor diagnose logs/                   # a torchrun --log-dir folder, rank by rank
+
+      ddoctor diagnose --ras node3:28028       # a live job, through NCCL's RAS service
+
     Exit codes: 0 no failure found, 1 a failure was diagnosed, 2 unreadable input.
     """
+    if ras:
+        from ddoctor.cli.diagnose_cmd import run_ras
+
+        raise typer.Exit(run_ras(list(files or []), fmt.value, no_color, polls=polls, interval=interval))
     if fr is not None:
         from ddoctor.cli.diagnose_cmd import run_fr
 

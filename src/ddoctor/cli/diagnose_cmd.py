@@ -5,45 +5,18 @@ from __future__ import annotations
 import gzip
 import os
 import sys
-from typing import BinaryIO
 
 from ddoctor.cli.hostfacts import tailor_facts
 from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.host.log_input import LogInputError
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from ddoctor.parse.reader import looks_binary
 
 PROGRESS_MIN = 64 << 20
 
 
-class InputError(Exception):
-    pass
-
-
-def _open(path: str) -> tuple[str, BinaryIO, int | None]:
-    if path == "-":
-        return "<stdin>", sys.stdin.buffer, None
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory (pass the log files inside it, e.g. {path}/*.log)")
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
-    size = os.fstat(f.fileno()).st_size
-    if f.peek(2)[:2] == b"\x1f\x8b":
-        return path, gzip.GzipFile(fileobj=f), None
-    return path, f, size
-
-
-def _check_text(name: str, stream: BinaryIO) -> None:
-    head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
-    if looks_binary(head):
-        raise InputError(f"{name}: looks like binary data, not a log (a checkpoint, core file or image?)")
-
-
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
                  hints: bool = False, quiet: bool = False) -> int:
+    from ddoctor.cli.log_inputs import read_logs
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.render import diagnose as r
@@ -61,34 +34,19 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
 
     for problem in PLUGIN_PROBLEMS:
         error(problem)
-    opened = []
     try:
-        for p in paths:
-            opened.append(_open(p))
-        for name, stream, size in opened:
-            _check_text(name, stream)
-            progress = None
-            if size and size >= PROGRESS_MIN and sys.stderr.isatty():
-                progress = _progress_bar(name, size)
-            try:
-                if size is not None:
-                    stream.close()  # reopened by path: large files are scanned on every core
-                    session.add_path(name, on_progress=progress.update if progress else None)
-                else:
-                    session.add_stream(stream, name, on_progress=progress.update if progress else None)
-            finally:
-                if progress:
-                    progress.close()
-    except InputError as exc:
+        read_logs(session, paths, on_notice=error,
+                  progress=lambda name, size: _progress_bar(name, size) if size >= PROGRESS_MIN else None)
+    except LogInputError as exc:
         error(str(exc))
         return EXIT_USAGE
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         error(f"cannot read input: {exc}")
         return EXIT_USAGE
-    finally:
-        for _, stream, _ in opened:
-            if stream is not sys.stdin.buffer:
-                stream.close()
+    if session.bytes_read == 0:
+        error("nothing was read: the input is empty. Pipe both streams of the job (torchrun ... 2>&1 | ddoctor "
+              "diagnose) or pass the log files")
+        return EXIT_USAGE
     facts = None
     if use_host:
         try:
@@ -97,7 +55,8 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
             facts = None
     from ddoctor.redact import scrub_values
 
-    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
+    origin = session.origin.result()
+    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts, origin)), out.secrets)
     if fmt == "json":
         host = None if facts is None else {"system": facts.system, "machine": facts.machine,
                                            "torch": facts.torch_version, "nvidia_gpus": facts.nvidia_gpus,
@@ -201,3 +160,41 @@ def run_fr(folder, fmt: str, no_color: bool) -> int:
     else:
         out.render(lambda console: r.render_text(rep, console))
     return EXIT_PROBLEMS if rep.problems else EXIT_OK
+
+
+def run_ras(args: list[str], fmt: str, no_color: bool, *, polls: int, interval: float) -> int:
+    """`diagnose --ras [HOST:PORT]`: poll NCCL's RAS service and name the culprit ranks."""
+    import time
+
+    from ddoctor.host.nccl_ras import DEFAULT_ADDRESS, RasError, parse_address, query
+    from ddoctor.parse.ras import RasFormatError, analyze, parse_snapshot
+    from ddoctor.render import ras as r
+
+    if len(args) > 1:
+        error("--ras takes one address (HOST:PORT), not log files")
+        return EXIT_USAGE
+    address = args[0] if args else DEFAULT_ADDRESS
+    try:
+        parse_address(address)
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    out = Output(no_color=no_color)
+    snaps, problems = [], []
+    for i in range(polls):
+        if i:
+            time.sleep(interval)
+        try:
+            snaps.append(parse_snapshot(query(address)))
+        except (RasError, RasFormatError) as exc:
+            problems.append(str(exc))
+            if not snaps:
+                break  # nothing answers there: do not wait out every poll
+    report = analyze(address, snaps, problems)
+    if fmt == "json":
+        out.write(r.render_json(report))
+    else:
+        out.render(lambda console: r.render_text(report, console))
+    if report.state == "unreachable":
+        return EXIT_USAGE  # nothing answered: ddoctor could not look, which is not a verdict on the job
+    return EXIT_OK if report.state in ("healthy", "progressing") else EXIT_PROBLEMS

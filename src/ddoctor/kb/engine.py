@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import BinaryIO
 
 from ddoctor.kb.loader import load_signatures
 from ddoctor.kb.match import Matcher, to_diagnosis
+from ddoctor.kb.origin import ORIGIN_TRIGGERS, LogOrigin, OriginTracker
 from ddoctor.model.diagnosis import Diagnosis, Signature
-from ddoctor.parse.parser import LogParser
-from ddoctor.parse.reader import SMALL, scan_file_parallel, scan_stream
+from ddoctor.model.logs import Evidence
+from ddoctor.parse import exits
+from ddoctor.parse import parser as log_parser
+from ddoctor.parse.multimatch import MultiPattern
+from ddoctor.parse.reader import SMALL, Triggers, scan_file, scan_stream
 
-PARALLEL_MIN = 64 << 20  # below this, starting worker processes costs more than it saves
+PARALLEL_MIN = 64 << 20  # below this, a second thread costs more than it saves
 
 Tailor = Callable[[Diagnosis], Diagnosis]
 
@@ -26,29 +32,82 @@ class DiagnoseResult:
     lines_parsed: int
     tracebacks: int
     sources: tuple[str, ...]
+    origin: LogOrigin | None = None
+    notices: tuple[str, ...] = ()  # what the reader had to leave out (a gzip expansion cap, ...)
 
     @property
     def root(self) -> Diagnosis | None:
         return self.diagnoses[0] if self.diagnoses else None
 
 
+@lru_cache(maxsize=4)
+def triggers_for(signatures: tuple[Signature, ...]) -> Triggers:
+    """One pattern set for the one-pass scan: every signature `line` rule, the parser's structural
+    triggers (tracebacks, exception lines, launcher summaries), launcher exit lines and origin hints."""
+    pats: list[str] = []
+    block: set[int] = set()
+    for s in signatures:
+        for r in s.rules:
+            if r.line:
+                pats.append(r.line)
+    for pat, opens in log_parser.TRIGGERS:
+        if opens:
+            block.add(len(pats))
+        pats.append(pat)
+    pats += exits.TRIGGERS
+    pats += ORIGIN_TRIGGERS
+    unique: dict[str, int] = {}
+    ids: list[int] = []
+    for p in pats:
+        ids.append(unique.setdefault(p, len(unique)))
+    block_ids = frozenset(ids[i] for i in block)
+    return Triggers(patterns=MultiPattern(tuple(unique)), block=block_ids)
+
+
 class Session:
     """One diagnose run over any number of inputs (files, stdin)."""
 
     def __init__(self, signatures: tuple[Signature, ...] | None = None, *, small: int = SMALL) -> None:
-        self.matcher = Matcher(signatures or load_signatures())
+        self.signatures = signatures or load_signatures()
+        self.matcher = Matcher(self.signatures)
+        self.origin = OriginTracker()
         self.small = small
         self.bytes_read = 0
         self.lines_read = 0
         self.sources: list[str] = []
+        self.notices: list[str] = []
         self._offset = 0  # line numbers continue across inputs so evidence stays unique
+        self._starts: list[tuple[int, str]] = []  # (first global line - 1, input name) per input
+        self._triggers: Triggers | None = None
 
-    def _scan(self, name: str, scan) -> None:
-        """Run one input through a fresh parser; `scan(feed)` returns (bytes, lines). Line numbers
-        continue from the previous input so evidence stays unique across files."""
-        m = self.matcher
+    @property
+    def triggers(self) -> Triggers:
+        if self._triggers is None:
+            self._triggers = triggers_for(self.signatures)
+            if self._triggers.patterns.engine == "hyperscan":
+                self.matcher.use_prefilter(self._triggers.patterns)
+        return self._triggers
+
+    def _parser(self, rank: int | None = None) -> log_parser.LogParser:
+        m, origin = self.matcher, self.origin
+
+        def on_line(lineno: int, rank: int | None, text: str) -> None:
+            m.on_line(lineno, rank, text)
+            origin.on_line(text)
+
+        def on_traceback(tb) -> None:
+            m.on_traceback(tb)
+            origin.on_traceback(tb)
+
+        return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank)
+
+    def _scan(self, name: str, scan: Callable[[Callable[[int, str], None]], tuple[int, int]],
+              rank: int | None = None) -> None:
+        """Run one input through a fresh parser; line numbers continue from the previous input.
+        `rank`: the input is one rank's own log (a per-rank file of a launcher's log folder)."""
         offset = self._offset
-        parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
+        self._starts.append((offset, name))
+        parser = self._parser(rank)
         n_bytes, n_lines = scan(lambda lineno, text: parser.feed(lineno + offset, text))
         parser.close()
         self.bytes_read += n_bytes
@@ -56,24 +115,26 @@ class Session:
         self._offset += n_lines
         self.sources.append(name)
 
-    def add_stream(self, stream: BinaryIO, name: str,
-                   on_progress: Callable[[int], None] | None = None) -> None:
-        self._scan(name, lambda feed: scan_stream(stream, feed, small=self.small, on_progress=on_progress))
+    def add_stream(self, stream: BinaryIO, name: str, on_progress: Callable[[int], None] | None = None, *,
+                   rank: int | None = None) -> None:
+        self._scan(name, lambda feed: scan_stream(stream, feed, triggers=self.triggers, small=self.small,
+                                                  on_progress=on_progress), rank)
 
-    def add_path(self, path: str, on_progress: Callable[[int], None] | None = None) -> None:
-        """A regular file: large ones are prefiltered on every core, small ones read as a stream."""
+    def add_path(self, path: str, on_progress: Callable[[int], None] | None = None, *,
+                 rank: int | None = None) -> None:
+        """A regular file: large ones are scanned on several threads, small ones read as a stream."""
         size = os.path.getsize(path)
-        workers = min(os.cpu_count() or 1, 8)
+        workers = min(os.cpu_count() or 1, 4)
         if size < max(PARALLEL_MIN, self.small + 1) or workers < 2:
             with open(path, "rb") as f:
-                self.add_stream(f, path, on_progress)
+                self.add_stream(f, path, on_progress, rank=rank)
             return
-        self._scan(path, lambda feed: scan_file_parallel(path, feed, workers=workers, on_progress=on_progress))
+        self._scan(path, lambda feed: scan_file(path, feed, triggers=self.triggers, workers=workers,
+                                                on_progress=on_progress), rank)
 
-    def line_feeder(self, name: str):
+    def line_feeder(self, name: str) -> tuple[Callable[[str], None], Callable[[], None]]:
         """Feed lines one at a time (a live job's output): returns (feed(text), close())."""
-        m = self.matcher
-        parser = LogParser(m.on_line, m.on_traceback, m.on_failure)
+        parser = self._parser()
         count = [0]
         offset = self._offset
 
@@ -90,21 +151,35 @@ class Session:
 
         return feed, close
 
-    def add_text(self, text: str, name: str = "<text>") -> None:
-        self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name)
+    def add_text(self, text: str, name: str = "<text>", *, rank: int | None = None) -> None:
+        self.add_stream(io.BytesIO(text.encode("utf-8", errors="replace")), name, rank=rank)
 
-    def result(self, *, tailor: Tailor | None = None, show_all: bool = True) -> DiagnoseResult:
-        aggs = self.matcher.ranked()
-        diags = [to_diagnosis(a) for a in aggs]
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+
+    def _locate(self, d: Diagnosis) -> Diagnosis:
+        """With several inputs, say which input (and line in it) each piece of evidence is from."""
+        if len(self._starts) < 2:
+            return d
+        starts = [s for s, _ in self._starts]
+
+        def one(e: Evidence) -> Evidence:
+            i = max(bisect.bisect_left(starts, e.lineno) - 1, 0)
+            offset, name = self._starts[i]
+            return replace(e, source=name, source_line=e.lineno - offset)
+
+        return replace(d, evidence=tuple(one(e) for e in d.evidence))
+
+    def result(self, *, tailor: Tailor | None = None) -> DiagnoseResult:
+        diags = [self._locate(to_diagnosis(a)) for a in self.matcher.ranked()]
         if tailor is not None:
             diags = [tailor(d) for d in diags]
-        if not show_all:
-            diags = diags[:1] + [d for d in diags[1:] if d.symptom or d.score >= 0.5][:4]
         return DiagnoseResult(diagnoses=tuple(diags), bytes_read=self.bytes_read, lines_parsed=self.lines_read,
-                              tracebacks=self.matcher.tracebacks, sources=tuple(self.sources))
+                              tracebacks=self.matcher.tracebacks, sources=tuple(self.sources),
+                              origin=self.origin.result(), notices=tuple(self.notices))
 
 
-def diagnose_text(text: str, **kw) -> DiagnoseResult:
-    s = Session(**kw)
+def diagnose_text(text: str, **kw: object) -> DiagnoseResult:
+    s = Session(**kw)  # type: ignore[arg-type]
     s.add_text(text)
     return s.result()

@@ -7,7 +7,8 @@ import sys
 from functools import lru_cache
 from importlib import resources
 
-from ddoctor.model.diagnosis import Example, Rule, Signature
+from ddoctor.kb.conditions import parse_condition
+from ddoctor.model.diagnosis import Example, HostAdvice, Rule, Signature
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,23 +23,56 @@ class SignatureError(ValueError):
     pass
 
 
+RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "when", "weight",
+             "symptom"}
+_EXCEPTION_KEYS = ("exception", "message", "frame", "source")
+ROLES = ("cause", "user-code", "unknown")
+
+
 def _rule(raw: dict, where: str) -> Rule:
-    unknown = set(raw) - {"exception", "message", "line", "exitcode", "weight", "symptom"}
+    unknown = set(raw) - RULE_KEYS
     if unknown:
         raise SignatureError(f"{where}: unknown rule keys {sorted(unknown)}")
-    for key in ("message", "line"):
+    for key in ("message", "frame", "source", "line"):
         if key in raw:
             try:
                 re.compile(raw[key])
             except re.error as exc:
                 raise SignatureError(f"{where}: bad {key} regex: {exc}") from None
-    if not any(k in raw for k in ("exception", "message", "line", "exitcode")):
-        raise SignatureError(f"{where}: a rule needs exception, message, line or exitcode")
-    if "line" in raw and ("exception" in raw or "message" in raw):
-        raise SignatureError(f"{where}: `line` rules cannot be combined with exception/message")
-    return Rule(exception=tuple(raw.get("exception", ())), message=raw.get("message"), line=raw.get("line"),
-                exitcode=tuple(raw.get("exitcode", ())), weight=float(raw.get("weight", 1.0)),
-                symptom=bool(raw.get("symptom", False)))
+    kinds = [k for k in (*_EXCEPTION_KEYS, "line", "exitcode", "signal") if k in raw]
+    if not kinds:
+        raise SignatureError(f"{where}: a rule needs exception, message, frame, source, line, exitcode or signal")
+    if "line" in raw and any(k in raw for k in _EXCEPTION_KEYS):
+        raise SignatureError(f"{where}: `line` rules cannot be combined with exception/message/frame/source")
+    if any(k in raw for k in ("exitcode", "signal")) and any(k in raw for k in (*_EXCEPTION_KEYS, "line")):
+        raise SignatureError(f"{where}: exit rules (exitcode/signal) stand alone")
+    if raw.get("warning") and "line" not in raw:
+        raise SignatureError(f"{where}: `warning` applies to `line` rules")
+    for cond in raw.get("when", ()):
+        try:
+            parse_condition(cond)
+        except ValueError as exc:
+            raise SignatureError(f"{where}: {exc}") from None
+    return Rule(exception=tuple(raw.get("exception", ())), message=raw.get("message"), frame=raw.get("frame"),
+                source=raw.get("source"), line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
+                signal=tuple(raw.get("signal", ())), warning=bool(raw.get("warning", False)),
+                when=tuple(raw.get("when", ())),
+                weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))
+
+
+def _advice(raw: dict, where: str) -> HostAdvice:
+    unknown = set(raw) - {"when", "note", "commands"}
+    if unknown:
+        raise SignatureError(f"{where}: unknown host keys {sorted(unknown)}")
+    when = tuple(raw.get("when", ()))
+    for cond in when:
+        try:
+            parse_condition(cond)
+        except ValueError as exc:
+            raise SignatureError(f"{where}: {exc}") from None
+    if not raw.get("note") and not raw.get("commands"):
+        raise SignatureError(f"{where}: host advice needs a note or commands")
+    return HostAdvice(when=when, note=raw.get("note"), commands=tuple(raw.get("commands", ())))
 
 
 def parse_signature(data: dict, where: str) -> Signature:
@@ -53,6 +87,9 @@ def parse_signature(data: dict, where: str) -> Signature:
             commands=tuple(fix.get("commands", ())), snippet=fix.get("snippet"),
             fix_codes=tuple(data.get("fix_codes", ())), references=tuple(data.get("references", ())),
             examples=tuple(Example(kind=e["kind"], text=e["text"]) for e in data.get("example", ())),
+            role=data.get("role", "cause"), explained_by=tuple(data.get("explained_by", ())),
+            wrappers=tuple(data.get("wrappers", ())),
+            advice=tuple(_advice(h, f"{where} host {i}") for i, h in enumerate(data.get("host", []))),
         )
     except KeyError as exc:
         raise SignatureError(f"{where}: missing {exc}") from None
@@ -60,6 +97,10 @@ def parse_signature(data: dict, where: str) -> Signature:
         raise SignatureError(f"{where}: bad code or name ({sig.code}, {sig.name})")
     if any(e.kind not in ("match", "no_match") for e in sig.examples):
         raise SignatureError(f"{where}: example kind must be match or no_match")
+    if sig.role not in ROLES:
+        raise SignatureError(f"{where}: role must be one of {', '.join(ROLES)}")
+    if sig.role == "cause" and not sig.rules:
+        raise SignatureError(f"{where}: a cause needs at least one rule")
     return sig
 
 
@@ -101,6 +142,15 @@ def load_signatures() -> tuple[Signature, ...]:
     dup = {n for n in names if names.count(n) > 1} | {c for c in codes if codes.count(c) > 1}
     if dup:
         raise SignatureError(f"duplicate signature names/codes: {sorted(dup)}")
+    known = set(names)
+    for s in sigs:
+        missing = [n for n in s.explained_by if n not in known]
+        if missing:
+            raise SignatureError(f"{s.code}: explained_by names unknown signatures {missing}")
+    for role in ("user-code", "unknown"):
+        holders = [s.name for s in sigs if s.role == role]
+        if len(holders) > 1:
+            raise SignatureError(f"role {role!r} is held by several signatures: {holders}")
     return tuple(sorted(sigs, key=lambda s: s.code))
 
 

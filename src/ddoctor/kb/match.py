@@ -1,91 +1,57 @@
 """Apply signatures to a stream of parsed log items and rank what was found.
 
 The matcher is the parser's sink: it keeps per-signature aggregates (counts, a few evidence
-lines, ranks), never the log, so memory is bounded however long the input is.
+lines, ranks), never the log, so memory is bounded however long the input is. Evidence is any of
+an exception's message, the frames where a library raised, the source lines printed under those
+frames, a printed line, a warning printed before the failure, or an exit status / signal from any
+launcher. A log that failed is never called clean: an exception no signature explains is the
+user's own bug, and a failure with no signature at all is `unknown`.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+import shlex
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ddoctor.kb.conditions import all_hold
 from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
-from ddoctor.model.logs import Evidence, Frame, RankFailure, Traceback
+from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
+from ddoctor.parse.multimatch import MultiPattern, required_literal
+from ddoctor.redact import scrub
 
 MAX_EVIDENCE = 6
-# Wrappers that only report that a child failed; the child's own error is the story.
-WRAPPERS = {"ChildFailedError", "ProcessRaisedException", "ProcessExitedException", "CalledProcessError",
-            "SystemExit", "KeyboardInterrupt"}
-_META = set(".^$*+?{}[]\\|()")
+EVIDENCE_CHARS = 500
+MAX_PENDING_WARNINGS = 64
+INNER_FRAMES = 3  # frames of an exception searched by `frame`/`source` rules: where the library raised
+# How strongly an exception in a chain speaks for its cause: the last one printed is what killed the
+# program; one raised while handling an earlier error is a consequence.
+FINAL, CHAINED, HANDLING = 1.0, 0.9, 0.6
+# A rule that matches only frames or source lines (no message) is good evidence, a little short of a message.
+CODE_ONLY = 0.9
+NOT_FAILURES = (None, 0, -15, 143, -2, 130)  # SIGTERM from the launcher and Ctrl-C are not the failure itself
 
 
-def required_literal(pattern: str) -> str | None:
-    """The longest plain-text run every match must contain (a cheap `in` prefilter), if any."""
-    if pattern.startswith("(?i)"):
-        return None
-    depth, runs, cur, i = 0, [], [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if nxt in _META or nxt in "-/'\" ":
-                cur.append(nxt)
-                i += 2
-                continue
-            runs.append("".join(cur))
-            cur = []
-            i += 2
-            continue
-        if c == "|" and depth == 0:
-            return None
-        if c in "([":
-            runs.append("".join(cur))
-            cur = []
-            depth += 1
-            if c == "[":
-                j = pattern.find("]", i + 2)
-                i = j + 1 if j != -1 else len(pattern)
-                depth -= 1
-                continue
-        elif c == ")":
-            depth -= 1
-            runs.append("".join(cur))
-            cur = []
-        elif c in "*?{":
-            if cur:
-                cur.pop()  # the quantified character is optional/repeated
-            runs.append("".join(cur))
-            cur = []
-            if c == "{":
-                j = pattern.find("}", i)
-                i = j + 1 if j != -1 else len(pattern)
-                continue
-        elif c in "+.^$":
-            if c == "+" and cur:
-                runs.append("".join(cur))
-                cur = []
-            else:
-                runs.append("".join(cur))
-                cur = []
-        elif depth == 0:
-            cur.append(c)
-        i += 1
-    runs.append("".join(cur))
-    best = max(runs, key=len, default="")
-    return best if len(best) >= 3 else None
+def evidence_text(text: str) -> str:
+    """Scrubbed first, then cut: a secret that crosses the cut never leaks its head."""
+    return scrub(text.strip())[:EVIDENCE_CHARS]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Compiled:
     sig: Signature
     rule: Rule
-    regex: re.Pattern | None
+    regex: re.Pattern[str] | None
     literal: str | None
     types: frozenset[str]
+    frame: re.Pattern[str] | None
+    source: re.Pattern[str] | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Agg:
     sig: Signature
     strength: float = 0.0
@@ -97,8 +63,12 @@ class _Agg:
     captures: dict[str, str] = field(default_factory=dict)
     user_frame: Frame | None = None
     last_line: int = -1
+    explains: list[str] = field(default_factory=list)
+    # every piece of evidence came from exit statuses, which launchers print after the fact (torchrun's
+    # summary at the end of the log): such a cause may explain symptoms printed before it
+    exits_only: bool = True
 
-    def add(self, strength: float, symptom: bool, ev: Evidence, captures: dict | None = None,
+    def add(self, strength: float, symptom: bool, ev: Evidence, captures: dict[str, str | None] | None = None,
             frame: Frame | None = None) -> None:
         if ev.lineno != self.last_line:  # one line matched by several rules counts once
             self.count += 1
@@ -120,120 +90,206 @@ class _Agg:
             self.user_frame = frame
 
 
+def _compile(sig: Signature, rule: Rule) -> _Compiled:
+    pat = rule.line or rule.message
+    return _Compiled(sig=sig, rule=rule, regex=re.compile(pat) if pat else None,
+                     literal=required_literal(pat) if pat else None, types=frozenset(rule.exception),
+                     frame=re.compile(rule.frame) if rule.frame else None,
+                     source=re.compile(rule.source) if rule.source else None)
+
+
+def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:
+    values = {k: int(v) if v is not None and v.lstrip("-").isdigit() else v for k, v in m.groupdict().items()}
+    return all_hold(conditions, values)
+
+
+def _frames_match(c: _Compiled, block: ExceptionBlock) -> bool:
+    inner = block.frames[-INNER_FRAMES:]
+    if c.frame is not None and not any(
+            c.frame.search(f"{f.filename.replace(chr(92), '/')}:{f.function or ''}") for f in inner):
+        return False
+    return c.source is None or any(f.line and c.source.search(f.line) for f in inner)
+
+
 class Matcher:
     def __init__(self, signatures: tuple[Signature, ...]) -> None:
         self.sigs = {s.name: s for s in signatures}
+        self.user_sig = next((s for s in signatures if s.role == "user-code"), None)
+        self.unknown_sig = next((s for s in signatures if s.role == "unknown"), None)
+        self.wrappers = frozenset(w for s in signatures for w in s.wrappers)
         self.line_rules: list[_Compiled] = []
         self.exc_rules: list[_Compiled] = []
         self.exit_rules: list[_Compiled] = []
         for s in signatures:
             for r in s.rules:
-                pat = r.line or r.message
-                c = _Compiled(sig=s, rule=r, regex=re.compile(pat) if pat else None,
-                              literal=required_literal(pat) if pat else None, types=frozenset(r.exception))
-                if r.line:
-                    self.line_rules.append(c)
-                elif r.exitcode:
-                    self.exit_rules.append(c)
-                else:
-                    self.exc_rules.append(c)
+                c = _compile(s, r)
+                {"line": self.line_rules, "exit": self.exit_rules, "exception": self.exc_rules}[r.kind].append(c)
         self.aggs: dict[str, _Agg] = {}
-        self._explained_lines: deque[int] = deque(maxlen=4096)
-        self._explained_set: set[int] = set()
+        self._explained: deque[int] = deque(maxlen=4096)  # line numbers, increasing (lines come in order)
         self.failure_evidence: list[Evidence] = []
+        self._warnings: list[tuple[_Compiled, Evidence, dict[str, str | None]]] = []
+        self.failed = False  # a traceback, a runtime error line or a non-zero exit was seen
         self.tracebacks = 0
         self.lines = 0
+
+        self._prefilter: Callable[[str], Iterable[int]] | None = None
+
+    def use_prefilter(self, patterns: MultiPattern) -> None:
+        """Find the line rules a line can match with one pass of the multi-pattern engine instead of
+        one regex per rule; `re` then runs only on the rules that hit (for their captures)."""
+        index = {p: i for i, p in enumerate(patterns.patterns)}
+        by_pattern: dict[int, list[int]] = {}
+        for i, c in enumerate(self.line_rules):
+            by_pattern.setdefault(index[c.rule.line or ""], []).append(i)
+
+        def candidates(text: str) -> list[int]:
+            return sorted({i for pid in patterns.matching(text) for i in by_pattern.get(pid, ())})
+
+        self._prefilter = candidates
 
     # -- sink callbacks ---------------------------------------------------------------------------
     def on_line(self, lineno: int, rank: int | None, text: str) -> None:
         self.lines += 1
-        for c in self.line_rules:
-            if c.literal is not None and c.literal not in text:
+        if self._prefilter is not None and text.isascii():  # hyperscan reads bytes: its \w and \s are ASCII
+            rules: Iterable[_Compiled] = [self.line_rules[i] for i in self._prefilter(text)]
+        else:
+            rules = (c for c in self.line_rules if c.literal is None or c.literal in text)
+        for c in rules:
+            m = c.regex.search(text) if c.regex is not None else None
+            if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                 continue
-            m = c.regex.search(text)
-            if m:
-                self._hit(c.sig, c.rule.weight, c.rule.symptom or c.sig.symptom,
-                          Evidence(lineno=lineno, rank=rank, text=text.strip()[:500]), m.groupdict())
-                self._mark_explained(lineno)  # a runtime signature explains it, even as a symptom
+            ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text))
+            if c.rule.warning:
+                if len(self._warnings) < MAX_PENDING_WARNINGS:
+                    self._warnings.append((c, ev, m.groupdict()))
+                continue
+            self.failed = True
+            self._hit(c.sig, c.rule.weight, c.rule.symptom or c.sig.symptom, ev, m.groupdict())
+            self._mark_explained(lineno)  # a runtime signature explains it, even as a symptom
 
     def on_traceback(self, tb: Traceback) -> None:
         self.tracebacks += 1
+        self.failed = True
         matched = False
         n = len(tb.blocks)
         handled_later = any(b.link == "context" for b in tb.blocks[1:])
         for i, block in enumerate(tb.blocks):
             if block.link == "context":
-                strength = 0.6  # raised while handling an earlier error: a consequence
+                strength = HANDLING
             elif i == 0 and handled_later:
-                strength = 1.0
+                strength = FINAL
             else:
-                strength = 1.0 if i == n - 1 else 0.9
+                strength = FINAL if i == n - 1 else CHAINED
             text = f"{block.type_name}: {block.message}" if block.message else block.type_name
-            ev = Evidence(lineno=block.lineno, rank=tb.rank, text=text.splitlines()[0][:500] if text else "")
+            ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(text.splitlines()[0] if text else ""))
+            unknown_type = block.type_name == "<unknown>"  # a paste cut before the exception line
             for c in self.exc_rules:
-                if c.types and block.short_type not in c.types:
+                if c.types and block.short_type not in c.types and not (
+                        unknown_type and (c.frame is not None or c.source is not None)):
                     continue
                 m = None
                 if c.regex is not None:
                     if c.literal is not None and c.literal not in block.message:
                         continue
                     m = c.regex.search(block.message)
-                    if not m:
+                    if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                         continue
-                self._hit(c.sig, strength * c.rule.weight, c.rule.symptom or c.sig.symptom, ev,
+                if (c.frame is not None or c.source is not None) and not _frames_match(c, block):
+                    continue
+                weight = c.rule.weight * (CODE_ONLY if c.regex is None and not c.types else 1.0)
+                self._hit(c.sig, strength * weight, c.rule.symptom or c.sig.symptom, ev,
                           m.groupdict() if m else None, tb.user_frame)
                 matched = True
-        explained = [ln for ln in self._explained_set if tb.start_line <= ln <= tb.end_line]
-        if explained:
+        if self._explains_lines(tb.start_line, tb.end_line):
             matched = True
             for a in self.aggs.values():
-                if a.user_frame is None and any(e.lineno in explained for e in a.evidence):
+                if a.user_frame is None and any(tb.start_line <= e.lineno <= tb.end_line for e in a.evidence):
                     a.user_frame = tb.user_frame
-        if matched or tb.final.short_type in WRAPPERS or tb.final.type_name == "<unknown>":
+        final, uf = tb.final, tb.user_frame
+        if matched:
+            return
+        if final.short_type in self.wrappers:
+            # a launcher reporting that a child failed: a failure whose cause this log does not show
+            if not (final.short_type == "SystemExit" and final.message.strip() in ("", "0", "None")):
+                self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
+                    f"{final.type_name}: {final.message}".strip(": "))))
+                self.failed = True
+            return
+        if final.type_name == "<unknown>":
+            # frames without the exception line (a cut paste): it failed, but what with is not shown
+            self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
+                "traceback without its exception line" + (f", last frame {final.frames[-1].filename}:"
+                                                          f"{final.frames[-1].lineno}" if final.frames else ""))))
+            return
+        if self.user_sig is None:
             return
         # An ordinary exception that no runtime signature explains: the user's own bug.
-        sig = self.sigs.get("user-code-error")
-        if sig is not None:
-            final = tb.final
-            uf = tb.user_frame
-            where = f" at {uf.filename}:{uf.lineno} in {uf.function}" if uf else ""
-            self._hit(sig, 1.0, False, Evidence(lineno=final.lineno, rank=tb.rank,
-                                                text=f"{final.type_name}: {final.message}".strip()[:500] + where),
-                      {"exc": final.type_name}, uf)
+        where = f" at {uf.filename}:{uf.lineno} in {uf.function}" if uf else ""
+        self._hit(self.user_sig, 1.0, False, Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
+            f"{final.type_name}: {final.message}".strip()[:EVIDENCE_CHARS] + where)), {"exc": final.type_name}, uf)
 
     def on_failure(self, rf: RankFailure) -> None:
-        who = (f"rank {rf.rank if rf.rank is not None else '?'} (local_rank {rf.local_rank}) exitcode {rf.exitcode}"
-               + (f" ({rf.signal})" if rf.signal else ""))
-        if rf.exitcode not in (None, 0, -15, 143) and len(self.failure_evidence) < MAX_EVIDENCE:
+        who = (f"rank {rf.rank if rf.rank is not None else '?'}"
+               + (f" (local_rank {rf.local_rank})" if rf.local_rank is not None else "")
+               + f" exitcode {rf.exitcode}" + (f" ({rf.signal})" if rf.signal else "")
+               + (f" [{rf.launcher}]" if rf.launcher != "torchrun" else ""))
+        if rf.exitcode not in NOT_FAILURES:
+            self.failed = True
             label = "root cause" if rf.root_cause else "failure"
-            self.failure_evidence.append(Evidence(lineno=rf.lineno, rank=rf.rank, text=f"{label}: {who}"))
+            self._unexplained(Evidence(lineno=rf.lineno, rank=rf.rank, text=evidence_text(f"{label}: {who}")))
         for c in self.exit_rules:
-            if rf.exitcode in c.rule.exitcode:
+            if rf.exitcode in c.rule.exitcode or (rf.signal is not None and rf.signal in c.rule.signal):
                 strength = (1.0 if rf.root_cause else 0.8) * c.rule.weight
-                text = (who + (f": {rf.detail}" if rf.detail else ""))[:500]
+                text = who + (f": {rf.detail}" if rf.detail else "")
                 self._hit(c.sig, strength, c.rule.symptom or c.sig.symptom,
-                          Evidence(lineno=rf.lineno, rank=rf.rank, text=text))
+                          Evidence(lineno=rf.lineno, rank=rf.rank, text=evidence_text(text)), from_exit=True)
 
     # -- results ---------------------------------------------------------------------------------
-    def _mark_explained(self, lineno: int) -> None:
-        if len(self._explained_lines) == self._explained_lines.maxlen:
-            self._explained_set.discard(self._explained_lines[0])
-        self._explained_lines.append(lineno)
-        self._explained_set.add(lineno)
+    def _unexplained(self, ev: Evidence) -> None:
+        if len(self.failure_evidence) < MAX_EVIDENCE:
+            self.failure_evidence.append(ev)
 
-    def _hit(self, sig: Signature, strength: float, symptom: bool, ev: Evidence, captures=None, frame=None):
+    def _mark_explained(self, lineno: int) -> None:
+        if not self._explained or self._explained[-1] < lineno:
+            self._explained.append(lineno)
+
+    def _explains_lines(self, start: int, end: int) -> bool:
+        ex = self._explained
+        i = bisect.bisect_left(ex, start)
+        return i < len(ex) and ex[i] <= end
+
+    def _hit(self, sig: Signature, strength: float, symptom: bool, ev: Evidence,
+             captures: dict[str, str | None] | None = None, frame: Frame | None = None,
+             from_exit: bool = False) -> None:
         agg = self.aggs.get(sig.name)
         if agg is None:
             agg = self.aggs[sig.name] = _Agg(sig=sig)
         agg.add(strength, symptom, ev, captures, frame)
+        if not from_exit:
+            agg.exits_only = False
 
     def ranked(self) -> list[_Agg]:
-        found = list(self.aggs.values())
-        if not found and self.failure_evidence and "unknown" in self.sigs:
-            agg = _Agg(sig=self.sigs["unknown"], strength=0.5, symptom=False)
+        aggs = dict(self.aggs)
+        if self.failed:
+            for c, ev, caps in self._warnings:  # warnings count once the log is known to have failed
+                agg = aggs.get(c.sig.name) or _Agg(sig=c.sig)
+                aggs[c.sig.name] = agg
+                agg.add(c.rule.weight, c.rule.symptom or c.sig.symptom, ev, caps)
+        found = list(aggs.values())
+        if not found and self.failure_evidence and self.unknown_sig is not None:
+            agg = _Agg(sig=self.unknown_sig, strength=0.5, symptom=False)
             for ev in self.failure_evidence:
                 agg.add(0.5, False, ev)
             found = [agg]
+        present = {a.sig.name: a for a in found}
+        for a in found:
+            # a cause explains this one if it happened first (or is only known from exit statuses)
+            causes = [n for n in a.sig.explained_by if n in present and not present[n].symptom
+                      and (present[n].first_line <= a.first_line or present[n].exits_only)]
+            if causes:
+                a.symptom = True  # an NCCL error whose cause lies below NCCL (shm, the network) is its symptom
+                for n in causes:
+                    present[n].explains.append(a.sig.name)
         # Root causes before symptoms; then the more specific signature; then what happened first.
         return sorted(found, key=lambda a: (a.symptom, -(a.sig.priority * a.strength), a.first_line))
 
@@ -242,19 +298,28 @@ def confidence(agg: _Agg) -> float:
     return round(min(1.0, agg.strength) * (0.5 + agg.sig.priority / 200), 3)
 
 
-def to_diagnosis(agg: _Agg, *, fill: dict | None = None, host_notes: tuple[str, ...] = (),
-                 extra_commands: tuple[str, ...] = ()) -> Diagnosis:
-    values = {**agg.captures, **(fill or {})}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def to_diagnosis(agg: _Agg) -> Diagnosis:
+    """A ranked aggregate as a Diagnosis; `{name}` placeholders take values captured from the log.
+    Unknown placeholders stay for the tailoring step (host facts) to fill."""
+    values = agg.captures
 
     def sub(text: str) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), text)
+        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+    def sub_command(text: str) -> str:
+        # text captured from a log goes into a shell command only as one quoted word
+        return _PLACEHOLDER.sub(lambda m: shlex.quote(values[m.group(1)]) if m.group(1) in values else m.group(0),
+                                text)
 
     s = agg.sig
     return Diagnosis(
         name=s.name, code=s.code, title=sub(s.title), score=confidence(agg), symptom=agg.symptom,
         evidence=tuple(sorted(agg.evidence, key=lambda e: e.lineno)), occurrences=agg.count,
         ranks=tuple(sorted(agg.ranks)), what=sub(s.what), why=sub(s.why), fix_summary=sub(s.fix_summary),
-        fix_steps=tuple(sub(x) for x in s.fix_steps), commands=tuple(sub(c) for c in (*extra_commands, *s.commands)),
+        fix_steps=tuple(sub(x) for x in s.fix_steps), commands=tuple(sub_command(c) for c in s.commands),
         snippet=sub(s.snippet) if s.snippet else None, fix_codes=s.fix_codes, references=s.references,
-        user_frame=agg.user_frame, host_notes=host_notes,
+        user_frame=agg.user_frame, explains=tuple(agg.explains),
     )

@@ -1,14 +1,21 @@
-"""Make a diagnosis concrete for the host ddoctor runs on: real ports, drivers, wheel indexes.
+"""Make a diagnosis concrete for the machine the log came from: real ports, drivers, wheel indexes.
 
-Takes plain facts (built by the CLI from the host layer) so the knowledge base never probes.
+Each signature carries its own host advice as data (`[[host]]` in its TOML: conditions on host
+facts, a note, commands). This module only turns plain facts into the values those entries read
+and applies them. When the log says it came from another platform than this host (a macOS paste
+read on Linux), the advice is given for that platform, from what the log shows, and says so.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from ddoctor.model.diagnosis import Diagnosis
+from ddoctor.kb.conditions import all_hold
+from ddoctor.kb.loader import find_signature
+from ddoctor.kb.origin import LogOrigin
+from ddoctor.model.diagnosis import Diagnosis, Signature
 from ddoctor.units import gib, human_bytes
 from ddoctor.wheels import best_wheel_for_driver, parse_cuda, pip_install_torch
 
@@ -31,71 +38,112 @@ class TailorFacts:
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_SYSTEM_WORDS = {"Darwin": "macOS", "Windows": "Windows", "Linux": "Linux"}
 
 
-def _notes_and_commands(d: Diagnosis, h: TailorFacts) -> tuple[list[str], list[str]]:
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def facts_for(h: TailorFacts | None, origin: LogOrigin | None) -> tuple[dict[str, object], str | None]:
+    """The values advice conditions and templates read, and a note when the log is from elsewhere."""
+    if h is None:
+        return {}, None
+    here = _facts(h, "This host")
+    if origin is None or origin.system is None or _same_platform(origin.system, h.system):
+        return here, None
+    where = _SYSTEM_WORDS.get(origin.system, "macOS or Windows")
+    this = _SYSTEM_WORDS.get(h.system, h.system)
+    note = (f"This log is from {where} ({origin.clue}), not from this {this} host: "
+            f"the advice below is for the machine the log came from.")
+    if origin.system not in _SYSTEM_WORDS:
+        return {}, note  # macOS or Windows: too vague to tailor to
+    gpus = 0 if origin.system == "Darwin" else (len(origin.gpus) if origin.gpus else None)
+    there: dict[str, object] = {
+        "subject": "That machine", "subject_lower": "that machine", "system": origin.system, "host": where,
+        "is_mac": origin.system == "Darwin",
+        "torch_version": origin.torch_version, "torch_cuda": origin.torch_cuda,
+        "torch_text": f"torch {origin.torch_version}" if origin.torch_version else "its torch",
+        "nvidia_gpus": gpus, "gpu_text": None if gpus is None else (
+            _plural(gpus, "NVIDIA GPU", "NVIDIA GPUs") if gpus else "no NVIDIA GPU"),
+        "driver_version": origin.driver_version, "python": "python",
+    }
+    return there, note
+
+
+def _same_platform(log_system: str, host_system: str) -> bool:
+    if log_system == "Darwin-or-Windows":
+        return host_system in ("Darwin", "Windows")
+    return log_system == host_system
+
+
+def _facts(h: TailorFacts, subject: str) -> dict[str, object]:
+    target = best_wheel_for_driver(parse_cuda(h.driver_cuda))
+    return {
+        "subject": subject, "subject_lower": subject.lower(), "system": h.system, "machine": h.machine,
+        "host": f"{h.system} {h.machine}",
+        "is_mac": h.system == "Darwin", "python": h.python,
+        "torch_version": h.torch_version, "torch_cuda": h.torch_cuda,
+        "torch_text": f"torch {h.torch_version}" if h.torch_version else "no torch",
+        "nvidia_gpus": h.nvidia_gpus,
+        "gpu_text": _plural(h.nvidia_gpus, "NVIDIA GPU", "NVIDIA GPUs") if h.nvidia_gpus else "no NVIDIA GPU",
+        "gpus": h.nvidia_gpus or None,
+        "driver_version": h.driver_version, "driver_cuda": h.driver_cuda,
+        "cuda_wheel": f"{target[0]}.{target[1]}" if target else None,
+        "pip_install_cuda": pip_install_torch(h.python, target, h.torch_version) if target else None,
+        "free_port": h.free_port,
+        "cuda_visible_devices": h.cuda_visible_devices,
+        "cvd_text": "unset" if h.cuda_visible_devices is None else repr(h.cuda_visible_devices),
+        "cvd_set": h.cuda_visible_devices is not None,
+        "shm_bytes": h.shm_bytes, "shm_text": human_bytes(h.shm_bytes) if h.shm_bytes is not None else None,
+        "ram_total": h.ram_total, "ram_total_text": gib(h.ram_total) if h.ram_total else None,
+        "ram_available_text": gib(h.ram_available or 0) if h.ram_total else None,
+    }
+
+
+def _fill_all(text: str, values: Mapping[str, object]) -> str | None:
+    """The template with every `{fact}` filled, or None when a fact it needs is unknown."""
+    missing = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal missing
+        v = values.get(m.group(1))
+        if v is None:
+            missing = True
+            return ""
+        return str(v)
+
+    out = _PLACEHOLDER.sub(one, text)
+    return None if missing else out
+
+
+def advice_for(sig: Signature, values: Mapping[str, object]) -> tuple[list[str], list[str]]:
     notes: list[str] = []
     cmds: list[str] = []
-    host = f"{h.system} {h.machine}"
-    gpu_text = f"{h.nvidia_gpus} NVIDIA GPU(s)" if h.nvidia_gpus else "no NVIDIA GPU"
-    torch_text = f"torch {h.torch_version}" if h.torch_version else "no torch"
-    if d.name == "nccl-unavailable":
-        if not h.nvidia_gpus:
-            where = "a Mac" if h.system == "Darwin" else "this host"
-            notes.append(f"This host ({host}, {gpu_text}, {torch_text}) cannot run NCCL at all: use backend=\"gloo\" "
-                         f"on {where}" + (" (tensors on MPS, collectives on CPU tensors)." if h.system == "Darwin"
-                                           else "."))
-        elif not h.torch_cuda:
-            notes.append(f"This host has {gpu_text} but {torch_text} is a CPU build: install the CUDA build "
-                         "to use NCCL.")
-            cmds.append(pip_install_torch(h.python, best_wheel_for_driver(parse_cuda(h.driver_cuda)), h.torch_version))
-    elif d.name == "cuda-unavailable-build":
-        if h.nvidia_gpus and not h.torch_cuda:
-            target = best_wheel_for_driver(parse_cuda(h.driver_cuda))
-            notes.append(f"This host has {gpu_text} (driver {h.driver_version}, CUDA {h.driver_cuda}) but "
-                         f"{torch_text} is CPU-only: install the CUDA {target[0]}.{target[1]} build." if target else
-                         f"This host has {gpu_text} but {torch_text} is CPU-only.")
-            cmds.append(pip_install_torch(h.python, target, h.torch_version))
-        elif not h.nvidia_gpus:
-            notes.append(f"This host ({host}) has {gpu_text}: a CUDA build will not help here; choose the device at "
-                         "run time (snippet below).")
-    elif d.name == "no-gpu-visible":
-        cvd = "unset" if h.cuda_visible_devices is None else repr(h.cuda_visible_devices)
-        notes.append(f"On this host NVML sees {gpu_text}; CUDA_VISIBLE_DEVICES is {cvd}.")
-        if h.nvidia_gpus and h.cuda_visible_devices is not None:
-            cmds.append("unset CUDA_VISIBLE_DEVICES")
-    elif d.name == "driver-too-old" and h.driver_version:
-        notes.append(f"This host's driver is {h.driver_version} (supports CUDA {h.driver_cuda}); installed "
-                     f"{torch_text} needs CUDA {h.torch_cuda or '?'}.")
-        target = best_wheel_for_driver(parse_cuda(h.driver_cuda))
-        if target:
-            cmds.append(pip_install_torch(h.python, target, h.torch_version))
-    elif d.name == "invalid-device-ordinal" and h.nvidia_gpus:
-        notes.append(f"This host has {gpu_text}.")
-        cmds.append(f"torchrun --nproc_per_node {h.nvidia_gpus} ...")
-    elif d.name == "port-in-use" and h.free_port:
-        notes.append(f"Port {h.free_port} is free on this host right now.")
-        cmds.append(f"torchrun --master_port {h.free_port} ...")
-    elif d.name == "shm-exhausted" and h.shm_bytes is not None:
-        notes.append(f"/dev/shm on this host is {human_bytes(h.shm_bytes)}.")
-    elif d.name in ("host-oom-killed", "cpu-oom") and h.ram_total:
-        notes.append(f"This host has {gib(h.ram_total)} RAM, {gib(h.ram_available or 0)} available now.")
-    elif d.name == "half-on-cpu" and not h.nvidia_gpus:
-        notes.append("This host has no NVIDIA GPU: run the model in float32 (or bfloat16) here.")
+    for a in sig.advice:
+        if not all_hold(a.when, values):
+            continue
+        note = _fill_all(a.note, values) if a.note else None
+        filled = [_fill_all(c, values) for c in a.commands]
+        if (a.note and note is None) or any(c is None for c in filled):
+            continue  # advice that needs a fact nobody knows is not given half-filled
+        if note:
+            notes.append(note)
+        cmds += [c for c in filled if c]
     return notes, cmds
 
 
-def tailor(d: Diagnosis, h: TailorFacts | None) -> Diagnosis:
+def tailor(d: Diagnosis, h: TailorFacts | None, origin: LogOrigin | None = None) -> Diagnosis:
     """Add host notes and commands; fill {free_port}-style placeholders; mark the rest as <...>."""
-    values = {}
-    notes: list[str] = []
-    cmds: list[str] = []
-    if h is not None:
-        values = {"free_port": h.free_port, "gpus": h.nvidia_gpus}
-        notes, cmds = _notes_and_commands(d, h)
+    values, elsewhere = facts_for(h, origin)
+    sig = find_signature(d.name)
+    notes, cmds = advice_for(sig, values) if sig is not None and values else ([], [])
+    if elsewhere:
+        notes.insert(0, elsewhere)
+    fill_values = {k: v for k, v in values.items() if k in ("free_port", "gpus")}
 
     def fill(text: str) -> str:
-        return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if values.get(m.group(1)) is not None
+        return _PLACEHOLDER.sub(lambda m: str(fill_values[m.group(1)]) if fill_values.get(m.group(1)) is not None
                                 else f"<{m.group(1).replace('_', ' ')}>", text)
 
     return replace(d, title=fill(d.title), what=fill(d.what), why=fill(d.why), fix_summary=fill(d.fix_summary),

@@ -11,17 +11,48 @@ from ddoctor.model.logs import Evidence, Frame
 class Rule:
     """One way a signature shows up. Every field that is set must hold.
 
-    `exception` names exception types (short names); `message` is searched in the exception
-    message; `line` in any log line; `exitcode` matches torchrun rank failures. `symptom` marks a
-    rule whose match is a consequence of another failure (a peer crashed, a collective timed out).
+    Exception rules: `exception` names exception types (short names); `message` is searched in the
+    exception message; `frame` in `file:function` of the innermost frames of that exception (where
+    the library raised); `source` in the source lines printed under those frames. Frames and source
+    lines are code, never translated, so they still carry the diagnosis when the message was
+    machine-translated or mis-encoded. `line` is searched in any printed line. Exit rules:
+    `exitcode` / `signal` match rank exits reported by any launcher (torchrun, DeepSpeed, mpirun,
+    srun, bash, `torch.distributed.launch`...). `warning` marks a line that counts only when the
+    log failed (a warning printed before the crash). `symptom` marks a rule whose match is a
+    consequence of another failure (a peer crashed, a collective timed out).
     """
 
     exception: tuple[str, ...] = ()
     message: str | None = None
+    frame: str | None = None
+    source: str | None = None
     line: str | None = None
     exitcode: tuple[int, ...] = ()
+    signal: tuple[str, ...] = ()
+    warning: bool = False
+    # conditions over the values the regex captured (`worker_count > world_size`), see kb/conditions.py
+    when: tuple[str, ...] = ()
     weight: float = 1.0
     symptom: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.line is not None:
+            return "line"
+        if self.exitcode or self.signal:
+            return "exit"
+        return "exception"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostAdvice:
+    """Host tailoring as data: when every condition holds for the host the log came from, add a note
+    and commands. Conditions are `fact op literal` (see kb/conditions.py); `{fact}` placeholders in
+    the note and commands are filled from the same facts."""
+
+    when: tuple[str, ...] = ()
+    note: str | None = None
+    commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +79,13 @@ class Signature:
     references: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
     symptom: bool = False
+    # user-code: what an unexplained exception becomes; unknown: what an unexplained failed log becomes
+    role: str = "cause"
+    # causes that explain this one when both are present (an NCCL error caused by a full /dev/shm)
+    explained_by: tuple[str, ...] = ()
+    # exception types that only report that a child failed (the child's own error is the story)
+    wrappers: tuple[str, ...] = ()
+    advice: tuple[HostAdvice, ...] = ()
 
     def to_dict(self) -> dict:
         return {"name": self.name, "code": self.code, "title": self.title, "category": self.category,
@@ -78,6 +116,7 @@ class Diagnosis:
     references: tuple[str, ...] = ()
     user_frame: Frame | None = None
     host_notes: tuple[str, ...] = field(default_factory=tuple)
+    explains: tuple[str, ...] = ()  # names of the diagnoses this one is the cause of
 
     def to_dict(self) -> dict:
         uf = self.user_frame

@@ -27,7 +27,7 @@ class ExceptionBlock:
     type_name: str
     message: str
     frames: tuple[Frame, ...] = ()
-    link: str = "root"  # root | cause ("direct cause") | context ("during handling")
+    link: str = "root"  # root | cause ("direct cause") | context ("during handling") | group (a sub-exception)
     lineno: int = 0  # where the exception line is in the input
 
     @property
@@ -58,7 +58,8 @@ class Traceback:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RankFailure:
-    """One entry of torchrun's ChildFailedError summary, or an agent 'failed (exitcode: N)' line."""
+    """A rank (or process) that exited non-zero, as a launcher reported it: torchrun's summary and agent
+    lines, DeepSpeed, mpirun, srun, bash, faulthandler, the kernel (see parse/exits.py)."""
 
     rank: int | None
     local_rank: int | None
@@ -69,14 +70,20 @@ class RankFailure:
     error_file: str | None = None
     detail: str | None = None
     root_cause: bool = False
+    launcher: str = "torchrun"
     lineno: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
-    lineno: int
+    lineno: int  # numbered across all inputs of one run, so evidence stays unique
     rank: int | None
     text: str
+    source: str | None = None  # the input it came from, when there were several
+    source_line: int | None = None  # the line number inside that input
 
     def to_dict(self) -> dict:
-        return {"line": self.lineno, "rank": self.rank, "text": self.text}
+        d: dict = {"line": self.lineno, "rank": self.rank, "text": self.text}
+        if self.source is not None:
+            d.update(source=self.source, source_line=self.source_line)
+        return d

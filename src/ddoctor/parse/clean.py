@@ -11,6 +11,8 @@ import re
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # torch's excepthook writes `[rank3]:`; torchrun --tee writes `[default0]:`; both can stack.
 _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?")
+# Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
+_SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s")
 # rich's boxed tracebacks put │ at both ends of every line.
 _BOX_EDGES = re.compile(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
 _BOX_ONLY = re.compile(r"^\s{0,4}[╭╰┏┗─━]+.{0,200}[╮╯┓┛]\s*$")
@@ -36,7 +38,11 @@ def clean_line(raw: str) -> tuple[int | None, bool, str]:
     for _ in range(3):
         m = _RANK_PREFIX.match(text)
         if not m:
-            break
+            src = _SOURCE_PREFIX.match(text)
+            if src is None:
+                break
+            text = text[src.end():]
+            continue
         if m.group(2) is not None:
             rank, is_global = int(m.group(2)), True
         elif not is_global:
@@ -46,8 +52,6 @@ def clean_line(raw: str) -> tuple[int | None, bool, str]:
         text = _QUOTE.sub("", text)
     if "│" in text or "┃" in text:
         text = _BOX_EDGES.sub("", text)
-        if text.startswith("❱"):  # rich marks the failing source line
-            text = " " + text[1:]
     elif _BOX_ONLY.match(text):
         # rich's box top carries the header; its other rules are decoration
         text = "Traceback (most recent call last):" if "Traceback" in text else ""

@@ -13,18 +13,55 @@ from dataclasses import dataclass, field
 
 from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.clean import clean_line
+from ddoctor.parse.exits import parse_exit, signal_of
 
-HEADER = re.compile(r"^\s{0,16}Traceback \(")
-# `File "x.py", line 3, in f` in any language (Fichier/ligne/dans, Datei/Zeile, ...).
-FRAME = re.compile(
-    r'^\s{0,16}(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件)\s{1,2}"(?P<file>[^"]{1,2000})",'
-    r"\s{0,2}\S{1,12}\s{1,2}(?P<line>\d{1,9})(?:,\s{0,2}\S{1,12}\s{1,2}(?P<func>\S[^\n]{0,400}))?$"
+HEADER = re.compile(
+    r"^\s{0,16}(?:(?:[A-Za-z_][\w.]{0,200}\s{2,200})?Traceback \("
+    r"|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+    r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
 )
+# `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
+# curly quotes, full-width and ideographic commas, `第 3 行` (`文件“x.py”，第 3 行，在 f 中`).
+FRAME = re.compile(
+    r'^\s{0,16}(?:[^\s"“]{1,12}\s{0,2})?["“](?P<file>[^"”\n]{1,2000})["”]\s{0,2}[,，、]\s{0,2}'
+    r"(?:[^\s\d]{1,12}\s{0,2})?(?P<line>\d{1,9})(?:\s{0,2}[^\s,，、]{1,4})?"
+    r"(?:\s{0,2}[,，、]\s{0,2}(?P<func>\S[^\n]{0,400}))?$"
+)
+FRAME_WORDS = ("File", "Fichier", "Datei", "Archivo", "Arquivo", "Plik", "Файл", "ファイル", "文件", "檔案", "파일",
+               "Bestand", "Dosya", "Soubor", "Tệp", "File:")
+# the word before the function (`in f`, `dans f`, `在 f 中`) and particles after it
+_IN_WORDS = frozenset({"in", "dans", "en", "em", "im", "in:", "w", "в", "во", "在", "於", "内", "中", "에서", "내"})
+_FUNC_TAIL = re.compile(r"\s{1,2}(?:中|内|内部|에서|내)$")
+
+
+def frame_function(raw: str | None) -> str | None:
+    """`in f` / `在 build 中` / `build 内` -> the function name."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    first, _, rest = text.partition(" ")
+    if rest and first in _IN_WORDS:
+        text = rest.strip()
+    return _FUNC_TAIL.sub("", text) or None
+
+
+def looks_like_source(path: str) -> bool:
+    """A frame's file: a path, a module file or `<frozen ...>`/`<string>` (not `echo "hi", 3`)."""
+    return path.startswith("<") or "/" in path or "\\" in path or path.endswith((".py", ".pyx", ".pyw"))
+# IPython/Jupyter frames: `~/lib/python3.6/site-packages/torch/utils/cpp_extension.py in _run_ninja_build(...)`
+IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s]{0,2000})"
+                       r" in (?P<func>[\w<>.]{1,200})\(")
+# IPython marks the failing source line with an arrow: `-> 1673             env=env)`
+IPY_ARROW = re.compile(r"^\s{0,8}-{0,3}-> ?\d{1,7}\s")
 # rich's frames: `/path/train.py:42 in main` (or `in main:42` when the file is unknown).
 RICH_FRAME = re.compile(r"^(?P<file>(?:[A-Za-z]:)?[^\s:]{1,2000}):(?P<line>\d{1,9}) in (?P<func>\S{1,300})$"
                         r"|^in (?P<func2>\S{1,300}):(?P<line2>\d{1,9})$")
+RICH_PATH_LINE = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}\.pyx?:\d{1,9}$")
 RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
-EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?::(?P<msg>.*))?$")
+EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
+# Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
+# also translated the exception's name.
+ANY_EXC_LINE = re.compile(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
 EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
 CAUSE = "The above exception was the direct cause of the following exception"
 CONTEXT = "During handling of the above exception, another exception occurred"
@@ -33,6 +70,18 @@ REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]
 CARETS = re.compile(r"^\s{0,200}[\^~]{1,2000}\s{0,4}$")
 GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80})?|\| ?)")
 MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
+# What loggers put before a record: vLLM/Ray `(Worker pid=3) ERROR 06-13 09:02:44 [core.py:517] `, glog
+# `E1124 17:57:34.136000 1 api.py:1002] `, logging/DeepSpeed `[2024-01-05 10:00:00,123] [ERROR] [launch.py:42] `.
+LOGGER_PREFIX = re.compile(
+    r"(?:\(\w{1,60}(?: pid=\d{1,9})?(?:, ip=[\d.:]{1,40})?\) )?"
+    r"(?:(?:ERROR|INFO|WARNING|WARN|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})? "
+    r"(?:\[[\w.]{1,80}:\d{1,6}\]|[\w.]{1,80}:\d{1,6}\]) ?"
+    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{1,9}\s{1,4}\d{1,9} [\w.]{1,80}:\d{1,6}\] "
+    r"|\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[,.]\d{1,6})?\] (?:\[\w{1,10}\] )?(?:\[[\w.:-]{1,120}\] )?"
+    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?\s{1,4}(?:-\s)?(?:(?:ERROR|INFO|WARNING|DEBUG|CRITICAL)"
+    r"\s{0,4}(?:-\s|:\s)?)?(?:[\w.]{1,80}(?::\d{1,6})?\s{0,2}[-:\]]\s)?"
+    r")?"
+)
 LOG_PREFIX = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]"
 )
@@ -43,11 +92,33 @@ TR_FIELD = re.compile(r"^\s{1,8}(time|host|rank|exitcode|error_file|traceback)\s
 TR_RANK = re.compile(r"^(\d{1,9})(?:\s{0,4}\(local_rank:\s{0,4}(\d{1,9})\))?")
 TR_EXIT = re.compile(r"^(-?\d{1,9})(?:\s{0,4}\(pid:\s{0,4}(\d{1,12})\))?(?:\s{0,8}\((SIG[A-Z0-9]{1,12})\))?")
 AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
-SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL",
-                11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM"}
 MAX_MESSAGE_LINES = 40
 _DIGITS = re.compile(r"\d")
 MAX_FRAMES = 400
+MAX_BLOCKS = 64  # exceptions kept of a chain (both ends of a 10^5-deep chain)
+MAX_PENDING = 4096  # tracebacks read at once (one per rank prefix); the oldest is finished first
+
+
+# What the one-pass scanner of large logs looks for so that every block and line this parser needs
+# reaches it: (pattern, whether a hit opens a block window that extends to the block's end).
+TRIGGERS: tuple[tuple[str, bool], ...] = (
+    (r"Traceback \(most recent call last\)", True),
+    (r"(?:回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Trace \(appel|Suivi \(|Seguimiento \("
+     r"|Rastreo \()", True),
+    (r"ChildFailedError", True),
+    (r"(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件|파일)\s{1,2}[\"“]", False),
+    (r"[\"“][^\"”\n]{1,400}\.py[\"”]\s{0,2}[,，、]", False),
+    (r"(?:^|[\s\]>|:])[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout)\s?(?::|：|$)",
+     False),
+    (r"Root Cause \(first observed failure\)", False),
+    (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
+    (r"failed \(exitcode: -?\d{1,9}\)", False),
+    (r"^-- Process \d{1,6} terminated with the following error", False),
+    (r"(?:The above exception was the direct cause|During handling of the above exception)", False),
+    # rich's boxed frames (`.../dataloader.py:1024 in _try_get_data` and its ❱ failing line), header or not
+    (r"\.pyx?:\d{1,9}(?: in [\w<>.]{1,200})? {0,400}(?:│ {0,4})?$", False),
+    (r"❱", False),
+)
 
 
 @dataclass
@@ -63,6 +134,7 @@ class _Pending:
     state: str = "frames"  # frames | message | after (blank line seen) | chain (marker seen)
     wrap: str = ""  # first half of a rich frame line wrapped at the panel edge
     last: int = 0
+    frame_indent: int | None = None  # indentation of the frame lines (a paste may indent everything)
 
 
 class LogParser:
@@ -70,8 +142,9 @@ class LogParser:
 
     def __init__(self, on_line: Callable[[int, int | None, str], None],
                  on_traceback: Callable[[Traceback], None],
-                 on_failure: Callable[[RankFailure], None]) -> None:
+                 on_failure: Callable[[RankFailure], None], *, rank: int | None = None) -> None:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
+        self.default_rank = rank  # the rank every unprefixed line belongs to (a per-rank log file)
         self._tbs: dict[object, _Pending] = {}
         self._prefix: dict[object, str] = {}
         self._spawn_rank: dict[object, int] = {}
@@ -80,10 +153,32 @@ class LogParser:
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
+        if "\r" in raw:
+            # `\r` redraws (tqdm): a terminal shows only the last one, but an error printed in between
+            # is in the log too. Every distinct segment is read (same line number); redraws of one
+            # progress bar differ only in digits and are read once.
+            parts = [p for p in raw.split("\r") if p.strip()]
+            last_shape = None
+            for part in parts[:-1]:
+                shape = _DIGITS.sub("0", part)
+                if shape != last_shape:
+                    self._feed_line(lineno, part)
+                last_shape = shape
+            raw = parts[-1] if parts else ""
+        self._feed_line(lineno, raw)
+
+    def _feed_line(self, lineno: int, raw: str) -> None:
         rank, _, text = clean_line(raw)
         if rank is None:
+            rank = self.default_rank
+        if rank is None:
             self._torchrun(lineno, text)
-        text = self._strip_prefix(rank, text)
+        text, said = self._strip_prefix(rank, text)
+        if said:
+            self.on_line(lineno, rank, said)  # `... init_device: NCCL error: ..., Traceback (most recent call last):`
+        exit_ = parse_exit(text.strip(), lineno, rank) if text else None
+        if exit_ is not None:
+            self.on_failure(exit_)
         if "File \"" in text and MANGLED_SPLIT.search(text):
             # A paste that lost its line breaks: `Traceback (...):  File "x.py", line 3, in f`.
             code = [self._line(lineno, rank, piece) for piece in MANGLED_SPLIT.split(text)]
@@ -120,14 +215,19 @@ class LogParser:
             if tb is not None:
                 self._finish(key)
             pending_rank = self._spawn_rank.pop(key, None)
-            self._tbs[key] = _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
-                                      last=lineno)
+            self._open(key, _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
+                                     last=lineno))
             return False
         m = SPAWN.match(text)
         if m:
             if tb is not None:
-                self._finish(key)
+                if not tb.frames and not tb.blocks and not "".join(tb.msg_lines).strip():
+                    self._tbs.pop(key, None)  # old torch prints a bare `Exception:` above the spawn report
+                else:
+                    self._finish(key)
             self._spawn_rank[key] = int(m.group(1))
+            if len(self._spawn_rank) > MAX_PENDING:
+                self._spawn_rank.pop(next(iter(self._spawn_rank)))
             return False
         if tb is None:
             return self._idle(lineno, rank, key, text)
@@ -146,11 +246,26 @@ class LogParser:
             return False
         if tb.state == "frames":
             fm = FRAME.match(text)
-            if fm:
+            if fm and looks_like_source(fm.group("file")):
                 self._add_frame(tb, fm)
+                if tb.frame_indent is None:
+                    tb.frame_indent = len(text) - len(text.lstrip())
+                return True
+            im = IPY_FRAME.match(stripped) if not text[:1].isspace() else None
+            if im:
+                tb.frames.append(Frame(filename=im.group("file"), lineno=None, function=im.group("func")))
+                return True
+            if stripped.startswith("❱") or (IPY_ARROW.match(text) and tb.frames):
+                # the line rich (❱) or IPython (->) marks as the one that raised
+                if tb.frames:
+                    fr = tb.frames[-1]
+                    tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
+                                          line=stripped.lstrip("❱-> ")[:500])
                 return True
             if tb.wrap:  # rich hard-wraps long paths at the box edge: join the two halves
                 joined, tb.wrap = tb.wrap + stripped, ""
+                if not RICH_FRAME.match(joined):
+                    joined = joined[: len(joined) - len(stripped)] + " " + stripped  # wrapped between words
                 if RICH_FRAME.match(joined):
                     stripped = joined
             rm = RICH_FRAME.match(stripped)
@@ -170,13 +285,17 @@ class LogParser:
             elided = (stripped[:1], stripped[-1:]) == ("[", "]")  # `[... same frames ...]` in pastes
             if not stripped or REPEATED.match(text) or CARETS.match(text) or elided:
                 return True
-            if text[:1].isspace():
+            indent = len(text) - len(text.lstrip())
+            if text[:1].isspace() and (tb.frame_indent is None or indent > tb.frame_indent
+                                       or not EXC_LINE.match(stripped)):
                 if tb.frames and tb.frames[-1].line is None:
                     fr = tb.frames[-1]
                     tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
                                           line=stripped[:500])
                 return True
             em = EXC_LINE.match(stripped)
+            if em is None and tb.frames and not LOG_PREFIX.match(stripped):
+                em = ANY_EXC_LINE.match(stripped)
             if em:
                 tb.exc_type, tb.exc_lineno = em.group("type"), lineno
                 tb.msg_lines = [(em.group("msg") or "").strip()]
@@ -206,36 +325,63 @@ class LogParser:
         tb.msg_lines.append(stripped)
         return False
 
-    def _strip_prefix(self, key: object, text: str) -> str:
+    def _strip_prefix(self, key: object, text: str) -> tuple[str, str]:
         """Remove a logger prefix (`ERROR 06-13 09:02:44 [core.py:517] `, `(Worker pid=3) `) that a
-        traceback header carried, from that header and every following line with the same shape."""
+        traceback header carried, from that header and every following line with the same shape.
+
+        Returns (text, said): `said` is what a logger printed before the header on the same line
+        (vLLM's `Exception in worker ... while processing method init_device: NCCL error: ...,
+        Traceback (most recent call last):`): evidence, not prefix.
+        """
         pre = self._prefix.get(key)
         if pre is not None:
             head = text[: len(pre)]
             if len(head) == len(pre) and _DIGITS.sub("0", head) == pre:
-                return text[len(pre):]
+                return text[len(pre):], ""
         idx = text.find("Traceback (")
-        if 0 < idx <= 300 and not text[:idx].isspace() and '"' not in text[:idx]:
-            self._prefix[key] = _DIGITS.sub("0", text[:idx])
-            return text[idx:]
-        return text
+        if 0 < idx <= 2000 and not text[:idx].isspace() and '"' not in text[:idx]:
+            before = text[:idx]
+            logger = LOGGER_PREFIX.match(before).end()  # type: ignore[union-attr]  # it matches empty too
+            cut = logger or (idx if idx <= 300 else 0)
+            if cut == 0:
+                return text, ""
+            said = before[cut:].strip(" ,:;-")
+            self._prefix[key] = _DIGITS.sub("0", before[:cut])
+            if len(self._prefix) > MAX_PENDING:
+                self._prefix.pop(next(iter(self._prefix)))
+            return text[idx:], said if logger and len(said) > 12 else ""
+        return text, ""
 
     def _idle(self, lineno: int, rank: int | None, key: object, text: str) -> bool:
         fm = FRAME.match(text)
-        if fm:  # a partial paste that starts in the middle of a traceback
-            tb = _Pending(rank=rank, start=lineno, last=lineno)
+        if fm and looks_like_source(fm.group("file")) and (
+                text.lstrip().startswith(FRAME_WORDS) or fm.group("file").endswith(".py")):
+            # a partial paste that starts in the middle of a traceback
+            tb = _Pending(rank=rank, start=lineno, last=lineno, frame_indent=len(text) - len(text.lstrip()))
             self._add_frame(tb, fm)
-            self._tbs[key] = tb
+            self._open(key, tb)
             return True
         stripped = text.strip()
+        if not text[:1].isspace() and (RICH_FRAME.match(stripped) or RICH_PATH_LINE.match(stripped)):
+            # a rich traceback box pasted without its header: `.../dataloader.py:1024` + `in _try_get_data`
+            tb = _Pending(rank=rank, start=lineno, last=lineno)
+            self._open(key, tb)
+            return self._line(lineno, rank, text)
         if text[:1].isspace() or ":" not in stripped:
             return False
         em = EXC_LINE.match(stripped)
         if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning"):
             tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
-            self._tbs[key] = tb
+            self._open(key, tb)
         return False
+
+    def _open(self, key: object, tb: _Pending) -> None:
+        """Start reading a traceback for `key`; past MAX_PENDING ranks at once the oldest is finished,
+        so a million distinct rank prefixes cost what a few thousand do."""
+        self._tbs[key] = tb
+        while len(self._tbs) > MAX_PENDING:
+            self._finish(next(iter(self._tbs)))
 
     @staticmethod
     def _add_frame(tb: _Pending, fm: re.Match) -> None:
@@ -243,14 +389,17 @@ class LogParser:
             tb.frames.pop(len(tb.frames) // 2)  # keep both ends of very deep stacks
         func = fm.group("func")
         line = None
-        if func and "  " in func:  # mangled paste: source line glued to the frame line
-            func, line = (p.strip() for p in func.split("  ", 1))
-        tb.frames.append(Frame(filename=fm.group("file"), lineno=int(fm.group("line")), function=func, line=line))
+        if func and "  " in func.strip():  # mangled paste: source line glued to the frame line
+            func, line = (p.strip() for p in func.strip().split("  ", 1))
+        tb.frames.append(Frame(filename=fm.group("file"), lineno=int(fm.group("line")), function=frame_function(func),
+                               line=line))
 
     @staticmethod
     def _end_block(tb: _Pending) -> None:
         if tb.exc_type is None and not tb.frames:
             return
+        if len(tb.blocks) >= MAX_BLOCKS:
+            tb.blocks.pop(MAX_BLOCKS // 2)  # keep both ends of a very deep chain
         tb.blocks.append(ExceptionBlock(type_name=tb.exc_type or "<unknown>",
                                         message="\n".join(tb.msg_lines).strip(), frames=tuple(tb.frames),
                                         link=tb.link, lineno=tb.exc_lineno or tb.last))
@@ -297,7 +446,7 @@ class LogParser:
         if a:
             code = int(a.group(1))
             self.on_failure(RankFailure(rank=None, local_rank=int(a.group(2)), exitcode=code,
-                                        signal=SIGNAL_NAMES.get(-code) if code < 0 else None, pid=int(a.group(3)),
+                                        signal=signal_of(code), pid=int(a.group(3)),
                                         lineno=lineno))
 
     def _flush_entry(self) -> None:
@@ -312,7 +461,7 @@ class LogParser:
         if xm := TR_EXIT.match(e.get("exitcode", "")):
             code = int(xm.group(1))
             pid = int(xm.group(2)) if xm.group(2) else None
-            sig = xm.group(3) or (SIGNAL_NAMES.get(-code) if code < 0 else None)
+            sig = xm.group(3) or (signal_of(code))
         err = e.get("error_file")
         self.on_failure(RankFailure(rank=rank, local_rank=local, exitcode=code, signal=sig, host=e.get("host"),
                                     pid=pid, error_file=None if err in (None, "<N/A>") else err,

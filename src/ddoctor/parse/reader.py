@@ -1,74 +1,136 @@
 """Read logs as bytes in large chunks and hand the parser only the lines that can matter.
 
-Small inputs (pastes) are parsed line by line in full. Large logs are scanned with C-speed
-`bytes.find` for a handful of literals that every failure line contains; only windows around
-hits are decoded and parsed, with a traceback's window extended until the traceback ends. Line
-numbers stay exact. Memory is bounded by the chunk size.
+Small inputs (pastes) are parsed line by line in full. Large logs are searched in one pass for
+every signature pattern and structural trigger at once (`multimatch`, hyperscan); only windows
+around hits are decoded and parsed, with a traceback's window extended until the traceback ends.
+Line numbers stay exact; memory is bounded by the chunk size whatever the shape of the input
+(one endless line, `\\r` progress redraws, a hit on every line).
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
-CHUNK = 16 << 20
-SMALL = 8 << 20
+from ddoctor.parse.multimatch import MultiPattern
+from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
+
+CHUNK = 8 << 20
+SMALL = 1 << 20
 BEFORE, AFTER = 8, 4
-# Every line a signature needs contains one of these, or lies inside a window they open: Error/error
-# (every Python exception line, ChildFailedError before torchrun's summary), a traceback header,
-# NCCL WARN, Killed/killed (shell and kernel OOM messages), the NCCL watchdog, "core dumped".
-TRIGGERS = (b"rror", b"Traceback", b"WARN", b"illed", b"atchdog", b"dumped")
-# Hits on these open a window that extends forward to the end of the traceback or summary block.
-TRACEBACK_TRIGGERS = (b"Traceback",)
-BLOCK_TRIGGER = b"ChildFailedError"
+OVERLONG = 4 << 20  # a partial line longer than this is reduced while it streams in
+WINDOW_CAP = 20_000  # windows one pattern may open; later hits of a saturated pattern are skipped
 
 Feed = Callable[[int, str], None]
 
 
-def decode(b: bytes) -> str:
-    """UTF-8 first (the common case), cp1252 for Windows pastes; never raises."""
-    try:
-        return b.decode("utf-8")
-    except UnicodeDecodeError:
-        return b.decode("utf-8", errors="replace")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Triggers:
+    """What opens a window: pattern ids of a `MultiPattern`; `block` ids open a traceback/summary block."""
+
+    patterns: MultiPattern
+    block: frozenset[int]
+
+
+@dataclass(slots=True)
+class _Counts:
+    """Windows opened per pattern, so a pattern that fires on every line stops costing parse time."""
+
+    per_pattern: dict[int, int] = field(default_factory=dict)
+    saturated: set[int] = field(default_factory=set)
+
+    def take(self, pid: int) -> bool:
+        if pid in self.saturated:
+            return False
+        n = self.per_pattern.get(pid, 0) + 1
+        self.per_pattern[pid] = n
+        if n >= WINDOW_CAP:
+            self.saturated.add(pid)
+        return True
 
 
 def looks_binary(head: bytes) -> bool:
-    """NUL-heavy or control-heavy input is not a log (a checkpoint, an image, a core dump)."""
-    if not head:
-        return False
-    sample = head[:8192]
+    """NUL-heavy or control-heavy input is not a log (a checkpoint, an image, a core dump).
+
+    A leading run of NULs (a log rotated with copytruncate) and ANSI colour escapes are text.
+    """
+    sample = head.lstrip(b"\x00")[:8192]
+    if not sample:
+        return False  # nothing but NULs: no text either; the caller reports an empty input
     if sample.count(b"\x00") > len(sample) // 100:
         return True
-    ctrl = sum(1 for c in sample if c < 9 or 13 < c < 32)
+    ctrl = sum(1 for c in sample if c < 9 or (13 < c < 32 and c != 27))
     return ctrl > len(sample) // 10
 
 
-def feed_all(data: bytes, feed: Feed, first_lineno: int = 1) -> int:
+def _line_hits(hits: list[int], s: int, e: int) -> list[int]:
+    """Hit end offsets inside [s, e], relative to s."""
+    i = bisect.bisect_left(hits, s)
+    j = bisect.bisect_right(hits, e)
+    return [h - s for h in hits[i:j]]
+
+
+def _decode_line(raw: bytes, hits: list[int] | None = None, start: int = 0) -> str:
+    if len(raw) > MAX_LINE:
+        raw = shorten(raw, _line_hits(hits, start, start + len(raw)) if hits else ())
+    return decode(raw)
+
+
+def hit_ends(triggers: Triggers, data: bytes, cap: int = 64) -> list[int]:
+    """End offsets of the first `cap` trigger hits in `data` (where to look inside an overlong line)."""
+    ends: list[int] = []
+
+    def on_hit(_pid: int, end: int) -> bool:
+        ends.append(end)
+        return len(ends) >= cap
+
+    triggers.patterns.scan(data, on_hit)
+    return ends
+
+
+def feed_all(data: bytes, feed: Feed, triggers: Triggers | None = None, first_lineno: int = 1) -> int:
     lineno = first_lineno - 1
     for lineno, line in enumerate(data.split(b"\n"), start=first_lineno):
-        feed(lineno, decode(line))
+        if len(line) > MAX_LINE and triggers is not None:
+            line = shorten(line, hit_ends(triggers, line))
+        feed(lineno, _decode_line(line))
     return lineno
 
 
-def _hit_lines(chunk: bytes, skip: int = 0) -> list[tuple[int, bool]]:
-    """(offset of the line start, opens-a-block) for every line at or after `skip` with a trigger."""
+def _hits(chunk: bytes, skip: int, triggers: Triggers, counts: _Counts,
+          scratch: object | None = None) -> tuple[list[tuple[int, bool]], list[int]]:
+    """(line start, opens-a-block) for every line at or after `skip` with a trigger; all hit ends."""
     starts: dict[int, bool] = {}
-    for lit in TRIGGERS:
-        tb = lit in TRACEBACK_TRIGGERS
-        i = chunk.find(lit, skip)
-        while i != -1:
-            s = chunk.rfind(b"\n", 0, i) + 1
-            e = chunk.find(b"\n", i)
-            opens = tb or (lit == b"rror" and chunk.find(BLOCK_TRIGGER, s, e if e != -1 else len(chunk)) != -1)
-            if opens or s not in starts:
-                starts[s] = starts.get(s, False) or opens
-            if e == -1:
-                break
-            i = chunk.find(lit, e)
-    return sorted(starts.items())
+    ends: list[int] = []
+    block = triggers.block
+    last_line = [-1, 0]  # [start, end) of the line of the previous hit: skip re-searching it
+
+    def on_hit(pid: int, end: int) -> None:
+        end += skip
+        ends.append(end)
+        if last_line[0] <= end - 1 < last_line[1]:
+            s = last_line[0]
+        else:
+            s = chunk.rfind(b"\n", 0, max(end - 1, 0)) + 1
+            e = chunk.find(b"\n", end)
+            last_line[0], last_line[1] = s, (len(chunk) if e == -1 else e)
+        opens = pid in block
+        if (opens or s not in starts) and counts.take(pid):
+            starts[s] = starts.get(s, False) or opens
+
+    view = memoryview(chunk)[skip:]
+    triggers.patterns.scan(view, on_hit, scratch)
+    ends.sort()
+    return sorted(starts.items()), ends
+
+
+BLOCK_TRIGGER = b"ChildFailedError"
 
 
 def _extend_block(chunk: bytes, pos: int, limit: int = 5000) -> int:
@@ -84,9 +146,9 @@ def _extend_block(chunk: bytes, pos: int, limit: int = 5000) -> int:
     while pos < len(chunk) and n < limit:
         e = chunk.find(b"\n", pos)
         e = len(chunk) if e == -1 else e
-        line = chunk[pos:e]
+        line = chunk[pos:min(e, pos + 4096)]
         body = line.split(b"]:", 1)[-1] if line.startswith(b"[") else line
-        if b'File "' in body:
+        if b'File "' in body or b"File \xe2\x80\x9c" in body:
             seen_frame = True
         elif seen_frame and body[:1] not in (b" ", b"\t", b"") and not body.startswith(b"Traceback"):
             # the exception line: include it and a few continuation lines
@@ -111,7 +173,7 @@ def _continuation_end(chunk: bytes, pos: int = 0, limit: int = 5000) -> int:
     while pos < len(chunk) and n < limit:
         e = chunk.find(b"\n", pos)
         e = len(chunk) if e == -1 else e
-        line = chunk[pos:e]
+        line = chunk[pos:min(e, pos + 4096)]
         body = line.split(b"]:", 1)[-1] if line.startswith(b"[") else line
         s = body.strip()
         inside = (not s or body[:1] in (b" ", b"\t") or s.startswith(_CONT_STARTS)
@@ -125,13 +187,17 @@ def _continuation_end(chunk: bytes, pos: int = 0, limit: int = 5000) -> int:
 def _regions(chunk: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
     regions: list[tuple[int, int]] = []
     for start, kind in hits:
+        if regions and start < regions[-1][1] and kind == _LINE:
+            continue  # inside the previous window already (a dense run of hits)
         s = start
         for _ in range(BEFORE if kind != _CONT else 0):
             if s == 0:
                 break
             s = chunk.rfind(b"\n", 0, s - 1) + 1
         if kind == _BLOCK:
-            e = _extend_block(chunk, start)
+            # a block inside the previous window resumes where that window's extension stopped:
+            # every line is walked once however many headers a run of lines holds
+            e = _extend_block(chunk, max(start, regions[-1][1]) if regions and start < regions[-1][1] else start)
         else:
             e = _continuation_end(chunk, start) if kind == _CONT else start
         for _ in range(AFTER + 1):
@@ -147,13 +213,14 @@ def _regions(chunk: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]
     return regions
 
 
-def chunk_regions(chunk: bytes, open_start: bool = False, skip: int = 0) -> list[tuple[int, int]]:
+def chunk_regions(chunk: bytes, hit_starts: list[tuple[int, bool]], open_start: bool = False,
+                  skip: int = 0) -> list[tuple[int, int]]:
     """Byte ranges of `chunk` that can hold evidence.
 
     `chunk[:skip]` is the tail of the previous chunk, there only as context before early hits.
     `open_start`: the previous chunk ended inside a window, so a block may continue at `skip`.
     """
-    hits = [(s, _BLOCK if b else _LINE) for s, b in _hit_lines(chunk, skip)]
+    hits = [(s, _BLOCK if b else _LINE) for s, b in hit_starts]
     return _regions(chunk, [(skip, _CONT), *hits] if open_start else hits)
 
 
@@ -174,17 +241,19 @@ def ends_open(chunk: bytes, regions: list[tuple[int, int]]) -> bool:
     return bool(regions) and regions[-1][1] >= len(chunk)
 
 
-def region_lines(chunk: bytes, regions: list[tuple[int, int]]) -> list[tuple[int, list[str]]]:
+def region_lines(chunk: bytes, regions: list[tuple[int, int]], hits: list[int]) -> list[tuple[int, list[str]]]:
     """(line offset of the region within the chunk, decoded lines) for each region."""
     out, pos, line = [], 0, 0
     for s, e in regions:
         line += chunk.count(b"\n", pos, s)
-        piece = chunk[s:e]
-        lines = piece.split(b"\n")
-        if piece.endswith(b"\n"):
-            lines.pop()
-        out.append((line, [decode(x) for x in lines]))
-        line += piece.count(b"\n")
+        lines, at = [], s
+        while at < e:
+            nl = chunk.find(b"\n", at, e)
+            stop = e if nl == -1 else nl
+            lines.append(_decode_line(chunk[at:stop], hits, at))
+            at = stop + 1
+        out.append((line, lines))
+        line += chunk.count(b"\n", s, e)
         pos = e
     return out
 
@@ -205,8 +274,44 @@ class _Feeder:
                     self.last = n
 
 
-def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size: int | None = None,
-                on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+def _blocks(stream: BinaryIO, first: bytes, chunk_size: int, triggers: Triggers,
+            on_read: Callable[[int], None]) -> Iterator[bytes]:
+    """Line-aligned blocks of the stream; a line longer than OVERLONG arrives reduced (LongLine)."""
+    carry = b""
+    long: LongLine | None = None
+    data = first or stream.read(chunk_size)
+    while data:
+        on_read(len(data))
+        if long is not None:
+            nl = data.find(b"\n")
+            piece = data if nl == -1 else data[:nl]
+            long.add(piece, hit_ends(triggers, piece))
+            if nl == -1:
+                data = stream.read(chunk_size)
+                continue
+            yield long.finish() + b"\n"
+            long, data = None, data[nl + 1:]
+            if not data:
+                data = stream.read(chunk_size)
+                continue
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        block, carry = buf[:cut], buf[cut:]
+        if block:
+            yield block
+        if len(carry) > OVERLONG:
+            long = LongLine()
+            long.add(carry, hit_ends(triggers, carry))
+            carry = b""
+        data = stream.read(chunk_size)
+    if long is not None:
+        yield long.finish()
+    elif carry:
+        yield carry
+
+
+def scan_stream(stream: BinaryIO, feed: Feed, *, triggers: Triggers, small: int = SMALL,
+                chunk_size: int | None = None, on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Scan a binary stream; returns (bytes read, lines in the input)."""
     chunk_size = chunk_size or CHUNK
     head = stream.read(small + 1)
@@ -214,86 +319,105 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, small: int = SMALL, chunk_size:
         size = len(head)
         if head.endswith(b"\n"):
             head = head[:-1]
-        return size, (feed_all(head, feed) if head else 0)
-    total, lineno, carry, is_open, tail = 0, 1, b"", False, b""
-    feeder = _Feeder(feed)
-    data = head
-    while True:
-        buf = carry + data
-        cut = buf.rfind(b"\n") + 1 if data else len(buf)
-        if cut == 0 and data:
-            carry = buf  # no newline yet (a huge line): keep reading
-            if len(carry) > 4 * chunk_size:  # pathological single line: cap what we keep
-                carry = carry[-chunk_size:]
-        else:
-            block, carry = buf[:cut], buf[cut:]
-            if block:
-                buf2 = tail + block
-                regions = chunk_regions(buf2, is_open, len(tail))
-                feeder.windows(lineno - tail.count(b"\n"), region_lines(buf2, regions))
-                is_open = ends_open(buf2, regions)
-                tail = tail_lines(block)
-                lineno += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        total += len(data)
+        return size, (feed_all(head, feed, triggers) if head else 0)
+    total = [0]
+
+    def on_read(n: int) -> None:
+        total[0] += n
         if on_progress:
-            on_progress(total)
-        if not data:
-            break
-        data = stream.read(chunk_size)
-    return total, lineno - 1
+            on_progress(total[0])
+
+    lineno, is_open, tail = 1, False, b""
+    feeder = _Feeder(feed)
+    counts = _Counts()
+    for block in _blocks(stream, head, chunk_size, triggers, on_read):
+        buf2 = tail + block
+        starts, ends = _hits(buf2, len(tail), triggers, counts)
+        regions = chunk_regions(buf2, starts, is_open, len(tail))
+        feeder.windows(lineno - tail.count(b"\n"), region_lines(buf2, regions, ends))
+        is_open = ends_open(buf2, regions)
+        tail = tail_lines(block)
+        lineno += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    return total[0], lineno - 1
 
 
-def _scan_range(job: tuple[str, int, int]):
-    """Worker: read one line-aligned byte range; return its windows as if the range started
-    outside a block and as if it started inside one (the parent knows which is true)."""
-    path, start, end = job
+# -- regular files: ranges scanned concurrently (hyperscan releases the GIL) -------------------------
+@dataclass(frozen=True, slots=True)
+class _RangeResult:
+    closed: list[tuple[int, list[str]]]
+    closed_open: bool
+    opened: list[tuple[int, list[str]]]
+    opened_open: bool
+    lines: int
+    prefix_lines: int
+
+
+def _scan_range(path: str, start: int, end: int, triggers: Triggers, counts: _Counts) -> _RangeResult:
+    """One line-aligned byte range; its windows as if it started outside a block and as if inside
+    one (the caller knows which is true once the previous range is done)."""
     look = min(start, 16 << 10)  # lines before the range: context for hits on its first lines
     with open(path, "rb") as f:
         f.seek(start - look)
-        buf = f.read(look + end - start)  # one read, no copy: the range starts at offset `look`
-    hits = [(s, _BLOCK if b else _LINE) for s, b in _hit_lines(buf, look)]
-    closed = _regions(buf, hits)
-    opened = _regions(buf, [(look, _CONT), *hits])
+        buf = f.read(look + end - start)
+    starts, ends = _hits(buf, look, triggers, counts, triggers.patterns.scratch())
+    closed = chunk_regions(buf, starts, False, look)
+    opened = chunk_regions(buf, starts, True, look)
     n_lines = buf.count(b"\n", look) + (0 if buf.endswith(b"\n") else 1)
-    return (region_lines(buf, closed), ends_open(buf, closed), region_lines(buf, opened),
-            ends_open(buf, opened), n_lines, buf.count(b"\n", 0, look))
+    return _RangeResult(region_lines(buf, closed, ends), ends_open(buf, closed), region_lines(buf, opened, ends),
+                        ends_open(buf, opened), n_lines, buf.count(b"\n", 0, look))
 
 
-def _line_aligned_bounds(path: str, size: int, chunk_size: int) -> list[int]:
+def _line_aligned_bounds(path: str, size: int, chunk_size: int) -> list[int] | None:
+    """Range bounds just after a newline near every chunk_size; None when a line is too long to
+    split at (the caller then streams the file, which bounds overlong lines)."""
     bounds = [0]
     with open(path, "rb") as f:
         for off in range(chunk_size, size, chunk_size):
+            if off <= bounds[-1]:
+                continue
             f.seek(off)
-            f.readline()
-            pos = f.tell()
+            pos, found = off, -1
+            while found == -1 and pos - off < OVERLONG:
+                piece = f.read(1 << 20)
+                if not piece:
+                    break
+                found = piece.find(b"\n")
+                pos += len(piece) if found == -1 else found + 1
+            if found == -1:
+                return None
             if bounds[-1] < pos < size:
                 bounds.append(pos)
     bounds.append(size)
     return bounds
 
 
-def scan_file_parallel(path: str, feed: Feed, *, workers: int, chunk_size: int | None = None,
-                       on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-    """The literal prefilter of a large regular file on several cores; windows are fed in order.
-
-    Only the prefilter runs in the workers; the parser stays one sequential state machine in this
-    process, so results are identical to the single-process scan.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_size: int | None = None,
+              on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """A large regular file scanned on several threads; windows are fed in order to one parser,
+    so results are identical to the sequential scan."""
+    chunk_size = chunk_size or CHUNK
     size = os.path.getsize(path)
-    bounds = _line_aligned_bounds(path, size, chunk_size or CHUNK)
-    jobs = [(path, a, b) for a, b in itertools.pairwise(bounds)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    bounds = _line_aligned_bounds(path, size, chunk_size)
+    if bounds is None:
+        with open(path, "rb") as f:
+            return scan_stream(f, feed, triggers=triggers, small=-1, chunk_size=chunk_size,
+                               on_progress=on_progress)
+    jobs = list(itertools.pairwise(bounds))
     lineno, done, is_open = 1, 0, False
     feeder = _Feeder(feed)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as ex:
-        for result, (_, a, b) in zip(ex.map(_scan_range, jobs), jobs, strict=True):
-            closed, closed_open, opened, opened_open, nlines, prefix_lines = result
-            windows, is_open = (opened, opened_open) if is_open else (closed, closed_open)
-            feeder.windows(lineno - prefix_lines, windows)
-            lineno += nlines
+    counts = _Counts()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddoctor-scan") as ex:
+        # a bounded look-ahead: ranges in flight hold their windows until fed in order
+        pending = deque(ex.submit(_scan_range, path, a, b, triggers, counts) for a, b in jobs[:workers * 2])
+        nxt = len(pending)
+        for a, b in jobs:
+            res = pending.popleft().result()
+            if nxt < len(jobs):
+                pending.append(ex.submit(_scan_range, path, *jobs[nxt], triggers, counts))
+                nxt += 1
+            windows, is_open = (res.opened, res.opened_open) if is_open else (res.closed, res.closed_open)
+            feeder.windows(lineno - res.prefix_lines, windows)
+            lineno += res.lines
             done += b - a
             if on_progress:
                 on_progress(done)

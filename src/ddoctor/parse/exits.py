@@ -1,0 +1,162 @@
+"""Exit statuses and signals as every launcher prints them, as one kind of event.
+
+A rank that dies of SIGKILL leaves no traceback: what is left is one line from whatever started
+it, and each launcher words it differently. This table turns those lines into `RankFailure`s so
+that signatures match an exit once (`exitcode = [-9, 137]`, `signal = ["SIGKILL"]`) whoever
+reported it, and so that a log that ends in a non-zero exit is never called clean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ddoctor.model.logs import RankFailure
+
+SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
+           9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM"}
+_BY_NAME = {v: k for k, v in SIGNALS.items()}
+# What shells and `strsignal` print for a signal, as bash reports a killed foreground job.
+_SHELL_WORDS = {"Killed": 9, "Segmentation fault": 11, "Bus error": 7, "Aborted": 6, "Illegal instruction": 4,
+                "Floating point exception": 8, "Terminated": 15, "Hangup": 1, "Quit": 3}
+
+
+def signal_of(code: int | None) -> str | None:
+    """Signal name for torch-style negative codes and shell-style 128+N codes."""
+    if code is None:
+        return None
+    if code < 0:
+        return SIGNALS.get(-code)
+    if 128 < code <= 128 + 64:
+        return SIGNALS.get(code - 128)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    launcher: str
+    literal: str  # every matching line contains it (a cheap `in` check before the regex)
+    regex: re.Pattern[str]
+    build: Callable[[re.Match[str]], tuple[int | None, str | None, int | None]]  # (code, signal, rank)
+
+
+def _code(group: str) -> Callable[[re.Match[str]], tuple[int | None, str | None, int | None]]:
+    def build(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
+        code = int(m.group(group))
+        rank = m.groupdict().get("rank")
+        return code, signal_of(code), int(rank) if rank else None
+
+    return build
+
+
+def _named_signal(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
+    name = m.group("sig")
+    if not name.startswith("SIG"):
+        name = "SIG" + name.upper()
+    num = _BY_NAME.get(name)
+    rank = m.groupdict().get("rank")
+    return (-num if num else None), name, int(rank) if rank else None
+
+
+def _shell_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
+    num = _SHELL_WORDS[m.group("word")]
+    return -num, SIGNALS.get(num), None
+
+
+_WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
+SHAPES: tuple[_Shape, ...] = (
+    # DeepSpeed: [launch.py:434:sigkill_handler] ['python', ..., '--local_rank=0'] exits with return code = -9
+    _Shape("deepspeed", "exits with return code", re.compile(
+        r"(?:--local_rank=(?P<rank>\d{1,6})[^\n]{0,2000}?)?exits with return code = (?P<code>-?\d{1,6})"),
+        _code("code")),
+    # torch.distributed.launch / subprocess: died with <Signals.SIGSEGV: 11>. / returned non-zero exit status 1.
+    _Shape("subprocess", "died with <Signals.", re.compile(r"died with <Signals\.(?P<sig>SIG[A-Z0-9]{2,8}): \d{1,3}>"),
+           _named_signal),
+    _Shape("subprocess", "non-zero exit status", re.compile(r"returned non-zero exit status (?P<code>-?\d{1,6})"),
+           _code("code")),
+    # torch.multiprocessing.spawn: process 1 terminated with signal SIGKILL / with exit code 1
+    _Shape("mp.spawn", "terminated with signal", re.compile(
+        r"process (?P<rank>\d{1,6}) terminated with signal (?P<sig>SIG[A-Z0-9]{2,8})"), _named_signal),
+    _Shape("mp.spawn", "terminated with exit code", re.compile(
+        r"process (?P<rank>\d{1,6}) terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
+    # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
+    _Shape("mpirun", "exited on signal", re.compile(
+        r"process rank (?P<rank>\d{1,6}) with PID \d{1,12} on node \S{1,200} exited on signal (?P<num>\d{1,3})"),
+        lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), int(m.group("rank")))),
+    _Shape("mpirun", "Exit code:", re.compile(r"^\s{0,8}Exit code:\s{1,8}(?P<code>-?\d{1,6})\s*$"), _code("code")),
+    # Slurm: srun: error: node1: task 3: Killed / task 0: Exited with exit code 1 / oom_kill events
+    _Shape("srun", "srun: error:", re.compile(
+        r"srun: error: \S{1,200}: tasks? (?P<rank>\d{1,6})(?:[-,][\d,-]{0,200})?: (?:Exited with exit code "
+        r"(?P<code>-?\d{1,6})|(?P<word>" + _WORDS + r"))"),
+        lambda m: (int(m.group("code")), signal_of(int(m.group("code"))), int(m.group("rank"))) if m.group("code")
+        else (-_SHELL_WORDS[m.group("word")], SIGNALS.get(_SHELL_WORDS[m.group("word")]), int(m.group("rank")))),
+    _Shape("slurm", "oom_kill event", re.compile(r"Detected \d{1,9} oom_kill events?"),
+           lambda m: (-9, "SIGKILL", None)),
+    _Shape("slurm", "CANCELLED AT", re.compile(r"\*\*\* (?:JOB|STEP) \S{1,40} ON \S{1,200} CANCELLED AT"),
+           lambda m: (-15, "SIGTERM", None)),
+    # the kernel and cgroups (dmesg pasted into the log)
+    _Shape("kernel", "Killed process", re.compile(
+        r"(?:Out of memory|Memory cgroup out of memory): Killed process \d"), lambda m: (-9, "SIGKILL", None)),
+    # Open MPI's signal handler: [host:02519] Signal: Segmentation fault (11)
+    _Shape("openmpi", "Signal: ", re.compile(
+        r"^\[[^\]]{1,200}\] Signal: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
+        r"instruction) \(\d{1,3}\)"), _shell_word),
+    # Python's faulthandler
+    _Shape("faulthandler", "Fatal Python error:", re.compile(
+        r"^Fatal Python error: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
+        r"instruction)"), _shell_word),
+    # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`
+    _Shape("shell", "", re.compile(
+        r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?: {1,40}\(core dumped\))?"
+        r"(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
+    # Lightning's DDP launcher
+    _Shape("lightning", "terminated with code", re.compile(
+        r"Child process with PID \d{1,12} terminated with code (?P<code>-?\d{1,6})"), _code("code")),
+    # IDEs and wrappers: Process finished with exit code 137 (interrupted by signal 9: SIGKILL)
+    _Shape("process", "finished with exit code", re.compile(r"finished with exit code (?P<code>-?\d{1,6})"),
+           _code("code")),
+    # Kubernetes pod status pasted into an issue
+    _Shape("kubernetes", "OOMKilled", re.compile(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
+)
+_WORD_STARTS = tuple(_SHELL_WORDS)
+
+
+def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
+    """One launcher exit line as a RankFailure, or None. `text` is a cleaned line."""
+    for shape in SHAPES:
+        if shape.literal:
+            if shape.literal not in text:
+                continue
+        elif len(text) > 2500 or not (text.startswith(_WORD_STARTS) or ": line " in text):
+            continue
+        m = shape.regex.search(text)
+        if m is None:
+            continue
+        code, sig, r = shape.build(m)
+        if code == 0:
+            return None
+        return RankFailure(rank=r if r is not None else rank, local_rank=None, exitcode=code, signal=sig,
+                           detail=text.strip()[:300], launcher=shape.launcher, lineno=lineno)
+    return None
+
+
+# What the one-pass scanner must look for so that these lines reach the parser in large logs.
+TRIGGERS: tuple[str, ...] = (
+    r"exits with return code = -?\d",
+    r"died with <Signals\.",
+    r"returned non-zero exit status",
+    r"terminated with (?:signal|exit code)",
+    r"exited on signal \d",
+    r"^\s{0,8}Exit code:\s{1,8}-?\d",
+    r"srun: error: ",
+    r"oom_kill event",
+    r"CANCELLED AT",
+    r"Killed process \d",
+    r"^Fatal Python error: ",
+    r"\] Signal: [A-Z][a-z]{2,30}",
+    r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |$)",
+    r"terminated with code -?\d",
+    r"finished with exit code",
+    r"OOMKilled",
+)

@@ -1,0 +1,145 @@
+"""Evidence beyond the final line: frames, source lines, warnings, exits from every launcher,
+messages in other languages or mis-encoded, and the root cause across ranks."""
+
+from __future__ import annotations
+
+from ddoctor.kb.engine import diagnose_text
+
+NCCL_FRAMES = """\
+Traceback (most recent call last):
+  File "/home/dev/llama/example_text_completion.py", line 20, in main
+    generator = Llama.build(
+  File "/home/dev/llama/llama/generation.py", line 84, in build
+    torch.distributed.init_process_group("nccl")
+  File "/venv/lib/python3.10/site-packages/torch/distributed/distributed_c10d.py", line 1570, in init_process_group
+    default_pg, _ = _new_process_group_helper(
+  File "/venv/lib/python3.10/site-packages/torch/distributed/distributed_c10d.py", line 1761, in _new_process_group_helper
+    raise RuntimeError("Distributed package doesn't have NCCL " "built in")
+"""
+
+
+def names(text: str) -> list[str]:
+    return [d.name for d in diagnose_text(text).diagnoses]
+
+
+def test_a_machine_translated_message_is_diagnosed_from_the_source_line():
+    zh = NCCL_FRAMES + "RuntimeError：分布式包没有内置 NCCL\n"
+    assert names(zh)[0] == "nccl-unavailable"
+
+
+def test_translated_frame_keywords_and_header_are_read():
+    de = ("Rückverfolgung (letzter Aufruf zuletzt):\n"
+          + NCCL_FRAMES.split("\n", 1)[1].replace('  File "', '  Datei "').replace(", line ", ", Zeile ")
+          .replace(", in ", ", in ") + "Laufzeitfehler: Das verteilte Paket hat kein NCCL eingebaut\n")
+    assert names(de)[0] == "nccl-unavailable"
+
+
+def test_chinese_google_translate_frames():
+    zh = ("回溯（最近一次调用最后一次）：\n"
+          "  文件“/venv/lib/python3.10/site-packages/torch/distributed/distributed_c10d.py”，第 1761 行，在 "
+          "_new_process_group_helper 中\n"
+          '    raise RuntimeError("Distributed package doesn\'t have NCCL " "built in")\n'
+          "运行时错误：分布式包没有内置 NCCL\n")
+    assert names(zh)[0] == "nccl-unavailable"
+
+
+def test_utf8_read_as_mac_roman_is_repaired():
+    text = "RuntimeError: Distributed package doesn't have NCCL built in — le paquet distribué\n"
+    mangled = text.encode("utf-8").decode("mac_roman")
+    assert "√©" in mangled
+    assert names(mangled)[0] == "nccl-unavailable"
+
+
+def test_device_mismatch_in_another_language_keeps_its_devices_and_op():
+    ja = ("Traceback (most recent call last):\n"
+          '  File "/venv/lib/python3.11/site-packages/torch/nn/functional.py", line 2264, in embedding\n'
+          "    return torch.embedding(weight, input, padding_idx, scale_grad_by_freq, sparse)\n"
+          "RuntimeError: すべてのテンソルが同じデバイス上にあることが期待されますが、少なくとも 2 つのデバイス cuda:0 と cpu が"
+          "見つかりました。 (メソッド wrapper_CUDA__index_select の引数 index の引数をチェックするとき)\n")
+    assert names(ja)[0] == "device-mismatch"
+
+
+def test_the_generate_device_warning_counts_only_when_the_log_failed():
+    warning = ("UserWarning: You are calling .generate() with the `input_ids` being on a device type different than "
+               "your model's device. `input_ids` is on cpu, whereas the model is on cuda.\n")
+    assert names(warning) == []
+    failed = warning + "Traceback (most recent call last):\n  File \"/srv/gen.py\", line 9, in <module>\n" \
+                       "    out = model.generate(input_ids)\nRuntimeError: oops\n"
+    assert names(failed)[0] == "device-mismatch"
+
+
+def test_exits_from_other_launchers_are_failures():
+    cases = {
+        "[2023-05-03 10:12:11,317] [ERROR] [launch.py:434:sigkill_handler] ['/usr/bin/python', '-u', 'train.py', "
+        "'--local_rank=1'] exits with return code = -9": "host-oom-killed",
+        "subprocess.CalledProcessError: Command '['/usr/bin/python', '-u', 'train.py']' died with "
+        "<Signals.SIGSEGV: 11>.": "segfault",
+        "Killed": "host-oom-killed",
+        "./run.sh: line 3:  1234 Segmentation fault      (core dumped) python train.py": "segfault",
+        "srun: error: node7: task 3: Killed": "host-oom-killed",
+        "mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 11 (Segmentation fault).":
+            "segfault",
+        "Fatal Python error: Segmentation fault": "segfault",
+    }
+    for line, want in cases.items():
+        assert names("step 1 ok\n" + line + "\n")[:1] == [want], line
+
+
+def test_a_silent_non_zero_exit_is_unknown_not_clean():
+    assert names("training...\nsrun: error: node1: task 0: Exited with exit code 3\n") == ["unknown"]
+
+
+def test_a_cut_paste_of_frames_only_is_not_clean():
+    assert names('Traceback (most recent call last):\n  File "/srv/train.py", line 3, in <module>\n    main()\n') \
+        == ["unknown"]
+
+
+def test_one_ranks_oom_ranks_above_the_timeouts_it_causes():
+    log = """\
+[rank1]: Traceback (most recent call last):
+[rank1]:   File "/srv/train.py", line 40, in step
+[rank1]:     loss = model(batch)
+[rank1]: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 1 has a total capacity of 79.15 GiB
+[rank0]:[E1124 ProcessGroupNCCL.cpp:616] [Rank 0] Watchdog caught collective operation timeout: WorkNCCL(SeqNum=9, OpType=ALLREDUCE) ran for 600005 milliseconds before timing out.
+[rank2]:[E1124 ProcessGroupNCCL.cpp:616] [Rank 2] Watchdog caught collective operation timeout: WorkNCCL(SeqNum=9, OpType=ALLREDUCE) ran for 600005 milliseconds before timing out.
+W1124 torch/distributed/elastic/multiprocessing/api.py:897] Sending process 11 closing signal SIGTERM
+"""
+    got = names(log)
+    assert got[0] == "cuda-oom"
+    assert "nccl-timeout" in got[1:]
+
+
+def test_a_killed_rank_reported_at_the_end_explains_the_network_errors_before_it():
+    log = """\
+[rank0]: torch.distributed.DistBackendError: NCCL error in: ProcessGroupNCCL.cpp:1970, remote process exited or there was a network error, NCCL version 2.21.5
+[rank0]: ncclRemoteError: A call failed possibly due to a network error or a remote process exiting prematurely.
+Root Cause (first observed failure):
+[0]:
+  time      : 2026-11-24_17:57:34
+  host      : node1
+  rank      : 3 (local_rank: 3)
+  exitcode  : -9 (pid: 9)
+  error_file: <N/A>
+  traceback : Signal 9 (SIGKILL) received by PID 9
+"""
+    d = diagnose_text(log).diagnoses
+    assert d[0].name == "host-oom-killed"
+    assert next(x for x in d if x.name == "nccl-network-error").symptom
+
+
+def test_an_nccl_error_below_nccl_names_the_cause_below():
+    log = """\
+node1:12:34 [0] misc/shmutils.cc:72 NCCL WARN Error: failed to extend /dev/shm/nccl-abc to 9637892 bytes
+node1:12:34 [0] NCCL INFO transport/shm.cc:114 -> 2
+RuntimeError: NCCL error in: ProcessGroupNCCL.cpp:1269, unhandled system error, NCCL version 2.18.1
+"""
+    d = diagnose_text(log).diagnoses
+    assert d[0].name == "shm-exhausted"
+    assert next(x for x in d if x.name == "nccl-internal-error").symptom
+
+
+def test_store_barrier_counts_tell_missing_ranks_from_duplicates():
+    missing = ("RuntimeError: Timed out initializing process group in store based barrier on rank: 7, for key: "
+               "store_based_barrier_key:1 (world_size=8, worker_count=4, timeout=0:30:00)\n")
+    assert names(missing)[0] == "store-barrier-timeout"
+    assert names(missing.replace("worker_count=4", "worker_count=9"))[0] == "duplicate-rank"
