@@ -103,12 +103,19 @@ def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:
     return all_hold(conditions, values)
 
 
-def _frames_match(c: _Compiled, block: ExceptionBlock) -> bool:
+def _frames_match(c: _Compiled, block: ExceptionBlock) -> dict[str, str | None] | None:
+    """None when the rule's frame/source parts do not hold; else what the source regex captured."""
     inner = block.frames[-INNER_FRAMES:]
     if c.frame is not None and not any(
             c.frame.search(f"{f.filename.replace(chr(92), '/')}:{f.function or ''}") for f in inner):
-        return False
-    return c.source is None or any(f.line and c.source.search(f.line) for f in inner)
+        return None
+    if c.source is None:
+        return {}
+    for f in inner:
+        m = c.source.search(f.line) if f.line else None
+        if m:
+            return m.groupdict()
+    return None
 
 
 class Matcher:
@@ -194,11 +201,14 @@ class Matcher:
                     m = c.regex.search(block.message)
                     if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                         continue
-                if (c.frame is not None or c.source is not None) and not _frames_match(c, block):
-                    continue
+                captures: dict[str, str | None] = m.groupdict() if m else {}
+                if c.frame is not None or c.source is not None:
+                    code = _frames_match(c, block)
+                    if code is None:
+                        continue
+                    captures = {**code, **captures}
                 weight = c.rule.weight * (CODE_ONLY if c.regex is None and not c.types else 1.0)
-                self._hit(c.sig, strength * weight, c.rule.symptom or c.sig.symptom, ev,
-                          m.groupdict() if m else None, tb.user_frame)
+                self._hit(c.sig, strength * weight, c.rule.symptom or c.sig.symptom, ev, captures, tb.user_frame)
                 matched = True
         if self._explains_lines(tb.start_line, tb.end_line):
             matched = True

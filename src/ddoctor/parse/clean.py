@@ -16,6 +16,7 @@ _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{
 # rich's boxed tracebacks put │ at both ends of every line.
 _BOX_EDGES = re.compile(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
 _BOX_ONLY = re.compile(r"^\s{0,4}[╭╰┏┗─━]+.{0,200}[╮╯┓┛]\s*$")
+_CI_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")
 _QUOTE = re.compile(r"^(?:>\s?){1,4}")
 
 
@@ -33,6 +34,8 @@ def clean_line(raw: str) -> tuple[int | None, bool, str]:
         parts = [p for p in raw.split("\r") if p.strip()]
         raw = parts[-1] if parts else ""
     text = strip_ansi(raw).replace("\x00", "").rstrip("\n")
+    if text[:2].isdigit() and (ts := _CI_TIMESTAMP.match(text)):
+        text = text[ts.end():]  # GitHub Actions / kubectl --timestamps put one before every line
     rank: int | None = None
     is_global = False
     for _ in range(3):

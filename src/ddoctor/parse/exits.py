@@ -113,6 +113,9 @@ SHAPES: tuple[_Shape, ...] = (
     # Lightning's DDP launcher
     _Shape("lightning", "terminated with code", re.compile(
         r"Child process with PID \d{1,12} terminated with code (?P<code>-?\d{1,6})"), _code("code")),
+    # wrapper scripts: `training exited with status 137`, `worker exited with code 1`
+    _Shape("wrapper", "exited with ", re.compile(r"\bexited with (?:exit )?(?:status|code) (?P<code>-?\d{1,6})\b"),
+           _code("code")),
     # IDEs and wrappers: Process finished with exit code 137 (interrupted by signal 9: SIGKILL)
     _Shape("process", "finished with exit code", re.compile(r"finished with exit code (?P<code>-?\d{1,6})"),
            _code("code")),
@@ -158,5 +161,6 @@ TRIGGERS: tuple[str, ...] = (
     r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |$)",
     r"terminated with code -?\d",
     r"finished with exit code",
+    r"exited with (?:exit )?(?:status|code) -?\d",
     r"OOMKilled",
 )

@@ -92,6 +92,7 @@ TR_FIELD = re.compile(r"^\s{1,8}(time|host|rank|exitcode|error_file|traceback)\s
 TR_RANK = re.compile(r"^(\d{1,9})(?:\s{0,4}\(local_rank:\s{0,4}(\d{1,9})\))?")
 TR_EXIT = re.compile(r"^(-?\d{1,9})(?:\s{0,4}\(pid:\s{0,4}(\d{1,12})\))?(?:\s{0,8}\((SIG[A-Z0-9]{1,12})\))?")
 AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
+RAISE = re.compile(r"^raise ((?:[A-Za-z_]\w{0,100}\.){0,8}[A-Z]\w{0,100})\b")
 MAX_MESSAGE_LINES = 40
 _DIGITS = re.compile(r"\d")
 MAX_FRAMES = 400
@@ -341,7 +342,9 @@ class LogParser:
         idx = text.find("Traceback (")
         if 0 < idx <= 2000 and not text[:idx].isspace() and '"' not in text[:idx]:
             before = text[:idx]
-            logger = LOGGER_PREFIX.match(before).end()  # type: ignore[union-attr]  # it matches empty too
+            # A message then `, Traceback (...)` on one line (vLLM): the logger prefix is what precedes the
+            # message. Otherwise everything before the header is prefix (loguru's `time | LEVEL | where - `).
+            logger = LOGGER_PREFIX.match(before).end() if before.rstrip().endswith(",") else 0  # type: ignore[union-attr]
             cut = logger or (idx if idx <= 300 else 0)
             if cut == 0:
                 return text, ""
@@ -398,6 +401,11 @@ class LogParser:
     def _end_block(tb: _Pending) -> None:
         if tb.exc_type is None and not tb.frames:
             return
+        if tb.exc_type is None and tb.frames and tb.frames[-1].line:
+            # cut before the exception line: the innermost source line often says what it raised
+            raised = RAISE.match(tb.frames[-1].line)
+            if raised:
+                tb.exc_type = raised.group(1)
         if len(tb.blocks) >= MAX_BLOCKS:
             tb.blocks.pop(MAX_BLOCKS // 2)  # keep both ends of a very deep chain
         tb.blocks.append(ExceptionBlock(type_name=tb.exc_type or "<unknown>",
@@ -431,6 +439,9 @@ class LogParser:
             self._flush_entry()
             self._tr_entry = {"lineno": lineno, "root": self._tr_root}
             return
+        if self._tr_entry is None and (f := TR_FIELD.match(text)) is not None and f.group(1) in ("rank", "exitcode"):
+            # a paste that starts inside torchrun's summary: the fields of an entry without its `[0]:` line
+            self._tr_entry = {"lineno": lineno, "root": self._tr_root}
         if self._tr_entry is not None:
             f = TR_FIELD.match(text)
             if f:
