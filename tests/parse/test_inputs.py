@@ -235,3 +235,27 @@ def test_hundreds_of_rank_files_under_a_low_open_file_limit(tmp_path):
     r = ddoctor("--quiet", *files, preexec_fn=limit, text=True)
     assert r.returncode == 1, r.stderr[-500:]
     assert "nccl-unavailable" in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_parallel_scan_ends_it_promptly(tmp_path, sig):
+    """What `timeout`, `scancel` and Kubernetes send: no worker may keep the process alive."""
+    import signal
+
+    big = tmp_path / "big.log"
+    with open(big, "wb") as f:
+        block = b"[rank0]:[2026-11-24 17:00:00] INFO trainer.py:12 step 10 loss 0.5\n" * 16384
+        for _ in range(300):  # ~330 MB: long enough to be interrupted in the middle
+            f.write(block)
+    proc = subprocess.Popen([sys.executable, "-m", "ddoctor", "diagnose", "--no-host", str(big)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    proc.send_signal(getattr(signal, sig))
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"ddoctor diagnose did not end within 30 s of {sig}")
+    assert rc in (130, 143, -signal.SIGTERM, -signal.SIGINT), rc

@@ -406,7 +406,8 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
     lineno, done, is_open = 1, 0, False
     feeder = _Feeder(feed)
     counts = _Counts()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddoctor-scan") as ex:
+    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddoctor-scan")
+    try:
         # a bounded look-ahead: ranges in flight hold their windows until fed in order
         pending = deque(ex.submit(_scan_range, path, a, b, triggers, counts) for a, b in jobs[:workers * 2])
         nxt = len(pending)
@@ -421,4 +422,8 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
             done += b - a
             if on_progress:
                 on_progress(done)
+    finally:
+        # SIGTERM/Ctrl-C land here in the main thread: queued ranges are dropped, running ones finish
+        # their few megabytes, and nothing is left waiting (threads, not a process pool to deadlock)
+        ex.shutdown(wait=True, cancel_futures=True)
     return size, lineno - 1
