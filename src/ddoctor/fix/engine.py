@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -144,17 +145,56 @@ def _is_future_or_doc(stmt: cst.BaseStatement, i: int) -> bool:
 
 
 def _add_imports(module: cst.Module, names: set[str]) -> cst.Module:
-    """`import os` / `import torch` at the top (after the docstring and __future__ imports), where not bound."""
+    """`import os` / `import torch` where not bound, placed where isort would put them (ruff's I001 stays quiet)."""
     bound = set().union(*(n for _, n in _top_imports(module)))
-    missing = sorted(names - bound)
-    if not missing:
-        return module
-    body = list(module.body)
-    i = 0
-    while i < len(body) and _is_future_or_doc(body[i], i):
+    for name in sorted(names - bound):
+        body = list(module.body)
+        at, blank = _import_slot(body, name)
+        stmt = cst.parse_statement(f"import {name}\n")
+        if at < len(body) and body[at].leading_lines and not blank:
+            # Take over the blank lines (or comments) above the statement it goes before.
+            stmt = stmt.with_changes(leading_lines=body[at].leading_lines)
+            body[at] = body[at].with_changes(leading_lines=[])
+        elif blank:
+            stmt = stmt.with_changes(leading_lines=[cst.EmptyLine()])
+        module = module.with_changes(body=[*body[:at], stmt, *body[at:]])
+    return module
+
+
+def _import_slot(body: list[cst.BaseStatement], name: str) -> tuple[int, bool]:
+    """(index, needs a blank line before): sorted among the plain imports of its own section (stdlib or not)."""
+    start = 0
+    while start < len(body) and _is_future_or_doc(body[start], start):
+        start += 1
+    block = []
+    i = start
+    while i < len(body) and _is_import(body[i]):
+        block.append((i, _module_of(body[i])))
         i += 1
-    statements = [cst.parse_statement(f"import {n}\n") for n in missing]
-    return module.with_changes(body=body[:i] + statements + body[i:])
+
+    def stdlib(mod: str) -> bool:
+        return mod.split(".")[0] in sys.stdlib_module_names
+
+    section = [(j, m, isinstance(body[j].body[0], cst.Import)) for j, m in block if stdlib(m) == stdlib(name)]
+    plain = [(j, m) for j, m, is_plain in section if is_plain]
+    for j, m in plain:
+        if m > name:
+            return j, False
+    if plain:
+        return plain[-1][0] + 1, False
+    if section:
+        return section[0][0], False
+    if not stdlib(name) and block and any(stdlib(m) for _, m in block):
+        last_std = max(j for j, m in block if stdlib(m))
+        return last_std + 1, True
+    return start, False
+
+
+def _module_of(stmt: cst.BaseStatement) -> str:
+    node = stmt.body[0]
+    if isinstance(node, cst.Import):
+        return code_of(node.names[0].name)
+    return code_of(node.module) if node.module is not None else ""
 
 
 def _add_prologue(module: cst.Module, prologue: dict[str, str]) -> cst.Module:

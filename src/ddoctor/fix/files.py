@@ -134,9 +134,9 @@ def _rewrite_in_place(src: SourceFile, data: bytes) -> None:
     before a byte changes."""
     fd = os.open(src.real, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
     try:
+        _unchanged(src)
         if hasattr(os, "posix_fallocate") and len(data) > src.stat.st_size:
             os.posix_fallocate(fd, 0, len(data))
-        _unchanged(src)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]

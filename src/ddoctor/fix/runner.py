@@ -10,8 +10,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ddoctor.fix.engine import fix_source, unified_diff
-from ddoctor.fix.files import ChangedSinceRead, NotRegularFile, display_path, iter_python_files, read_source, \
-    write_source
+from ddoctor.fix.files import (
+    ChangedSinceRead,
+    NotRegularFile,
+    display_path,
+    iter_python_files,
+    read_source,
+    write_source,
+)
 from ddoctor.fix.rules.base import RuleTransformer
 from ddoctor.model.fix import FileFix
 
@@ -31,7 +37,8 @@ def fix_file(path: Path, *, rules: Sequence[type[RuleTransformer]], unsafe: bool
         return FileFix(path=shown, edits=res.edits, encoding=src.encoding, error=res.error)
     if res.new_source is None:
         return FileFix(path=shown, edits=res.edits, encoding=src.encoding)
-    diff = unified_diff(src.shown(src.text), src.shown(res.new_source), shown)
+    # An absolute path (a file outside the working directory) loses its "/": `a/home/...`, as -p1 expects.
+    diff = unified_diff(src.shown(src.text), src.shown(res.new_source), shown.lstrip("/"))
     error = None
     if write:
         try:

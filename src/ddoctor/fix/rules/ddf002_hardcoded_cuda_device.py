@@ -92,7 +92,7 @@ class HardcodedCuda(RuleTransformer):
                 self.info.applicability
         if idx == 0:
             return message, self.info.applicability
-        shown = f"GPU {idx}" if isinstance(idx, int) else f"the GPU {idx}"
+        shown = f"GPU {idx}" if isinstance(idx, int) else f"the index {idx}"
         return f"{message}: {shown} is a deliberate placement; choose it at run time by hand", \
             Applicability.DISPLAY_ONLY
 
@@ -152,8 +152,8 @@ class HardcodedCuda(RuleTransformer):
             return updated
         func = updated.func
         assert isinstance(func, cst.Attribute)
-        first = cst.Arg(value=self._device(),
-                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if rest else cst.MaybeSentinel.DEFAULT)
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if rest else cst.MaybeSentinel.DEFAULT
+        first = cst.Arg(value=self._device(), comma=comma)
         return updated.with_changes(func=func.with_changes(attr=cst.Name("to")), args=[first, *rest])
 
 

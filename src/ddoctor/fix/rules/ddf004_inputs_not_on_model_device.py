@@ -1,4 +1,4 @@
-"""DDF004 inputs-not-on-model-device: CPU tensors (tokenizer output, torch.tensor) fed to a model that may be on a GPU."""
+"""DDF004 inputs-not-on-model-device: CPU tensors (tokenizer output, torch.tensor) fed to a model maybe on a GPU."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ class InputsNotOnModelDevice(RuleTransformer):
             return updated
         return updated.with_changes(value=_to_device(updated.value, target[0]))
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # noqa: ANN201 - libcst's signature
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
         updated = super().on_leave(original_node, updated_node)
         target = self._fix.get(original_node) if not isinstance(original_node, cst.Assign) else None
         if target is None or not isinstance(updated, cst.BaseExpression) or not self.flag(original_node, target[1]):
@@ -223,7 +223,7 @@ class _Scan(cst.CSTVisitor):
         last = callee.rsplit(".", 1)[-1]
         if last in _WRAPPERS:
             self.wrapped.add(name)
-        elif last == "from_pretrained" and not _NOT_A_MODEL.search(callee.rsplit(".", 1)[0]) \
+        elif (last == "from_pretrained" and not _NOT_A_MODEL.search(callee.rsplit(".", 1)[0])) \
                 or (last[:1].isupper() and ("Model" in last or "For" in last)):
             self.built.add(name)
         if _chain_places_on_gpu(value):
@@ -237,15 +237,17 @@ class _Scan(cst.CSTVisitor):
             self.on_gpu.add(receiver)  # model.to(device) / model.cuda(): may be on a GPU from here
             self.scopes[-1].touched.setdefault(receiver, []).append(self.rule.line_of(node))
         model = None
-        if method == "generate" and receiver and not _NOT_A_MODEL.search(receiver):
+        if receiver and ((method == "generate" and not _NOT_A_MODEL.search(receiver))
+                         or (method == "forward" and _looks_like_a_model(receiver))):
             model = receiver
-        elif method == "forward" and receiver and _MODEL_NAME.search(receiver.rsplit(".", 1)[-1]):
-            model = receiver
-        elif method is None and (callee := dotted(func)) and _MODEL_NAME.search(callee.rsplit(".", 1)[-1]) \
-                and not _NOT_A_MODEL.search(callee):
-            model = callee
+        elif method is None and (callee := dotted(func)) and _looks_like_a_model(callee):
+            model = callee  # model(**inputs)
         if model is not None:
             self.calls.append((node, model, list(self.scopes)))
+
+
+def _looks_like_a_model(name: str) -> bool:
+    return _MODEL_NAME.search(name.rsplit(".", 1)[-1]) is not None and not _NOT_A_MODEL.search(name)
 
 
 def _shown(node: cst.CSTNode) -> str:

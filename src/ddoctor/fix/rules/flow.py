@@ -71,7 +71,8 @@ class ValueIndex(cst.CSTVisitor):
             if self._class_depth and self._class_depth[-1]:
                 self._add(self.attrs, target.value, _Feed(value, f"the class attribute {target.value}"))
         elif isinstance(target, cst.Attribute):
-            self._add(self.attrs, target.attr.value, _Feed(value, f"the assignment to {dotted(target) or target.attr.value}"))
+            shown = dotted(target) or target.attr.value
+            self._add(self.attrs, target.attr.value, _Feed(value, f"the assignment to {shown}"))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class_depth.append(True)
