@@ -5,11 +5,13 @@ Pure text in, values out; reading and writing files is files.py's job.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -50,7 +52,7 @@ def fix_source(source: str, *, rules: Sequence[type[RuleTransformer]], unsafe: b
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return SourceFix(error=f"cannot parse: {str(exc).splitlines()[0]}")
+        return SourceFix(error=f"cannot parse: {_syntax_error(source, exc)}")
     distributed = is_distributed(source)
     as_written = MetadataWrapper(module)  # edits are reported at the positions of the file as the user has it
     edits: list[Edit] = []
@@ -86,6 +88,17 @@ def fix_source(source: str, *, rules: Sequence[type[RuleTransformer]], unsafe: b
         return SourceFix(edits=tuple(edits), error=f"internal error: the rewrite does not parse ({exc}); "
                                                    "file left unchanged")
     return SourceFix(edits=tuple(edits), applied=tuple(applied), new_source=new_source)
+
+
+def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> str:
+    """Python's own wording and position where it has one (libcst's point at the statement's start)."""
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        return f"line {err.lineno}, column {err.offset}: {err.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return f"{exc.message} (line {exc.raw_line}) - syntax newer than libcst {version('libcst')}?"
 
 
 def unified_diff(old: str, new: str, path: str) -> str:
