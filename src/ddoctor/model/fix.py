@@ -43,7 +43,8 @@ class RuleInfo:
     def to_dict(self) -> dict:
         return {"code": self.code, "name": self.name, "summary": self.summary,
                 "applicability": self.applicability.value, "what": self.what, "why": self.why,
-                "fix_safety": self.fix_safety, "example": {"before": self.before, "after": self.after}}
+                "unsafe_when": self.fix_safety,  # the field's name in ddoctor.fix-rule/1
+                "example": {"before": self.before, "after": self.after}}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

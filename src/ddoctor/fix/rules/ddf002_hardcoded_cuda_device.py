@@ -45,8 +45,9 @@ class HardcodedCuda(RuleTransformer):
                    ".cuda(gpu)) is a deliberate placement: it is shown, never rewritten. Code under an "
                    "is_available() guard, device comparisons (x.device.type == \"cuda\") and autocast's "
                    "device_type are left alone.",
-        before='x = torch.zeros(4, device="cuda:0")\ncache = torch.zeros(8).cuda()',
-        after=f"{RANK_DEVICE_LINE}\nx = torch.zeros(4, device=DEVICE)\ncache = torch.zeros(8).to(DEVICE)")
+        before='dist.init_process_group(backend)\nx = torch.zeros(4, device="cuda:0")\ncache = torch.zeros(8).cuda()',
+        after=f"{RANK_DEVICE_LINE}\n...\ndist.init_process_group(backend)\nx = torch.zeros(4, device=DEVICE)\n"
+              "cache = torch.zeros(8).to(DEVICE)")
 
     def visit_Module(self, node: cst.Module) -> None:
         """Find every CUDA literal that reaches a device parameter, before any rewrite."""
