@@ -40,6 +40,7 @@ def _fix(text: str, code: str | None = None, unsafe: bool = True):
 @pytest.mark.parametrize("src", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_pair(src):
     res = _fix(_read(src), src.parent.name)
+    assert res.error is None
     assert (res.new_source or _read(src)) == _expected(src)
 
 
@@ -154,6 +155,12 @@ def test_default_tensor_type_keeps_its_trailing_comment():
 def test_file_that_does_not_parse_is_reported():
     res = _fix("def broken(:\n")
     assert res.error.startswith("cannot parse")
+    assert res.new_source is None
+
+
+def test_lone_cr_line_endings_are_refused_not_altered():
+    res = _fix("import torch\rtorch.cuda.set_device(0)\r")
+    assert res.error.startswith("lone CR line endings")
     assert res.new_source is None
 
 

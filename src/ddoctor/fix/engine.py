@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from ddoctor.fix.rules import RULES
-from ddoctor.fix.rules.base import RuleContext, RuleTransformer, code_of
+from ddoctor.fix.rules.base import RuleContext, RuleTransformer, code_of, positions_of
 from ddoctor.model.fix import Edit
 
 # A file that starts ranks: distributed rewrites (the rank's own GPU, no MPS) apply.
@@ -49,29 +48,36 @@ def is_distributed(source: str) -> bool:
 
 def fix_source(source: str, *, rules: Sequence[type[RuleTransformer]], unsafe: bool) -> SourceFix:
     """Report every rule's edits on `source` and rewrite those that `unsafe` allows."""
+    if "\r" in source.replace("\r\n", ""):
+        # libcst drops a final lone CR, so classic-Mac line endings are refused rather than altered.
+        return SourceFix(error="lone CR line endings (classic Mac) are not supported; file left unchanged")
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         return SourceFix(error=f"cannot parse: {_syntax_error(source, exc)}")
     distributed = is_distributed(source)
-    as_written = MetadataWrapper(module)  # edits are reported at the positions of the file as the user has it
-    edits: list[Edit] = []
+    chosen = [r for r in rules if r.wanted(source)]
+    shared: dict = {}
+    try:
+        finders = [r(RuleContext(rewrite=False, unsafe=unsafe, distributed=distributed, module=module,
+                                 shared=shared)) for r in chosen]
+        _report(module, finders, shared)
+    except Exception as exc:  # a rule's own bug: this file stays as it is, the other files go on
+        return SourceFix(error=f"internal error while checking ({type(exc).__name__}: {exc}); file left unchanged")
+    edits = [e for f in finders for e in f.edits]
     applied: list[Edit] = []
     imports: set[str] = set()
     prologue: dict[str, str] = {}
-    for rule in rules:
+    for rule, finder in zip(chosen, finders, strict=True):
+        wanted = [e for e in finder.edits if e.applicability.applies(unsafe=unsafe)]
+        if not wanted:
+            continue
+        rewriter = rule(RuleContext(rewrite=True, unsafe=unsafe, distributed=distributed))
         try:
-            finder = rule(RuleContext(rewrite=False, unsafe=unsafe, distributed=distributed))
-            as_written.visit(finder)
-            edits += finder.edits
-            wanted = [e for e in finder.edits if e.applicability.applies(unsafe=unsafe)]
-            if not wanted:
-                continue
-            rewriter = rule(RuleContext(rewrite=True, unsafe=unsafe, distributed=distributed))
-            module = MetadataWrapper(module).visit(rewriter)
-        except Exception as exc:  # a rule's own bug: this file stays as it is, the other files go on
-            return SourceFix(error=f"internal error in {rule.info.code} ({type(exc).__name__}: {exc}); "
-                                   "file left unchanged")
+            module = module.visit(rewriter)  # positions are not needed to rewrite
+        except Exception as exc:  # as above
+            return SourceFix(edits=tuple(edits), error=f"internal error in {rule.info.code} ({type(exc).__name__}: "
+                                                       f"{exc}); file left unchanged")
         applied += wanted
         imports |= rewriter.imports
         prologue.update(rewriter.prologue)
@@ -88,6 +94,42 @@ def fix_source(source: str, *, rules: Sequence[type[RuleTransformer]], unsafe: b
         return SourceFix(edits=tuple(edits), error=f"internal error: the rewrite does not parse ({exc}); "
                                                    "file left unchanged")
     return SourceFix(edits=tuple(edits), applied=tuple(applied), new_source=new_source)
+
+
+class _Together(cst.CSTVisitor):
+    """Every rule's report pass in one walk of the tree. Report passes change nothing, so they can share it,
+    and each node goes only to the rules with a visit_/leave_ method for its type."""
+
+    def __init__(self, rules: Sequence[RuleTransformer]) -> None:
+        super().__init__()
+        self.rules = rules
+        self._visits: dict[type, list] = {}
+        self._leaves: dict[type, list] = {}
+
+    def _methods(self, kind: str, cls: type, table: dict[type, list]) -> list:
+        if cls not in table:
+            table[cls] = [m for r in self.rules if (m := getattr(r, f"{kind}_{cls.__name__}", None)) is not None]
+        return table[cls]
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for visit in self._methods("visit", type(node), self._visits):
+            visit(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for leave in self._methods("leave", type(original_node), self._leaves):
+            leave(original_node, original_node)
+
+
+def _report(module: cst.Module, finders: Sequence[RuleTransformer], shared: dict) -> None:
+    """Report passes; positions (a whole codegen of the file) are computed only when something was flagged."""
+    if not finders:
+        return
+    module.visit(_Together(finders))
+    if any(f.pending for f in finders):
+        positions = finders[0].shared("positions", module, positions_of)
+        for f in finders:
+            f.place(positions)
 
 
 def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> str:

@@ -7,13 +7,16 @@ that `--write`/`--unsafe-fixes` allow. `flag()` records an edit and answers whet
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from ddoctor.model.fix import Applicability, Edit, RuleInfo
+
+T = TypeVar("T")
 
 # Calls that choose a device or backend at run time: code under them already decided and is left alone.
 GUARD_WORDS = ("cuda.is_available", "accelerator.is_available", "device_count", "is_nccl_available",
@@ -22,11 +25,17 @@ GUARD_WORDS = ("cuda.is_available", "accelerator.is_available", "device_count", 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleContext:
-    """`rewrite` None: report only. `distributed`: the file uses torch.distributed (ranks, Gloo/NCCL)."""
+    """`rewrite` False: report only. `distributed`: the file uses torch.distributed (ranks, Gloo/NCCL).
+
+    `shared` holds what several rules compute over the same tree (the value index), keyed by the
+    module object, so the report passes over the user's file build it once.
+    """
 
     rewrite: bool
     unsafe: bool
     distributed: bool
+    module: cst.Module | None = None  # the user's tree, in report passes
+    shared: dict = field(default_factory=dict)
 
 
 class RuleTransformer(cst.CSTTransformer):
@@ -36,8 +45,9 @@ class RuleTransformer(cst.CSTTransformer):
     to the statement defining it (the DEVICE constant); the engine adds what the file lacks.
     """
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
     info: ClassVar[RuleInfo]
+    # The rule cannot match a file that contains none of these strings: it is not run there.
+    triggers: ClassVar[tuple[str, ...]]
 
     def __init__(self, ctx: RuleContext) -> None:
         super().__init__()
@@ -45,22 +55,47 @@ class RuleTransformer(cst.CSTTransformer):
         self.edits: list[Edit] = []
         self.imports: set[str] = set()
         self.prologue: dict[str, str] = {}
-        self._guards: list[bool] = []
+        self._guards: list[cst.BaseExpression] = []
+        self._guard_memo: dict[cst.BaseExpression, bool] = {}
+        self.pending: list[tuple[cst.CSTNode, str, Applicability]] = []  # report pass: positions come last
+
+    @classmethod
+    def wanted(cls, source: str) -> bool:
+        """False when the rule cannot match `source` (none of its trigger strings occurs): it is not run."""
+        return any(t in source for t in cls.triggers)
 
     def flag(self, node: cst.CSTNode, message: str, applicability: Applicability | None = None) -> bool:
-        """Record an edit at `node` (a node of the tree being visited); True when it is to be rewritten."""
+        """Record an edit at `node` (a node of the tree being visited); True when it is to be rewritten.
+
+        Rewrite passes run without position metadata (their positions are not the user's anyway).
+        """
         how = applicability or self.info.applicability
-        pos = self.get_metadata(PositionProvider, node)
-        self.edits.append(Edit(code=self.info.code, line=pos.start.line, col=pos.start.column + 1, message=message,
-                               applicability=how))
-        return self.ctx.rewrite and how.applies(unsafe=self.ctx.unsafe)
+        if self.ctx.rewrite:
+            return how.applies(unsafe=self.ctx.unsafe)
+        self.pending.append((node, message, how))
+        return False
+
+    def place(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+        """Turn the report pass's flags into edits at the user's positions (computed only for files with flags)."""
+        self.edits = [Edit(code=self.info.code, line=positions[n].start.line, col=positions[n].start.column + 1,
+                           message=m, applicability=how) for n, m, how in self.pending]
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
+        """The user's line of `node` in a report pass (0 in a rewrite pass, where messages are not kept)."""
+        if self.ctx.rewrite:
+            return 0
+        return self.shared("positions", self.ctx.module, positions_of)[node].start.line
+
+    def shared(self, key: str, module: cst.Module, build: Callable[[cst.Module], T]) -> T:
+        """`build(module)`, computed once per tree for every rule that asks under `key`."""
+        slot = (key, id(module))
+        if slot not in self.ctx.shared:
+            self.ctx.shared[slot] = (module, build(module))  # the module is kept so that its id stays unique
+        return self.ctx.shared[slot][1]
 
     # -- guards: `if torch.cuda.is_available():` and `a if torch.cuda.is_available() else b` -------------
     def _push(self, test: cst.BaseExpression) -> None:
-        self._guards.append(any(w in code_of(test) for w in GUARD_WORDS))
+        self._guards.append(test)  # judged only when a rule asks (most code never matches a rule)
 
     def visit_If(self, node: cst.If) -> None:
         self._push(node.test)
@@ -78,7 +113,18 @@ class RuleTransformer(cst.CSTTransformer):
 
     @property
     def guarded(self) -> bool:
-        return any(self._guards)
+        for test in self._guards:
+            if test not in self._guard_memo:
+                self._guard_memo[test] = any(w in code_of(test) for w in GUARD_WORDS)
+            if self._guard_memo[test]:
+                return True
+        return False
+
+
+def positions_of(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Where each node is in the user's file. Only for a freshly parsed tree: its nodes are unique, so the
+    wrapper needs no defensive copy."""
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
 def dotted(node: cst.BaseExpression | None) -> str | None:

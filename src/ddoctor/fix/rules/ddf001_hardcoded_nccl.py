@@ -34,37 +34,35 @@ class HardcodedNccl(RuleTransformer):
         after=f"parser.add_argument(\"--backend\", default={BACKEND_EXPR})\n...\n"
               "dist.init_process_group(backend=args.backend)")
 
+    triggers = ("nccl", "NCCL")
+
     def visit_Module(self, node: cst.Module) -> None:
         """Find every "nccl" literal that reaches a backend parameter, before any rewrite."""
-        index = ValueIndex.of(node)
-        self._targets: dict[cst.SimpleString, tuple[str, Applicability]] = {}
-        rule = self
+        index = self.shared("values", node, ValueIndex.of)
+        self._targets: dict[cst.SimpleString, tuple[str, Applicability | None]] = {}
+        for call in index.calls:
+            name = dotted(call.func) or ""
+            if name.endswith(("init_process_group", "new_group")):
+                self._calls_backend(call, name.rsplit(".", 1)[-1], index)
 
-        class Calls(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                name = dotted(call.func) or ""
-                if not name.endswith(("init_process_group", "new_group")):
-                    return
-                bound = next((a.keyword.value for a in call.args if a.keyword and a.keyword.value in _NCCL_BOUND),
-                             None)
-                how = Applicability.DISPLAY_ONLY if bound else None
-                line = rule.line_of(call)
-                fn = name.rsplit(".", 1)[-1]
-                sinks = []
-                backend = arg(call, "backend", 0 if fn == "init_process_group" else None)
-                if backend is not None:
-                    sinks.append(backend.value)
-                sinks += [cst.Subscript(value=a.value, slice=[cst.SubscriptElement(cst.Index(
-                    cst.SimpleString('"backend"')))]) for a in call.args if a.star == "**"]
-                for sink in sinks:
-                    for o in index.origins(sink):
-                        if (str_value(o.literal) or "").lower() == "nccl" and o.literal not in rule._targets:
-                            where = "" if o.literal is sink else f" ({o.via}, used by {fn} at line {line})"
-                            why = (f"; {bound}= ties this group to NCCL, so choose the backend by hand" if bound
-                                   else "; it fails wherever NCCL cannot run")
-                            rule._targets[o.literal] = (f'backend "nccl" is hard-coded{where}{why}', how)
-
-        node.visit(Calls())
+    def _calls_backend(self, call: cst.Call, fn: str, index: ValueIndex) -> None:
+        bound = next((a.keyword.value for a in call.args if a.keyword and a.keyword.value in _NCCL_BOUND), None)
+        how = Applicability.DISPLAY_ONLY if bound else None
+        sinks = []
+        backend = arg(call, "backend", 0 if fn == "init_process_group" else None)
+        if backend is not None:
+            sinks.append(backend.value)
+        # init_process_group(**kwargs): whatever the config gives as "backend"
+        sinks += [cst.Subscript(value=a.value, slice=[cst.SubscriptElement(cst.Index(cst.SimpleString('"backend"')))])
+                  for a in call.args if a.star == "**"]
+        for sink in sinks:
+            for o in index.origins(sink):
+                if (str_value(o.literal) or "").lower() != "nccl" or o.literal in self._targets:
+                    continue
+                where = "" if o.literal is sink else f" ({o.via}, used by {fn} at line {self.line_of(call)})"
+                why = (f"; {bound}= ties this group to NCCL, so choose the backend by hand" if bound
+                       else "; it fails wherever NCCL cannot run")
+                self._targets[o.literal] = (f'backend "nccl" is hard-coded{where}{why}', how)
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
         target = self._targets.get(original)

@@ -49,38 +49,35 @@ class HardcodedCuda(RuleTransformer):
         after=f"{RANK_DEVICE_LINE}\n...\ndist.init_process_group(backend)\nx = torch.zeros(4, device=DEVICE)\n"
               "cache = torch.zeros(8).to(DEVICE)")
 
+    triggers = ("cuda",)
+
     def visit_Module(self, node: cst.Module) -> None:
         """Find every CUDA literal that reaches a device parameter, before any rewrite."""
-        index = ValueIndex.of(node)
+        index = self.shared("values", node, ValueIndex.of)
         self._targets: dict[cst.SimpleString, tuple[str, Applicability, bool]] = {}
         self._skip: set[cst.CSTNode] = set()
-        rule = self
+        for call in index.calls:
+            name = dotted(call.func) or ""
+            if name.endswith("init_process_group"):
+                bound = arg(call, "device_id", None)
+                if bound is not None:  # ties the group to a GPU: chosen together with the backend (DDF001)
+                    self._skip.add(bound.value)
+            sinks = [a.value for a in call.args if a.keyword is not None and a.keyword.value == "device"]
+            positional = [a.value for a in call.args if a.keyword is None and not a.star]
+            if method_name(call) == "to" and positional:
+                sinks.append(positional[0])
+            if name.endswith("torch.device") and positional and not isinstance(positional[0], cst.SimpleString):
+                sinks.append(positional[0])
+            for sink in sinks:
+                for o in index.origins(sink):
+                    self._target(o.literal, o.literal is sink, o.via, call, o.string_only)
 
-        class Sinks(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                name = dotted(call.func) or ""
-                if name.endswith("init_process_group"):
-                    bound = arg(call, "device_id", None)
-                    if bound is not None:  # ties the group to a GPU: chosen together with the backend (DDF001)
-                        rule._skip.add(bound.value)
-                sinks = [a.value for a in call.args if a.keyword is not None and a.keyword.value == "device"]
-                positional = [a.value for a in call.args if a.keyword is None and not a.star]
-                if method_name(call) == "to" and positional:
-                    sinks.append(positional[0])
-                if name.endswith("torch.device") and positional and not isinstance(positional[0], cst.SimpleString):
-                    sinks.append(positional[0])
-                for sink in sinks:
-                    for o in index.origins(sink):
-                        rule._target(o.literal, o.literal is sink, o.via, rule.line_of(call), o.string_only)
-
-        node.visit(Sinks())
-
-    def _target(self, literal: cst.SimpleString, direct: bool, via: str, line: int, string_only: bool) -> None:
+    def _target(self, literal: cst.SimpleString, direct: bool, via: str, call: cst.Call, string_only: bool) -> None:
         value = str_value(literal)
         is_cuda, idx = _cuda_index(value)
         if not is_cuda or literal in self._targets:
             return
-        where = "" if direct else f" ({via}, used at line {line})"
+        where = "" if direct else f" ({via}, used at line {self.line_of(call)})"
         message, how = self._judge(f'the device "{value}" is hard-coded{where}', idx)
         self._targets[literal] = (message, how, string_only)
 
@@ -115,14 +112,12 @@ class HardcodedCuda(RuleTransformer):
         return cst.Call(func=cst.Name("str"), args=[cst.Arg(device)]) if string_only else device
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if self.guarded or original in self._skip:
-            return updated
         name = dotted(updated.func) or ""
-        if name.endswith("torch.device"):
-            return self._torch_device(original, updated)
-        if method_name(updated) == "cuda" and not name.startswith("torch."):
-            return self._dot_cuda(original, updated)
-        return updated
+        is_device = name.endswith("torch.device")
+        is_cuda = not is_device and method_name(updated) == "cuda" and not name.startswith("torch.")
+        if not (is_device or is_cuda) or original in self._skip or self.guarded:  # the guard test costs most
+            return updated
+        return self._torch_device(original, updated) if is_device else self._dot_cuda(original, updated)
 
     def _torch_device(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         kind = arg(updated, "type", 0)

@@ -20,10 +20,11 @@ class UnguardedSetDevice(RuleTransformer):
                    "the file still requires CUDA (apply DDF002 too).",
         before="torch.cuda.set_device(local_rank)",
         after="if torch.cuda.is_available():\n    torch.cuda.set_device(local_rank)")
+    triggers = ("set_device",)
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine) -> cst.BaseStatement:
-        if self.guarded or single_call_statement(updated, "cuda.set_device") is None:
+        if single_call_statement(updated, "cuda.set_device") is None or self.guarded:
             return updated
         if not self.flag(original, "torch.cuda.set_device without a CUDA guard"):
             return updated

@@ -115,19 +115,25 @@ class InputsNotOnModelDevice(RuleTransformer):
         before='inputs = tokenizer(prompts, padding=True, return_tensors="pt")\nout = model.generate(**inputs)',
         after='inputs = tokenizer(prompts, padding=True, return_tensors="pt").to(model.device)\n'
               "out = model.generate(**inputs)")
+    triggers = ("return_tensors", "ensor(", "from_numpy")
+
+    @classmethod
+    def wanted(cls, source: str) -> bool:
+        return ("generate" in source or "model" in source) and super().wanted(source)
 
     def visit_Module(self, node: cst.Module) -> None:
         """Which assignments and arguments carry CPU tensors into a model call, before any rewrite."""
         self._fix: dict[cst.CSTNode, tuple[str, str]] = {}  # node → (model, message)
-        scan = _Scan(self)
+        scan = _Scan()
         node.visit(scan)
-        for call, model, scopes in scan.calls:
+        for call, at, model, scopes in scan.calls:
             if model in scan.wrapped or (model in scan.built and model not in scan.on_gpu):
                 continue
             for a in call.args:
-                self._consider(a.value, model, scopes, self.line_of(call), scan)
+                self._consider(a.value, model, scopes, at)
 
-    def _consider(self, expr: cst.BaseExpression, model: str, scopes: list[_Scope], line: int, scan: _Scan) -> None:
+    def _consider(self, expr: cst.BaseExpression, model: str, scopes: list[_Scope], line: int) -> None:
+        """`line` is a position in source order (the scan's counter), not a line number."""
         if _producer(expr):
             self._fix.setdefault(expr, (model, f"{_shown(expr)} is a CPU tensor but {model} may be on a GPU"))
             return
@@ -152,12 +158,22 @@ class InputsNotOnModelDevice(RuleTransformer):
             return updated
         return updated.with_changes(value=_to_device(updated.value, target[0]))
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
-        updated = super().on_leave(original_node, updated_node)
-        target = self._fix.get(original_node) if not isinstance(original_node, cst.Assign) else None
-        if target is None or not isinstance(updated, cst.BaseExpression) or not self.flag(original_node, target[1]):
+    # A producer passed straight to the model (`generate(input_ids=torch.tensor(...))`) is a call, or an
+    # attribute or subscript of one (`tok(...).input_ids`).
+    def _inline(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        target = self._fix.get(original)
+        if target is None or not self.flag(original, target[1]):
             return updated
         return _to_device(updated, target[0])
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        return self._inline(original, updated)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        return self._inline(original, updated)
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        return self._inline(original, updated)
 
 
 def _to_device(value: cst.BaseExpression, model: str) -> cst.Call:
@@ -166,7 +182,10 @@ def _to_device(value: cst.BaseExpression, model: str) -> cst.Call:
 
 
 def _reaching(scopes: list[_Scope], name: str, line: int) -> tuple[int, cst.Assign, _Scope] | None:
-    """The last assignment to `name` before `line` in the innermost scope that binds it (module code runs first)."""
+    """The last assignment to `name` before `line` in the innermost scope that binds it (module code runs first).
+
+    Positions are in source order; an assignment counts from its end, so `x = model(x)` is not its own source.
+    """
     for depth, scope in enumerate(reversed(scopes)):
         inner = depth == 0
         if name in scope.params and not scope.assigns.get(name):
@@ -183,14 +202,18 @@ def _reaching(scopes: list[_Scope], name: str, line: int) -> tuple[int, cst.Assi
 class _Scan(cst.CSTVisitor):
     """Models (where they are built, whether placed on a GPU), model calls and assignments, by scope."""
 
-    def __init__(self, rule: RuleTransformer) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.rule = rule
         self.scopes: list[_Scope] = [_Scope()]
-        self.calls: list[tuple[cst.Call, str, list[_Scope]]] = []
+        self.order = 0  # position in source order: nodes are visited as they appear
+        self.calls: list[tuple[cst.Call, int, str, list[_Scope]]] = []
         self.built: set[str] = set()  # models this file builds (from_pretrained, a model class)
         self.on_gpu: set[str] = set()
         self.wrapped: set[str] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.order += 1
+        return super().on_visit(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params = node.params
@@ -203,17 +226,17 @@ class _Scan(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        line = self.rule.line_of(node)
-        for t in node.targets:
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        line = self.order
+        for t in original_node.targets:
             target = t.target
             if isinstance(target, cst.Name):
-                self.scopes[-1].assigns.setdefault(target.value, []).append((line, node))
+                self.scopes[-1].assigns.setdefault(target.value, []).append((line, original_node))
             elif isinstance(target, cst.Subscript) and (base := _base_name(target)):
                 self.scopes[-1].touched.setdefault(base, []).append(line)
             name = dotted(target)
             if name:
-                self._model_assignment(name, node.value)
+                self._model_assignment(name, original_node.value)
 
     def _model_assignment(self, name: str, value: cst.BaseExpression) -> None:
         root = _call_root(value)
@@ -235,7 +258,7 @@ class _Scan(cst.CSTVisitor):
         receiver = dotted(func.value) if isinstance(func, cst.Attribute) else None
         if method in ("to", "cuda") and receiver and (method == "cuda" or _not_cpu(node)):
             self.on_gpu.add(receiver)  # model.to(device) / model.cuda(): may be on a GPU from here
-            self.scopes[-1].touched.setdefault(receiver, []).append(self.rule.line_of(node))
+            self.scopes[-1].touched.setdefault(receiver, []).append(self.order)
         model = None
         if receiver and ((method == "generate" and not _NOT_A_MODEL.search(receiver))
                          or (method == "forward" and _looks_like_a_model(receiver))):
@@ -243,7 +266,7 @@ class _Scan(cst.CSTVisitor):
         elif method is None and (callee := dotted(func)) and _looks_like_a_model(callee):
             model = callee  # model(**inputs)
         if model is not None:
-            self.calls.append((node, model, list(self.scopes)))
+            self.calls.append((node, self.order, model, list(self.scopes)))
 
 
 def _looks_like_a_model(name: str) -> bool:

@@ -21,6 +21,7 @@ class LoadWithoutMapLocation(RuleTransformer):
                    "load_state_dict, which copies into the model's own parameters).",
         before="state = torch.load(path)",
         after='state = torch.load(path, map_location="cpu")')
+    triggers = ("load",)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if dotted(updated.func) != "torch.load" or self.guarded:

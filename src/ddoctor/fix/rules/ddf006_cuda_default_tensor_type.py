@@ -24,11 +24,12 @@ class CudaDefaultTensorType(RuleTransformer):
         before="torch.set_default_tensor_type(torch.cuda.HalfTensor)",
         after='torch.set_default_dtype(torch.float16 if torch.cuda.is_available() else torch.float32)\n'
               'torch.set_default_device("cuda" if torch.cuda.is_available() else "cpu")')
+    triggers = ("set_default_tensor_type",)
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine) -> cst.BaseStatement | cst.FlattenSentinel:
         call = single_call_statement(updated, "set_default_tensor_type")
-        if self.guarded or call is None or not call.args:
+        if call is None or not call.args or self.guarded:
             return updated
         target = dotted(call.args[0].value) or ""
         parts = target.split(".")

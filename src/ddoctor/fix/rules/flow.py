@@ -54,6 +54,7 @@ class ValueIndex(cst.CSTVisitor):
         self.names: dict[str, list[_Feed]] = {}
         self.attrs: dict[str, list[_Feed]] = {}
         self.keys: dict[str, list[_Feed]] = {}
+        self.calls: list[cst.Call] = []  # every call, in source order, for the rules' own matching
         self._class_depth: list[bool] = []  # True while directly in a class body
 
     @classmethod
@@ -104,6 +105,7 @@ class ValueIndex(cst.CSTVisitor):
             self._add(self.keys, key, _Feed(node.value, f"the config key {key!r}"))
 
     def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
         name = dotted(node.func) or ""
         if name.endswith("add_argument"):
             dest = _argparse_dest(node)
