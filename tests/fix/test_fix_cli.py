@@ -84,6 +84,12 @@ def test_diff_does_not_go_with_write(run_cli, tmp_path):
     assert f.read_text() == NCCL
 
 
+def test_an_unsupported_format_is_refused(run_cli, tmp_path):
+    f = tmp_path / "train.py"
+    f.write_text(NCCL)
+    assert run_cli("fix", "--format", "markdown", str(f)).returncode == 2
+
+
 def test_long_lines_are_never_wrapped(run_cli, tmp_path):
     f = tmp_path / "train.py"
     f.write_text(NCCL)

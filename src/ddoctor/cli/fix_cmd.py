@@ -30,6 +30,9 @@ def run_fix(*, paths: list[str], write: bool, unsafe: bool, select: list[str], i
     if not paths:
         error("give files or directories to check (e.g. ddoctor fix train.py llama/)")
         return EXIT_USAGE
+    if fmt not in ("text", "json", "github"):
+        error(f"ddoctor fix has no {fmt} format; use text, json or github")
+        return EXIT_USAGE
     if diff_only and (write or fmt != "text"):
         error("--diff prints the diff alone; it goes with neither --write nor --format")
         return EXIT_USAGE
