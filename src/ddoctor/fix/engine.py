@@ -61,7 +61,7 @@ def fix_source(source: str, *, rules: Sequence[type[RuleTransformer]], unsafe: b
     try:
         finders = [r(RuleContext(rewrite=False, unsafe=unsafe, distributed=distributed, module=module,
                                  shared=shared)) for r in chosen]
-        _report(module, finders, shared)
+        _report(module, finders)
     except Exception as exc:  # a rule's own bug: this file stays as it is, the other files go on
         return SourceFix(error=f"internal error while checking ({type(exc).__name__}: {exc}); file left unchanged")
     edits = [e for f in finders for e in f.edits]
@@ -121,7 +121,7 @@ class _Together(cst.CSTVisitor):
             leave(original_node, original_node)
 
 
-def _report(module: cst.Module, finders: Sequence[RuleTransformer], shared: dict) -> None:
+def _report(module: cst.Module, finders: Sequence[RuleTransformer]) -> None:
     """Report passes; positions (a whole codegen of the file) are computed only when something was flagged."""
     if not finders:
         return

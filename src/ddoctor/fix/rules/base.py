@@ -1,8 +1,10 @@
 """What every rule shares: the transformer base, guard tracking, and matching helpers.
 
-A rule runs twice. The first run, over the file as the user has it, only reports (positions are
-the user's lines); the second, over the file as the earlier rules left it, rewrites the edits
-that `--write`/`--unsafe-fixes` allow. `flag()` records an edit and answers whether to rewrite it.
+A rule runs twice. The report pass, over the file as the user has it (all rules in one walk, see
+engine.py), only records what it flags; positions, the user's lines, are added afterwards. The
+rewrite pass, over the file as the earlier rules left it, rewrites the edits that `--write`/
+`--unsafe-fixes` allow. `flag()` records an edit and answers whether to rewrite it. A rule must
+change nothing in its report pass: the walk is shared.
 """
 
 from __future__ import annotations
