@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ddoctor.fix.hints import signatures_fixed_by
 from ddoctor.fix.rules import RULE_INFO
 from ddoctor.kb.loader import load_signatures
 from ddoctor.render.diagnose import signature_markdown
@@ -28,15 +29,15 @@ def pages() -> dict[Path, str]:
     for s in sigs:
         out[DOCS / "signatures" / f"{s.code}-{s.name}.md"] = signature_markdown(s)
     for r in rules:
-        out[DOCS / "fixes" / f"{r.code}-{r.name}.md"] = rule_markdown(r)
+        out[DOCS / "fixes" / f"{r.code}-{r.name}.md"] = rule_markdown(r, signatures_fixed_by(r.code, sigs))
     index = ["# Failure causes", "", "What `ddoctor diagnose` reports. Each page is generated from the signature's",
              "TOML file in `src/ddoctor/kb/signatures/`.", "", "| code | name | title |", "|---|---|---|"]
     index += [f"| {s.code} | [{s.name}]({s.code}-{s.name}.md) | {s.title}{' (symptom)' if s.symptom else ''} |"
               for s in sigs]
     out[DOCS / "signatures" / "index.md"] = "\n".join(index) + "\n"
-    findex = ["# Fix rules", "", "What `ddoctor fix` rewrites. Generated from `src/ddoctor/fix/rules.py`.", "",
+    findex = ["# Fix rules", "", "What `ddoctor fix` rewrites. Generated from `src/ddoctor/fix/rules/`.", "",
               "| code | name | applicability | what |", "|---|---|---|---|"]
-    findex += [f"| {r.code} | [{r.name}]({r.code}-{r.name}.md) | {'safe' if r.safe else 'unsafe'} | "
+    findex += [f"| {r.code} | [{r.name}]({r.code}-{r.name}.md) | {r.applicability.value} | "
                f"{_cell(r.summary)} |" for r in rules]
     out[DOCS / "fixes" / "index.md"] = "\n".join(findex) + "\n"
     return out

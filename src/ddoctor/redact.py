@@ -63,6 +63,11 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
                           else m.group(0), text)
 
 
+def contains_credential(text: str, secrets: Iterable[str] = ()) -> bool:
+    """A known secret value or an issuer's token shape (not the name=value guess, which code trips)."""
+    return any(s in text for s in secrets) or _TOKEN_RE.search(text) is not None
+
+
 def scrub_values(obj, secrets: Iterable[str] = ()):
     """The same value with every string scrubbed: frozen dataclasses, tuples, lists and dicts are rebuilt.
 

@@ -122,7 +122,6 @@ def test_real_torchrun_failure_piped_into_diagnose(tmp_path):
 def test_fix_hints_point_at_the_user_frame_and_rule(run_cli):
     r = run_cli("diagnose", "--fix-hints", "--format", "json", str(CORPUS / "g001-nccl-unavailable.log"))
     d = json.loads(r.stdout)["diagnoses"][0]
-    assert d["fix_hints"] == ["ddoctor fix --select DDF001 /home/dev/proj/llama_ref/llama/generation.py  "
-                              "# diff; add --write (--unsafe-fixes) to apply"]
+    assert d["fix_hints"] == ["ddoctor fix --write --select DDF001 /home/dev/proj/llama_ref/llama/generation.py"]
     text = run_cli("diagnose", "--fix-hints", str(CORPUS / "g005-cuda-unavailable-build.log")).stdout
-    assert "ddoctor fix --select DDF002,DDF003,DDF006 /home/dev/proj/llama_ref/llama/generation.py" in text
+    assert "ddoctor fix --write --unsafe-fixes --select DDF002,DDF003,DDF005,DDF006" in text

@@ -31,6 +31,8 @@ def test_failure_keeps_the_exit_code_and_diagnoses_on_stderr(run_cli):
     assert "Distributed package doesn't have NCCL built in" in r.stdout + r.stderr  # the job's own output
     doc = json.loads(r.stderr[r.stderr.index('{\n  "schema"'):])
     assert doc["diagnoses"][0]["name"] == "nccl-unavailable"
+    script = ROOT / "fixtures" / "programs" / "nccl_init.py"
+    assert doc["diagnoses"][0]["fix_hints"] == [f"ddoctor fix --write --select DDF001 {script}"]
 
 
 def test_killed_job_reports_the_signal(run_cli):

@@ -22,7 +22,7 @@ def test_github_annotations(run_cli, tmp_path):
     f = tmp_path / "t.py"
     f.write_text('import torch.distributed as dist\ndist.init_process_group("nccl")\n')
     x = run_cli("fix", "--format", "github", str(f))
-    assert x.returncode == 1 and f"::error file={f},line=2,col=1,title=DDF001::" in x.stdout
+    assert x.returncode == 1 and f"::error file={f},line=2,col=25,title=DDF001::" in x.stdout
 
 
 def test_quiet_prints_only_the_verdict(run_cli):

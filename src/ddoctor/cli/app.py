@@ -177,18 +177,24 @@ def fix(
     fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
                                    help="text, json (ddoctor.fix/1) or github (Actions annotations)."),
     no_diff: bool = typer.Option(False, "--no-diff", help="List the issues without the diff."),
+    diff: bool = typer.Option(False, "--diff", help="Print only the diff (for `| git apply` or `| patch -p1`); "
+                              "the summary goes to stderr."),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
     no_color: bool = typer.Option(False, "--no-color"),
 ) -> None:
     """Rewrite the code patterns behind distributed/device failures (hard-coded "nccl" and "cuda", ...).
 
-    Shows a unified diff and exits 1 while fixable code remains (a CI or pre-commit check); --write
-    applies the safe fixes, --unsafe-fixes adds the rest. A file that does not parse is reported and
-    left untouched. `ddoctor explain DDF001` documents a rule.
+    Shows the issues and a unified diff, and exits 1 while issues remain (a CI or pre-commit check);
+    --write applies the safe fixes, --unsafe-fixes adds the rest. The diff is printed whole and
+    applies with `git apply` or `patch -p1` from the working directory. Directories are walked for
+    *.py files, honouring .gitignore. A file that does not parse, or cannot be read or written, is
+    reported and the others are still fixed. `ddoctor explain DDF001` documents a rule.
 
     Examples:
 
       ddoctor fix llama/                       # what would change
+
+      ddoctor fix --diff llama/ | git apply    # the same as --write
 
       ddoctor fix --write --unsafe-fixes llama/generation.py
 
@@ -200,8 +206,8 @@ def fix(
         return [x for v in (values or []) for x in v.split(",") if x.strip()]
 
     raise typer.Exit(run_fix(paths=list(paths or []), write=write, unsafe=unsafe_fixes, select=split(select),
-                             ignore=split(ignore), fmt=fmt.value, show_diff=not no_diff, no_color=no_color,
-                             list_rules=list_rules))
+                             ignore=split(ignore), fmt=fmt.value, show_diff=not no_diff, diff_only=diff,
+                             no_color=no_color, list_rules=list_rules))
 
 
 @app.command()

@@ -104,16 +104,18 @@ def run_explain(key: str, fmt: str, no_color: bool) -> int:
 
     rule = RULE_INFO.get(key.strip().upper())
     if rule is not None:
+        from ddoctor.fix.hints import signatures_fixed_by
         from ddoctor.render.fix import rule_markdown
 
+        fixes = signatures_fixed_by(rule.code, load_signatures())
         if fmt == "json":
-            out.write(envelope("fix-rule", rule.to_dict()))
+            out.write(envelope("fix-rule", {**rule.to_dict(), "fixes": list(fixes)}))
         elif fmt == "markdown":
-            out.write(rule_markdown(rule))
+            out.write(rule_markdown(rule, fixes))
         else:
             from rich.markdown import Markdown
 
-            out.render(lambda console: console.print(Markdown(rule_markdown(rule))))
+            out.render(lambda console: console.print(Markdown(rule_markdown(rule, fixes))))
         return EXIT_OK
     sig = find_signature(key)
     if sig is None:

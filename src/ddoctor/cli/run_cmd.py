@@ -94,11 +94,11 @@ def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int) -
     out = Output(no_color=no_color)
     result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
     if fmt == "json":
-        sys.stderr.write(r.render_json(result, host=None) + "\n")
+        sys.stderr.write(r.render_json(result, host=None, hints=True) + "\n")
         return
     console = stderr_console()
     console.print(f"[bold red]ddoctor: the job exited with code {exit_code}[/]")
-    r.render_text(result, console, show_all=False)
+    r.render_text(result, console, show_all=False, hints=True)
 
 
 def _preflight(no_color: bool) -> int:

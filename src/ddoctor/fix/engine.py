@@ -1,150 +1,270 @@
-"""Apply fix rules to source text and files: diff by default, atomic writes with --write."""
+"""Apply the fix rules to source text: the rewrite, the edits at the user's positions, and a diff that applies.
+
+Pure text in, values out; reading and writing files is files.py's job.
+"""
 
 from __future__ import annotations
 
+import ast
 import difflib
-import os
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
-from ddoctor.fix.base import Edit, code_of
-from ddoctor.fix.rules import DEVICE_NAME, RULES
+from ddoctor.fix.rules import RULES
+from ddoctor.fix.rules.base import RuleContext, RuleTransformer, code_of, positions_of
+from ddoctor.model.fix import Edit
 
-DEVICE_LINE = 'DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")'
-DEVICE_LINE_MPS = ('DEVICE = torch.device("cuda" if torch.cuda.is_available() else "mps" '
-                   'if torch.backends.mps.is_available() else "cpu")')
+# A file that starts ranks: distributed rewrites (the rank's own GPU, no MPS) apply.
+_DISTRIBUTED = re.compile(r"init_process_group|torch\.distributed|from torch import distributed|LOCAL_RANK")
 
 
-@dataclass
-class FileFix:
-    path: str
-    edits: list[Edit] = field(default_factory=list)
-    applied: list[Edit] = field(default_factory=list)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceFix:
+    """`new_source` None: nothing to change. `applied`: the edits that the rewrite carries out."""
+
+    edits: tuple[Edit, ...] = ()
+    applied: tuple[Edit, ...] = ()
     new_source: str | None = None
-    diff: str = ""
     error: str | None = None
 
-    @property
-    def remaining(self) -> list[Edit]:
-        return [e for e in self.edits if e not in self.applied]
 
-    def to_dict(self) -> dict:
-        return {"path": self.path, "edits": [e.to_dict() for e in self.edits],
-                "applied": [e.to_dict() for e in self.applied], "error": self.error}
-
-
-def select_rules(select: list[str] | None, ignore: list[str] | None):
+def select_rules(select: Sequence[str] | None, ignore: Sequence[str] | None) -> list[type[RuleTransformer]]:
     """Codes or prefixes (`DDF00` selects DDF001-DDF009), as ruff's --select/--ignore."""
-    chosen = [r for r in RULES if not select or any(r.info.code.startswith(s.strip().upper()) for s in select)]
-    return [r for r in chosen if not ignore or not any(r.info.code.startswith(s.strip().upper()) for s in ignore)]
+    def hit(code: str, wanted: Sequence[str]) -> bool:
+        return any(code.startswith(s.strip().upper()) for s in wanted)
+
+    chosen = [r for r in RULES if not select or hit(r.info.code, select)]
+    return [r for r in chosen if not ignore or not hit(r.info.code, ignore)]
 
 
-def _has_import_torch(module: cst.Module) -> bool:
+def is_distributed(source: str) -> bool:
+    return _DISTRIBUTED.search(source) is not None
+
+
+def fix_source(source: str, *, rules: Sequence[type[RuleTransformer]], unsafe: bool) -> SourceFix:
+    """Report every rule's edits on `source` and rewrite those that `unsafe` allows."""
+    if "\r" in source.replace("\r\n", ""):
+        # libcst drops a final lone CR, so classic-Mac line endings are refused rather than altered.
+        return SourceFix(error="lone CR line endings (classic Mac) are not supported; file left unchanged")
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return SourceFix(error=f"cannot parse: {_syntax_error(source, exc)}")
+    distributed = is_distributed(source)
+    chosen = [r for r in rules if r.wanted(source)]
+    shared: dict = {}
+    try:
+        finders = [r(RuleContext(rewrite=False, unsafe=unsafe, distributed=distributed, module=module,
+                                 shared=shared)) for r in chosen]
+        _report(module, finders)
+    except Exception as exc:  # a rule's own bug: this file stays as it is, the other files go on
+        return SourceFix(error=f"internal error while checking ({type(exc).__name__}: {exc}); file left unchanged")
+    edits = [e for f in finders for e in f.edits]
+    applied: list[Edit] = []
+    imports: set[str] = set()
+    prologue: dict[str, str] = {}
+    for rule, finder in zip(chosen, finders, strict=True):
+        wanted = [e for e in finder.edits if e.applicability.applies(unsafe=unsafe)]
+        if not wanted:
+            continue
+        rewriter = rule(RuleContext(rewrite=True, unsafe=unsafe, distributed=distributed))
+        try:
+            module = module.visit(rewriter)  # positions are not needed to rewrite
+        except Exception as exc:  # as above
+            return SourceFix(edits=tuple(edits), error=f"internal error in {rule.info.code} ({type(exc).__name__}: "
+                                                       f"{exc}); file left unchanged")
+        applied += wanted
+        imports |= rewriter.imports
+        prologue.update(rewriter.prologue)
+    module = _add_prologue(module, prologue)
+    module = _add_imports(module, imports)
+    new_source = module.code
+    edits.sort(key=lambda e: (e.line, e.col))
+    applied.sort(key=lambda e: (e.line, e.col))
+    if new_source == source:
+        return SourceFix(edits=tuple(edits))
+    try:
+        cst.parse_module(new_source)
+    except cst.ParserSyntaxError as exc:  # pragma: no cover - a rule bug must never corrupt a file
+        return SourceFix(edits=tuple(edits), error=f"internal error: the rewrite does not parse ({exc}); "
+                                                   "file left unchanged")
+    return SourceFix(edits=tuple(edits), applied=tuple(applied), new_source=new_source)
+
+
+class _Together(cst.CSTVisitor):
+    """Every rule's report pass in one walk of the tree. Report passes change nothing, so they can share it,
+    and each node goes only to the rules with a visit_/leave_ method for its type."""
+
+    def __init__(self, rules: Sequence[RuleTransformer]) -> None:
+        super().__init__()
+        self.rules = rules
+        self._visits: dict[type, list] = {}
+        self._leaves: dict[type, list] = {}
+
+    def _methods(self, kind: str, cls: type, table: dict[type, list]) -> list:
+        if cls not in table:
+            table[cls] = [m for r in self.rules if (m := getattr(r, f"{kind}_{cls.__name__}", None)) is not None]
+        return table[cls]
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for visit in self._methods("visit", type(node), self._visits):
+            visit(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for leave in self._methods("leave", type(original_node), self._leaves):
+            leave(original_node, original_node)
+
+
+def _report(module: cst.Module, finders: Sequence[RuleTransformer]) -> None:
+    """Report passes; positions (a whole codegen of the file) are computed only when something was flagged."""
+    if not finders:
+        return
+    module.visit(_Together(finders))
+    if any(f.pending for f in finders):
+        positions = finders[0].shared("positions", module, positions_of)
+        for f in finders:
+            f.place(positions)
+
+
+def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> str:
+    """Python's own wording and position where it has one (libcst's point at the statement's start)."""
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        return f"line {err.lineno}, column {err.offset}: {err.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return f"{exc.message} (line {exc.raw_line}) - syntax newer than libcst {version('libcst')}?"
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    """A unified diff `git apply` and `patch -p1` accept from the directory `path` is relative to.
+
+    Lines are split on "\\n" only (str.splitlines would also split on form feeds and U+2028, which
+    git does not), so "\\r\\n" endings stay in the lines; a last line without a newline gets git's
+    "\\ No newline at end of file" marker.
+    """
+    out = []
+    for line in difflib.unified_diff(_lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}"):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in re.split(r"(?<=\n)", text) if line]
+
+
+# -- module-level support the rules ask for ----------------------------------------------------------------
+def _top_imports(module: cst.Module) -> list[tuple[int, set[str]]]:
+    """(index in body, names bound) of every top-level `import x` statement."""
+    out = []
+    for i, stmt in enumerate(module.body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            names = {code_of(a.name).split(".")[0] for s in stmt.body if isinstance(s, cst.Import)
+                     for a in s.names if a.asname is None}  # `import torch.distributed` binds `torch` too
+            if names:
+                out.append((i, names))
+    return out
+
+
+def _defines(module: cst.Module, name: str) -> bool:
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for s in stmt.body:
-                # `import torch.distributed` binds the name `torch` too
-                if isinstance(s, cst.Import) and any(code_of(a.name).split(".")[0] == "torch" and a.asname is None
-                                                     for a in s.names):
-                    return True
-    return False
-
-
-def _has_device(module: cst.Module) -> bool:
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for s in stmt.body:
-                if isinstance(s, cst.Assign) and any(isinstance(t.target, cst.Name) and t.target.value == DEVICE_NAME
+                if isinstance(s, cst.Assign) and any(isinstance(t.target, cst.Name) and t.target.value == name
                                                      for t in s.targets):
                     return True
     return False
 
 
-def _insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement], *, at_top: bool) -> cst.Module:
+def _is_import(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom))
+
+
+def _is_future_or_doc(stmt: cst.BaseStatement, i: int) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    first = stmt.body[0]
+    if i == 0 and isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    return isinstance(first, cst.ImportFrom) and code_of(first.module or cst.Name("")) == "__future__"
+
+
+def _add_imports(module: cst.Module, names: set[str]) -> cst.Module:
+    """`import os` / `import torch` where not bound, placed where isort would put them (ruff's I001 stays quiet)."""
+    bound = set().union(*(n for _, n in _top_imports(module)))
+    for name in sorted(names - bound):
+        body = list(module.body)
+        at, blank = _import_slot(body, name)
+        stmt = cst.parse_statement(f"import {name}\n")
+        if at < len(body) and body[at].leading_lines and not blank:
+            # Take over the blank lines (or comments) above the statement it goes before.
+            stmt = stmt.with_changes(leading_lines=body[at].leading_lines)
+            body[at] = body[at].with_changes(leading_lines=[])
+        elif blank:
+            stmt = stmt.with_changes(leading_lines=[cst.EmptyLine()])
+        module = module.with_changes(body=[*body[:at], stmt, *body[at:]])
+    return module
+
+
+def _import_slot(body: list[cst.BaseStatement], name: str) -> tuple[int, bool]:
+    """(index, needs a blank line before): sorted among the plain imports of its own section (stdlib or not)."""
+    start = 0
+    while start < len(body) and _is_future_or_doc(body[start], start):
+        start += 1
+    block = []
+    i = start
+    while i < len(body) and _is_import(body[i]):
+        block.append((i, _module_of(body[i])))
+        i += 1
+
+    def stdlib(mod: str) -> bool:
+        return mod.split(".")[0] in sys.stdlib_module_names
+
+    section = [(j, m, isinstance(body[j].body[0], cst.Import)) for j, m in block if stdlib(m) == stdlib(name)]
+    plain = [(j, m) for j, m, is_plain in section if is_plain]
+    for j, m in plain:
+        if m > name:
+            return j, False
+    if plain:
+        return plain[-1][0] + 1, False
+    if section:
+        return section[0][0], False
+    if not stdlib(name) and block and any(stdlib(m) for _, m in block):
+        last_std = max(j for j, m in block if stdlib(m))
+        return last_std + 1, True
+    return start, False
+
+
+def _module_of(stmt: cst.BaseStatement) -> str:
+    node = stmt.body[0]
+    if isinstance(node, cst.Import):
+        return code_of(node.names[0].name)
+    return code_of(node.module) if node.module is not None else ""
+
+
+def _add_prologue(module: cst.Module, prologue: dict[str, str]) -> cst.Module:
+    """Module constants (DEVICE = ...) after the leading imports, and after any later import they rely on."""
+    statements = [cst.parse_statement(line + "\n").with_changes(leading_lines=[cst.EmptyLine()])
+                  for name, line in sorted(prologue.items()) if not _defines(module, name)]
+    if not statements:
+        return module
     body = list(module.body)
     i = 0
-    # after the docstring and __future__ imports (at_top), or after every top-level import
-    while i < len(body):
-        stmt = body[i]
-        is_doc = (i == 0 and isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr)
-                  and isinstance(stmt.body[0].value, cst.SimpleString))
-        is_future = isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.ImportFrom) \
-            and code_of(stmt.body[0].module or cst.Name("")) == "__future__"
-        is_import = isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom))
-        if is_doc or is_future or (is_import and not at_top):
-            i += 1
-            continue
-        break
+    while i < len(body) and (_is_import(body[i]) or _is_future_or_doc(body[i], i)):
+        i += 1
+    for at, names in _top_imports(module):
+        if names & {"torch", "os"}:
+            i = max(i, at + 1)
+    if i < len(body) and not body[i].leading_lines:
+        body[i] = body[i].with_changes(leading_lines=[cst.EmptyLine()])
     return module.with_changes(body=body[:i] + statements + body[i:])
-
-
-def fix_source(source: str, *, rules, unsafe: bool, path: str = "<string>") -> FileFix:
-    result = FileFix(path=path)
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        result.error = f"cannot parse: {str(exc).splitlines()[0]}"
-        return result
-    uses_dist = "init_process_group" in source or "torch.distributed" in source
-    need_torch = need_device = False
-    original = MetadataWrapper(module)
-    for rule in rules:
-        found = rule()
-        original.visit(found)  # edits are reported at the positions of the file as the user has it
-        result.edits.extend(found.edits)
-        if found.edits and (rule.info.safe or unsafe):
-            t = rule()
-            module = MetadataWrapper(module).visit(t)
-            result.applied.extend(found.edits)
-            need_torch |= t.needs_torch_import
-            need_device |= t.needs_device_constant
-    if need_device and not _has_device(module):
-        line = DEVICE_LINE if uses_dist else DEVICE_LINE_MPS
-        stmt = cst.parse_statement(line + "\n").with_changes(leading_lines=[cst.EmptyLine()])
-        module = _insert_after_imports(module, [stmt], at_top=False)
-    if need_torch and not _has_import_torch(module):
-        module = _insert_after_imports(module, [cst.parse_statement("import torch\n")], at_top=True)
-    new_source = module.code
-    if new_source != source:
-        try:
-            cst.parse_module(new_source)
-        except cst.ParserSyntaxError as exc:  # pragma: no cover - a rule bug must never corrupt a file
-            result.error = f"internal error: the rewrite does not parse ({exc}); file left unchanged"
-            return result
-        result.new_source = new_source
-        result.diff = "".join(difflib.unified_diff(source.splitlines(keepends=True),
-                                                   new_source.splitlines(keepends=True),
-                                                   fromfile=f"a/{path}", tofile=f"b/{path}"))
-    result.edits.sort(key=lambda e: (e.line, e.col))
-    return result
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write beside the file and rename over it: a crash leaves the old or the new file, never half."""
-    mode = path.stat().st_mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".ddoctor-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def iter_python_files(paths: list[str]) -> list[Path]:
-    out = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            out += sorted(q for q in path.rglob("*.py") if not any(part.startswith(".") or part in
-                                                                    ("__pycache__", "site-packages", "node_modules")
-                                                                    for part in q.parts))
-        else:
-            out.append(path)
-    return out

@@ -28,10 +28,10 @@ def _evidence_lines(d: Diagnosis, limit: int = 4) -> list[Text]:
 
 def fix_hints(d: Diagnosis) -> list[str]:
     """`ddoctor fix` commands that remove this cause, aimed at the user's file when the log names it."""
-    if not d.fix_codes:
-        return []
-    target = d.user_frame.filename if d.user_frame else "<your script>"
-    return [f"ddoctor fix --select {','.join(d.fix_codes)} {target}  # diff; add --write (--unsafe-fixes) to apply"]
+    from ddoctor.fix.hints import command_for
+
+    command = command_for(d.fix_codes, d.user_frame.filename if d.user_frame else None)
+    return [command] if command else []
 
 
 def _panel(d: Diagnosis, index: int, hints: bool = False) -> Panel:

@@ -1,0 +1,10 @@
+import torch
+import torch.distributed as dist
+
+backend = "nccl" if torch.cuda.is_available() and torch.distributed.is_nccl_available() else "gloo"
+
+
+def setup(rank: int, world_size: int, pg_backend: str = "nccl" if torch.cuda.is_available() and torch.distributed.is_nccl_available() else "gloo") -> None:
+    dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
+    group = dist.new_group([0, 1], backend=pg_backend)
+    del group
