@@ -12,7 +12,7 @@ def judge(spec, host):
 
 
 @pytest.mark.parametrize(("spec", "status"), [
-    ("cuda", Status.PASS), ("cuda>=12.1", Status.PASS), ("cuda>=13", Status.FAIL), ("nccl", Status.PASS),
+    ("cuda", Status.PASS), ("cuda>=12.1", Status.PASS), ("cuda>=13.2", Status.FAIL), ("nccl", Status.PASS),
     ("nccl>=2.18", Status.PASS), ("gpus>=8", Status.PASS), ("gpus>=16", Status.FAIL), ("torch>=2.4", Status.PASS),
     ("torch<2", Status.FAIL), ("shm>=1GiB", Status.PASS), ("shm>=1TiB", Status.FAIL), ("mps", Status.FAIL),
     ("gloo", Status.PASS), ("mpi", Status.FAIL), ("driver>=550", Status.PASS), ("ram>=64GiB", Status.PASS),

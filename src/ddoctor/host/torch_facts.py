@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from ddoctor.host.facts import (
 )
 
 CHILD_SCRIPT = str(Path(__file__).with_name("_torch_child.py"))
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # Variables that change what the dynamic loader or torch picks up at import.
 _KEY_ENV = ("LD_LIBRARY_PATH", "LD_PRELOAD", "DYLD_LIBRARY_PATH", "PYTHONPATH", "CUDA_HOME")
 
@@ -76,6 +77,18 @@ def _distributions() -> tuple[TorchDist, ...]:
     return tuple(unique.values())
 
 
+def _torchrun_picks_free_port(torch_dir: Path) -> bool | None:
+    """Read torchrun's source: current torchrun (pytorch/pytorch#175699) switches a single-node run without
+    --master_port to the c10d rendezvous on localhost:0, a free port; older ones bind 29500. None when
+    the source cannot be read."""
+    try:
+        text = (torch_dir / "distributed" / "run.py").read_text(errors="replace")
+    except OSError:
+        return None
+    return bool(re.search(r"max_nodes\s*==\s*1", text) and "localhost:0" in text
+                and re.search(r"master_port\s+is\s+None", text))
+
+
 def static_torch_facts() -> TorchFacts:
     torch_dir = _torch_dir()
     dists = _distributions()
@@ -90,6 +103,7 @@ def static_torch_facts() -> TorchFacts:
         cuda=v.get("cuda"),
         hip=v.get("hip"),
         debug=bool(v.get("debug", False)),
+        torchrun_free_port=_torchrun_picks_free_port(torch_dir),
         source="static",
     )
 
@@ -114,20 +128,57 @@ def cache_dir(environ: dict) -> Path:
     return Path(base) / "ddoctor"
 
 
-def _load_cache(path: Path) -> dict | None:
+def _static_snapshot(static: TorchFacts) -> dict:
+    return {"version": static.version, "cuda": static.cuda, "hip": static.hip, "location": static.location}
+
+
+_BOOL_FIELDS = ("nccl_available", "gloo_available", "mpi_available", "mps_built")
+
+
+def _valid_build(build: object, static: TorchFacts) -> bool:
+    """Build facts that could have come from importing this install: right types, the same version and
+    CUDA/ROCm as its files say, and no backend a build of that kind cannot have."""
+    if not isinstance(build, dict) or build.get("phase") != "build":
+        return False
+    if any(not isinstance(build.get(k), bool) for k in _BOOL_FIELDS):
+        return False
+    if (build.get("version"), build.get("cuda"), build.get("hip")) != (static.version, static.cuda, static.hip):
+        return False
+    arch = build.get("arch_list")
+    if not isinstance(arch, list) or not all(isinstance(a, str) for a in arch):
+        return False
+    pairs = build.get("default_backends")
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                                              for p in pairs):
+        return False
+    for k in ("nccl_version", "cudnn_version"):
+        if build.get(k) is not None and not isinstance(build.get(k), str):
+            return False
+    gpu_build = bool(static.cuda or static.hip)
+    if not gpu_build and (build["nccl_available"] or build.get("nccl_version") or arch or build.get("cudnn_version")):
+        return False  # NCCL, CUDA kernels and cuDNN exist only in CUDA/ROCm builds
+    return not (build.get("nccl_version") and not build["nccl_available"])
+
+
+def _load_cache(path: Path, key: str, static: TorchFacts) -> dict | None:
+    """The cached build facts, only when they were written for this exact install and could be true of it:
+    a cache file is user-writable, and must never make a CPU build pass `--require nccl`."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("phase") == "build" else None
+    if not isinstance(data, dict) or data.get("key") != key or data.get("static") != _static_snapshot(static):
+        return None
+    build = data.get("build")
+    return build if _valid_build(build, static) else None
 
 
-def _store_cache(path: Path, build: dict) -> None:
+def _store_cache(path: Path, key: str, static: TorchFacts, build: dict) -> None:
     """Best effort: a read-only or full cache dir only costs the next run an import."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(build))
+        tmp.write_text(json.dumps({"key": key, "static": _static_snapshot(static), "build": build}))
         os.replace(tmp, path)
     except OSError:
         pass
@@ -147,6 +198,8 @@ def _merge_build(static: TorchFacts, build: dict, source: str) -> TorchFacts:
         gloo_available=build.get("gloo_available"),
         mpi_available=build.get("mpi_available"),
         mps_built=build.get("mps_built"),
+        cudnn_version=build.get("cudnn_version"),
+        xnnpack=build.get("xnnpack"),
         default_backends=tuple(tuple(p) for p in build.get("default_backends") or ()),
         source=source,
     )
@@ -183,7 +236,7 @@ def collect_torch_facts(
     key = cache_key(static, environ)
     cache_path = cache_dir(environ) / f"torch-{key}.json" if key else None
     if use_cache and not runtime and cache_path is not None:
-        cached = _load_cache(cache_path)
+        cached = _load_cache(cache_path, key, static)
         if cached is not None:
             return _merge_build(static, cached, "cache"), None, None
 
@@ -206,8 +259,8 @@ def collect_torch_facts(
         return static, None, ProbeFailure(source="torch child", reason=f"import torch {reason} after "
                                           f"{timeout:.0f} s", timed_out=True)
     facts = _merge_build(static, build, "child")
-    if cache_path is not None:
-        _store_cache(cache_path, build)
+    if cache_path is not None and _valid_build(build, static):
+        _store_cache(cache_path, key, static, build)
     rt = _runtime_from(msgs, result.timed_out) if runtime else None
     failure = None
     done = any(m.get("phase") == "done" for m in msgs)

@@ -58,6 +58,9 @@ class Probe:
     run: Callable[[ProbeContext], Outcome]
     description: str
     timeout_s: float = 90.0
+    # Facts (names in probes/claims.FACTS) the verdict relies on; each non-skip finding records them in
+    # its evidence, and the invariant tests check them against every other finding's.
+    relies_on: tuple[str, ...] = ()
 
 
 def ok(summary: str, **kw) -> Outcome:
