@@ -11,7 +11,7 @@ from ddoctor.cli.output import Output, error, stderr_console
 from ddoctor.model.report import EXIT_USAGE, CheckReport, HostSummary, check_exit_code
 from ddoctor.probes.base import ProbeContext
 from ddoctor.probes.registry import all_probes, select
-from ddoctor.probes.requirements import RequirementError, make_requirement_probe
+from ddoctor.probes.requirements import RequirementError, make_requirement_probes
 from ddoctor.probes.runner import run_probes
 
 
@@ -62,7 +62,7 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
         error(f"unknown check id {exc.args[0]}; `ddoctor check --list` shows them")
         return EXIT_USAGE
     try:
-        probes += tuple(make_requirement_probe(r) for r in require)
+        probes += make_requirement_probes(require)
     except RequirementError as exc:
         error(str(exc))
         return EXIT_USAGE

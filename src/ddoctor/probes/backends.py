@@ -29,6 +29,9 @@ def check_nccl(ctx: ProbeContext) -> Outcome:
         return skip("NCCL availability unknown (torch not imported)")
     ev = claims.claims(ctx, "nccl_available", "nvidia_gpus", "torch_fits_host")
     gpus = ev["nvidia_gpus"]
+    if t.nccl_available and ev["torch_fits_host"] is False:
+        return warn(f"NCCL {t.nccl_version or ''} in torch {t.version} is ROCm's RCCL, which cannot drive this host's "
+                    f"{gpus} NVIDIA GPU(s)", _gpus_blocked_remedy(ctx), evidence={**ev, "nccl_version": t.nccl_version})
     if t.nccl_available:
         return ok(f"NCCL {t.nccl_version or '(version unknown)'} is built into torch",
                   evidence={**ev, "nccl_version": t.nccl_version})

@@ -26,10 +26,11 @@ def _nvml(ctx: ProbeContext) -> NvmlFacts | None:
 
 def check_driver(ctx: ProbeContext) -> Outcome:
     nv = ctx.host.nvml()
+    facts = claims.claims(ctx, "driver_cuda", "nvidia_gpus")
     if isinstance(nv, ProbeFailure):
         return fail(f"NVML did not answer: {nv.reason}; the NVIDIA driver may be wedged",
                     fix("Look for Xid errors, then reset the GPU or reboot the node.",
-                        "sudo dmesg | grep -i xid | tail", "sudo nvidia-smi -r"))
+                        "sudo dmesg | grep -i xid | tail", "sudo nvidia-smi -r"), evidence=facts)
     if not nv.available:
         err = nv.error or "unknown error"
         if "LibraryNotFound" in err or "ImportError" in err:
@@ -37,14 +38,15 @@ def check_driver(ctx: ProbeContext) -> Outcome:
                 return skip("no NVIDIA driver on this host (NVML library not found)")
             return fail(f"/dev/nvidia* exists but NVML cannot be loaded ({err})", fix(
                 "Install the NVIDIA user-space driver libraries; in a container, run it with the NVIDIA "
-                "container toolkit.", "docker run --gpus all ...", links=(NVIDIA_CONTAINER_DOCS,)))
+                "container toolkit.", "docker run --gpus all ...", links=(NVIDIA_CONTAINER_DOCS,)), evidence=facts)
         if "NoPermission" in err:
             return fail(f"NVML refused access: {err}", fix(
                 "Give this user access to the GPU device nodes (group video/render) or run in a "
-                "container started with --gpus.", "ls -l /dev/nvidia*", "sudo usermod -aG video $USER"))
+                "container started with --gpus.", "ls -l /dev/nvidia*", "sudo usermod -aG video $USER"),
+                evidence=facts)
         return fail(f"NVML failed to initialise: {err}", fix(
             "Load the NVIDIA kernel module or reinstall the driver, then check with nvidia-smi.",
-            "sudo modprobe nvidia", "nvidia-smi"))
+            "sudo modprobe nvidia", "nvidia-smi"), evidence=facts)
     ev = {"driver": nv.driver_version, **claims.claims(ctx, "driver_cuda", "nvidia_gpus")}
     if not nv.gpus:
         return warn(f"NVIDIA driver {nv.driver_version} is loaded but NVML lists no GPU", fix(

@@ -11,10 +11,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ddoctor import redact
 from ddoctor.model.finding import Remediation
 from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
-from ddoctor.redact import redact_env_value
 
 TORCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 REQUIRED_ENV_INIT = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -178,7 +178,7 @@ def check_launcher_env(ctx: ProbeContext) -> Outcome:
     env = ctx.env
     names = launchers(env)
     keys = [*TORCH_VARS, *(k for n in names for k in LAUNCHER_VARS[n])]
-    ev = {k: redact_env_value(k, env[k]) for k in dict.fromkeys(keys) if k in env}
+    ev = {k: redact.redact_env_value(k, env[k]) for k in dict.fromkeys(keys) if k in env}
     ev["launchers"] = ",".join(names) or None
     present = {k: ev[k] for k in TORCH_VARS if k in env}
     bad = [k for k in INT_VARS if k in env and _int(env, k) == "bad"]
@@ -232,7 +232,7 @@ def check_port(ctx: ProbeContext) -> Outcome:
         except ValueError:
             port = -1
         if not 1 <= port <= 65535:
-            return fail(f"MASTER_PORT={redact_env_value('MASTER_PORT', raw)!r} is not a TCP port", fix(
+            return fail(f"MASTER_PORT={redact.redact_env_value('MASTER_PORT', raw)!r} is not a TCP port", fix(
                 "Set a port number between 1024 and 65535.", f"export MASTER_PORT={ctx.host.free_port()}"))
     else:
         port = DEFAULT_PORT
@@ -271,7 +271,7 @@ def check_addr(ctx: ProbeContext) -> Outcome:
     if key is None:
         return skip("MASTER_ADDR is not set (torchrun --standalone uses localhost)")
     addr = ctx.env[key]
-    shown = redact_env_value(key, addr)
+    shown = redact.redact_env_value(key, addr)
     res = ctx.host.resolve(addr)
     if isinstance(res, str):
         service = " (under Kubeflow this is the master pod's service: is the job's headless Service up?)" \
