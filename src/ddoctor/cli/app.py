@@ -31,6 +31,12 @@ class Format(str, enum.Enum):
     github = "github"
 
 
+class ExitCodes(str, enum.Enum):
+    default = "default"
+    slurm = "slurm"
+    kubeflow = "kubeflow"
+
+
 class DiagFormat(str, enum.Enum):
     text = "text"
     json = "json"
@@ -66,7 +72,14 @@ def check(
                               help="Local ranks you plan to launch (judges GPUs, /dev/shm, threads for it)."),
     deep: bool = typer.Option(False, "--deep", help="Import torch live even without GPUs (ignore the cache)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
-    timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds each check may take."),
+    timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds the whole command may take, child "
+                                  "processes included; a check still running then is reported as not run (error)."),
+    deadline: float = typer.Option(None, "--deadline", min=1.0, help="A hard wall-clock limit for the whole run "
+                                   "(e.g. under Slurm's 60 s health-check limit): ddoctor exits before it, reporting "
+                                   "what did not finish as not run."),
+    exit_codes: ExitCodes = typer.Option(ExitCodes.default, "--exit-codes", help="Exit codes for a scheduler: "
+                                         "default (0 ok, 1 problems, 2 usage), slurm (0 keep the node, 1 drain, "
+                                         "2 could not run), kubeflow (0 pass, 10 warning, 20 retryable, 30 fatal)."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the verdict line (text format)."),
     live: bool = typer.Option(False, "--live", help="Also start local ranks and run real collectives: verified "
@@ -101,13 +114,16 @@ def check(
       ddoctor check --live --min-busbw 100  # real collectives and bandwidth between local ranks
 
       torchrun --nnodes 2 --nproc_per_node 8 --rdzv-endpoint HOST:PORT -m ddoctor check --cluster
+
+      ddoctor check --exit-codes slurm --deadline 50   # a Slurm HealthCheckProgram or prolog
     """
     from ddoctor.cli.check_cmd import run_check
 
     code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
                      verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
                      timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet, live=live,
-                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault, cluster=cluster)
+                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault, cluster=cluster,
+                     deadline=deadline, exit_codes=exit_codes.value)
     raise typer.Exit(code)
 
 

@@ -61,6 +61,9 @@ class Probe:
     # Facts (names in probes/claims.FACTS) the verdict relies on; each non-skip finding records them in
     # its evidence, and the invariant tests check them against every other finding's.
     relies_on: tuple[str, ...] = ()
+    # What a scheduler should do when this check fails (model.report.Action): "drain" for node faults,
+    # "retry" for transient states, "stop" for a job that cannot run as configured.
+    on_fail: str = "stop"
 
 
 def ok(summary: str, **kw) -> Outcome:

@@ -268,8 +268,10 @@ def make_requirement_probe(spec: str, *, probe_id: str | None = None) -> Probe:
             return ok(f"{spec}: {found.fact}", evidence=ev)
         return fail(f"{spec} not met: {found.fact}", remedy, evidence=ev)
 
+    # Fewer GPUs, cores, memory or an older driver than the job declares is the node's shortfall.
+    on_fail = "drain" if name in ("gpus", "cpus", "shm", "ram", "driver") else "stop"
     return Probe(id=probe_id or f"require.{name}", title=f"requirement {spec}", group="requirements", run=run,
-                 description=f"CI gate: {kind.describe}", relies_on=kind.relies_on)
+                 description=f"CI gate: {kind.describe}", relies_on=kind.relies_on, on_fail=on_fail)
 
 
 def make_requirement_probes(specs: list[str]) -> tuple[Probe, ...]:
