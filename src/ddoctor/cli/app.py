@@ -127,6 +127,36 @@ def check(
     raise typer.Exit(code)
 
 
+class ReportFormat(str, enum.Enum):
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def report(
+    fmt: ReportFormat = typer.Option(ReportFormat.markdown, "--format", "-f",
+                                     help="markdown (paste it into an issue) or json (ddoctor.report/1)."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Seconds the whole report may take."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Everything `python -m torch.utils.collect_env` prints, plus ddoctor's verdicts, redacted, in one paste.
+
+    OS and distro, kernel, libc, CPU, compilers, Python, the torch build (CUDA/ROCm, cuDNN, NCCL,
+    backends), GPUs and driver, the relevant packages (numpy, transformers, accelerate, deepspeed,
+    vllm, triton, nvidia-*), then every warning and failure `ddoctor check` finds with its fix.
+    Secret-looking values are redacted. It never creates a CUDA context, and reuses the cached
+    torch facts, so it takes a fraction of collect_env's time.
+
+    Example: ddoctor report > report.md   # then paste report.md into the issue
+
+    Exit codes: 0 nothing wrong, 1 a check found a problem, 2 ddoctor could not finish.
+    """
+    from ddoctor.cli.report_cmd import run_report
+
+    raise typer.Exit(run_report(fmt=fmt.value, timeout=timeout, no_color=no_color, use_cache=not no_cache))
+
+
 @app.command()
 def diagnose(
     files: list[str] = typer.Argument(None, help="Log files (plain or .gz); `-` or nothing reads stdin."),

@@ -56,6 +56,8 @@ def build_facts(torch):
     except Exception:
         pass
     try:
+        import torch.backends.xnnpack  # a submodule torch does not import itself
+
         facts["xnnpack"] = bool(torch.backends.xnnpack.enabled)
     except Exception:
         pass

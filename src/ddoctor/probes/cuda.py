@@ -238,6 +238,8 @@ def check_cuda_init(ctx: ProbeContext) -> Outcome:
                 "A CUDA call that never returns usually means a wedged driver: check Xid errors, reset the GPU "
                 "or reboot.", "sudo dmesg | grep -i xid | tail", "nvidia-smi"),
                 evidence=claims.claims(ctx, "cuda_usable"))
+        if nv and nv.gpus:
+            return skip("no CUDA context was created in this run (ddoctor report reads facts only)")
         return skip("no GPU to initialise")
     if not rt.cuda_available:
         if driver_too_old(ctx):
