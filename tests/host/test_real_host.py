@@ -156,3 +156,19 @@ def test_a_poisoned_cache_cannot_make_require_nccl_pass_on_a_cpu_build(run_cli, 
     f = {x["id"]: x for x in json.loads(r.stdout)["findings"]}
     assert f["require.nccl"]["status"] == "fail"
     assert f["torch.install"]["evidence"]["facts_source"] == "child"  # re-imported, not read from the poisoned file
+
+
+@pytest.mark.slow
+def test_a_prefetched_torch_child_is_adopted_not_started_twice(tmp_path, monkeypatch):
+    import os
+
+    from ddoctor.host import torch_facts
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    torch_facts.prefetch(env, runtime=False, use_cache=True)
+    assert "build" in torch_facts._PREFETCHED
+    monkeypatch.setattr(torch_facts, "run_python_child", lambda *a, **k: pytest.fail("a second child was started"))
+    t, _, _ = torch_facts.collect_torch_facts(environ=env, runtime=False, use_cache=True, timeout=120)
+    assert t.source == "child"
+    torch_facts.prefetch(env, runtime=False, use_cache=True)  # the cache now answers: nothing to start
+    assert "build" not in torch_facts._PREFETCHED

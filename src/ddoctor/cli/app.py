@@ -396,6 +396,9 @@ def _cleanup_on_exit() -> None:
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
     _cleanup_on_exit()
+    from ddoctor.cli.prefetch import prefetch_torch
+
+    prefetch_torch(sys.argv[1:])  # once per process: `python -m ddoctor` has done it before importing this
     try:
         app(prog_name="ddoctor")
     except SystemExit:

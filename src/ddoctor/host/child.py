@@ -103,11 +103,11 @@ def _collect(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes, bool
     return bytes(out), bytes(err), timed_out
 
 
-def run_python_child(script: str, args: list[str], *, timeout: float, env: dict | None = None,
-                     python: str | None = None) -> ChildResult:
-    argv = [python or sys.executable, script, *args]
+def start_python_child(script: str, args: list[str], *, env: dict | None = None,
+                       python: str | None = None) -> subprocess.Popen:
+    """Start a helper in its own session (so a kill takes its whole process group); see finish_python_child."""
     proc = subprocess.Popen(
-        argv,
+        [python or sys.executable, script, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,6 +116,16 @@ def run_python_child(script: str, args: list[str], *, timeout: float, env: dict 
     )
     with _LIVE_LOCK:
         _LIVE.add(proc)
+    return proc
+
+
+def run_python_child(script: str, args: list[str], *, timeout: float, env: dict | None = None,
+                     python: str | None = None) -> ChildResult:
+    return finish_python_child(start_python_child(script, args, env=env, python=python), timeout=timeout)
+
+
+def finish_python_child(proc: subprocess.Popen, *, timeout: float) -> ChildResult:
+    """Collect a started helper's output within `timeout` seconds (killing it after) and parse it."""
     try:
         raw_out, raw_err, timed_out = _collect(proc, timeout)
     finally:

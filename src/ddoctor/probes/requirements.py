@@ -11,9 +11,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from ddoctor.host.facts import NvmlFacts
 from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, Probe, ProbeContext, fail, fix, human_bytes, ok
@@ -189,12 +186,14 @@ def _error(spec: str, problem: str) -> RequirementError:
 class Condition:
     """A parsed condition: a version specifier set, or an operator and a number (bytes for sizes)."""
 
-    specifier: SpecifierSet | None = None
+    specifier: object | None = None  # packaging.specifiers.SpecifierSet
     op: str | None = None
     number: int | None = None
 
     def holds(self, have: object) -> bool:
         if self.specifier is not None:
+            from packaging.version import Version  # imported only when a version is compared
+
             return Version(str(have).split("+")[0]) in self.specifier
         a, b = int(have or 0), self.number
         return {">=": a >= b, "<=": a <= b, "==": a == b, "!=": a != b, ">": a > b, "<": a < b}[self.op]
@@ -215,6 +214,8 @@ def parse_requirement(spec: str) -> tuple[str, Condition | None]:
     if kind.kind == "feature":
         raise _error(spec, f"{name} takes no condition")
     if kind.kind == "version":
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         try:
             specifier = SpecifierSet(rest.replace(" ", ""))
         except InvalidSpecifier:
@@ -260,6 +261,8 @@ def make_requirement_probe(spec: str, *, probe_id: str | None = None) -> Probe:
             return ok(f"{spec}: {found.fact}", evidence=ev)
         if cond.specifier is not None and found.value is True:
             return fail(f"{spec} not met: {found.fact}, and its version is unknown", remedy, evidence=ev)
+        from packaging.version import InvalidVersion
+
         try:
             good = cond.holds(found.value)
         except InvalidVersion:
