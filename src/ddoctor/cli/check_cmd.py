@@ -19,7 +19,6 @@ from ddoctor.model.report import (
 )
 from ddoctor.probes.base import ProbeContext
 from ddoctor.probes.registry import all_probes, select
-from ddoctor.probes.requirements import RequirementError, make_requirement_probes
 from ddoctor.probes.runner import NOT_RUN, run_probes
 
 
@@ -99,11 +98,14 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     except KeyError as exc:
         error(f"unknown check id {exc.args[0]}; `ddoctor check --list` shows them")
         return EXIT_USAGE
-    try:
-        probes += make_requirement_probes(require)
-    except RequirementError as exc:
-        error(str(exc))
-        return EXIT_USAGE
+    if require:
+        from ddoctor.probes.requirements import RequirementError, make_requirement_probes
+
+        try:
+            probes += make_requirement_probes(require)
+        except RequirementError as exc:
+            error(str(exc))
+            return EXIT_USAGE
     probes = tuple(replace(p, timeout_s=min(p.timeout_s, limit)) for p in probes)
     try:
         host = _make_host(simulate, deep=deep, use_cache=use_cache, budget_s=max(left, 0.1))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from ddoctor.host.facts import NvmlFacts, ProbeFailure
 from ddoctor.probes.base import ProbeContext
-from ddoctor.wheels import driver_support, parse_cuda
 
 FACTS: dict[str, str] = {
     "nvidia_gpus": "GPUs NVML lists on this host (0 without a driver)",
@@ -87,6 +86,8 @@ def visible_gpus(ctx: ProbeContext) -> int:
 
 def driver_runs_torch(ctx: ProbeContext) -> str | None:
     """How the driver runs torch's CUDA build ("full", "minor-compat"), or None when it cannot."""
+    from ddoctor.wheels import driver_support, parse_cuda  # the wheel table loads only for CUDA builds
+
     t, nv = ctx.host.torch(), nvml(ctx)
     built = parse_cuda(t.cuda)
     if built is None or nv is None or not nv.available:

@@ -8,13 +8,6 @@ from ddoctor.host.facts import NvmlFacts, ProbeFailure
 from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
 from ddoctor.probes.claims import driver_too_old, parse_visible_devices
-from ddoctor.wheels import (
-    choose_cuda_wheel,
-    cuda_str,
-    driver_floor,
-    parse_cuda,
-    wheel_for_arch,
-)
 
 NVIDIA_CONTAINER_DOCS = "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/"
 
@@ -64,6 +57,8 @@ def check_driver_vs_torch(ctx: ProbeContext) -> Outcome:
         return skip("torch is not a CUDA build")
     if nv is None or not nv.available or nv.cuda_driver_version is None:
         return skip("no NVIDIA driver to compare with")
+    from ddoctor.wheels import choose_cuda_wheel, cuda_str, driver_floor, parse_cuda
+
     drv, built = parse_cuda(nv.cuda_driver_version_str), parse_cuda(t.cuda)
     if drv is None or built is None:
         return skip("could not parse the CUDA versions")
@@ -153,6 +148,8 @@ def check_arch(ctx: ProbeContext) -> Outcome:
     ev = {"arch_list": " ".join(t.arch_list), "capabilities": " ".join(sorted({f"sm_{c[0]}{c[1]}" for *_, c in caps})),
           **claims.claims(ctx, "torch_cuda")}
     if bad:
+        from ddoctor.wheels import choose_cuda_wheel, cuda_str, driver_floor, parse_cuda, wheel_for_arch
+
         i, name, cap = bad[0]
         py = ctx.host.platform().python_executable
         drv = parse_cuda(nv.cuda_driver_version_str) if nv else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ddoctor.model.finding import Remediation
 from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
-from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
 
 
 def check_torch_install(ctx: ProbeContext) -> Outcome:
@@ -46,6 +45,8 @@ def cuda_build_remedy(ctx: ProbeContext, why: str, *, brief: bool = False) -> Re
 
     `brief` drops the notes for findings that are consequences of the wrong build (they point back here).
     """
+    from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
+
     t = ctx.host.torch()
     nv = claims.nvml(ctx)
     py = ctx.host.platform().python_executable
