@@ -132,8 +132,9 @@ def test_the_whole_command_ends_within_its_limit_even_with_an_escaped_grandchild
         if pidfile.exists():
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
     doc = json.loads(r.stdout)
+    torch_install = next(f for f in doc["findings"] if f["id"] == "torch.install")
     assert r.returncode == 1
-    assert "torch.install" in doc["summary"]["not_run"]
+    assert torch_install["status"] == "error"  # not run, or the import timed out: never a pass
     assert doc["summary"]["duration_s"] < 4
     assert doc["summary"]["action"] == "retry"
 
@@ -148,7 +149,8 @@ def test_not_run_checks_are_named_in_text(run_cli, tmp_path):
     finally:
         if pidfile.exists():
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
-    assert "not run: the 3 s deadline for the whole check passed before it finished" in r.stdout
+    assert "not run: the 3 s deadline for the whole check passed before it finished" in r.stdout or \
+        "could not verify torch: import torch timed out" in r.stdout
 
 
 @pytest.mark.parametrize(("scenario", "contract", "code"), [

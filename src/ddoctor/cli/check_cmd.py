@@ -130,7 +130,7 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
                          not_run=tuple(f.id for f in findings if f.error and f.error.type_name == NOT_RUN))
     code = contract_exit_code(report, strict=strict, contract=exit_codes)
     if cluster:
-        return _cluster(host, findings, fmt, out, timeout)
+        return _cluster(host, findings, fmt, out, max(1.0, ends_at - time.monotonic()))
     from ddoctor.redact import scrub_values
     from ddoctor.render import check as r
 

@@ -269,14 +269,17 @@ def prefetch(environ: dict, *, runtime: bool, use_cache: bool) -> None:
 
 
 def _adopt_or_run(mode: str, environ: dict, timeout: float):
+    """(the child's result, seconds it ran): the prefetched child when it matches, else a new one."""
     import time
 
     env = _child_env(environ)
     started = _PREFETCHED.pop(mode, None)
     if started is not None and started[1] == env:
         proc, _, t0 = started
-        return finish_python_child(proc, timeout=max(0.1, timeout - (time.monotonic() - t0)))
-    return run_python_child(CHILD_SCRIPT, [mode], timeout=timeout, env=env)
+        result = finish_python_child(proc, timeout=max(0.1, timeout - (time.monotonic() - t0)))
+        return result, time.monotonic() - t0
+    t0 = time.monotonic()
+    return run_python_child(CHILD_SCRIPT, [mode], timeout=timeout, env=env), time.monotonic() - t0
 
 
 def collect_torch_facts(
@@ -293,7 +296,7 @@ def collect_torch_facts(
         if cached is not None:
             return _merge_build(static, cached, "cache"), None, None
 
-    result = _adopt_or_run("runtime" if runtime else "build", environ, timeout)
+    result, ran_s = _adopt_or_run("runtime" if runtime else "build", environ, timeout)
     msgs = result.messages
     import_error = next((m for m in msgs if m.get("phase") == "import_error"), None)
     if import_error is not None:
@@ -309,7 +312,7 @@ def collect_torch_facts(
             detail = tail.splitlines()[-1] if tail else reason
             return replace(static, import_ok=False, import_error=detail), None, None
         return static, None, ProbeFailure(source="torch child", reason=f"import torch {reason} after "
-                                          f"{timeout:.0f} s", timed_out=True)
+                                          f"{ran_s:.0f} s", timed_out=True)
     facts = _merge_build(static, build, "child")
     if cache_path is not None and _valid_build(build, static):
         _store_cache(cache_path, key, static, build)

@@ -38,6 +38,11 @@ class ProbeContext:
         return 1
 
 
+class Unfinished(Exception):
+    """Raised by a probe whose fact source ran out of time: the runner reports an `error` (could not
+    verify), never a verdict drawn from the facts that did arrive."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     """A probe's verdict before the runner stamps id, title, group and timing on it."""

@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from ddoctor.model.finding import ErrorInfo, Finding
 from ddoctor.model.status import Status
-from ddoctor.probes.base import Probe, ProbeContext
+from ddoctor.probes.base import Probe, ProbeContext, Unfinished
 
 
 def _to_finding(probe: Probe, outcome, duration: float) -> Finding:
@@ -34,6 +34,9 @@ def run_probe(probe: Probe, ctx: ProbeContext) -> Finding:
     try:
         outcome = probe.run(ctx)
         return _to_finding(probe, outcome, time.perf_counter() - start)
+    except Unfinished as exc:
+        return _error(probe, str(exc), ErrorInfo(type_name="TimeoutError", message="a fact source ran out of time"),
+                      time.perf_counter() - start)
     except Exception as exc:  # a probe bug must not sink the report
         return _error(probe, f"the check crashed: {type(exc).__name__}: {exc}",
                       ErrorInfo(type_name=type(exc).__name__, message=str(exc),

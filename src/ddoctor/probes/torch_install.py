@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ddoctor.model.finding import Remediation
 from ddoctor.probes import claims
-from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
+from ddoctor.probes.base import Outcome, ProbeContext, Unfinished, fail, fix, ok, skip, warn
 
 
 def check_torch_install(ctx: ProbeContext) -> Outcome:
@@ -16,6 +16,10 @@ def check_torch_install(ctx: ProbeContext) -> Outcome:
                         f"{py} -m pip install torch"), evidence={"python": py})
     evidence = {"version": t.version, "location": t.location, "facts_source": t.source,
                 **claims.claims(ctx, "torch_build")}
+    failure = ctx.host.torch_failure()
+    if t.import_ok is None and failure is not None and failure.timed_out:
+        raise Unfinished(f"could not verify torch: {failure.reason} (raise --timeout if `import torch` is only slow "
+                         "here: time python -c 'import torch')")
     if t.import_ok is False:
         err = t.import_error or "unknown error"
         missing_lib = any(s in err for s in ("libcudart", "libcudnn", "libnccl", "libcublas", "libcu", ".so"))
