@@ -43,19 +43,34 @@ def run_measured(argv: list[str], *, env=None, stdin=None) -> tuple[float, int, 
     return wall, peak, rc
 
 
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def median_runs(named: dict[str, list[str]], n: int, env=None) -> dict[str, dict]:
-    """Run each command n times, interleaved (A B A B ...), after one untimed warm-up each."""
+    """Run each command n times, interleaved (A B A B ...), after one untimed warm-up each.
+
+    `cpus` is the CPU time (user + system) of each run's reaped process tree: on a loaded machine it
+    moves far less than wall time, so ratios of it are a steadier second opinion.
+    """
     for argv in named.values():
         run_measured(argv, env=env)
     results: dict[str, list[tuple[float, int, int]]] = {k: [] for k in named}
+    cpus: dict[str, list[float]] = {k: [] for k in named}
     for _ in range(n):
         for k, argv in named.items():
+            before = _children_cpu()
             results[k].append(run_measured(argv, env=env))
+            cpus[k].append(_children_cpu() - before)
     out = {}
     for k, runs in results.items():
         walls = [r[0] for r in runs]
         out[k] = {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
-                  "peak_rss": max(r[1] for r in runs), "rc": runs[-1][2], "walls": walls}
+                  "peak_rss": max(r[1] for r in runs), "rc": runs[-1][2], "walls": walls, "cpus": cpus[k],
+                  "cpu_median": statistics.median(cpus[k])}
     return out
 
 

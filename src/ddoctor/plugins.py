@@ -7,12 +7,38 @@ problem string for the CLI to print) and skipped; it never stops the built-in ch
 
 from __future__ import annotations
 
-import importlib.metadata
+import glob
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 
+@lru_cache(maxsize=1)
+def _any_declared() -> bool:
+    """Whether any installed distribution declares a ddoctor entry point at all. Reading the entry_points.txt
+    files costs a few ms; importlib.metadata's full scan of every distribution costs ~0.1 s, so it runs
+    only when there is something to find."""
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        for path in glob.glob(os.path.join(glob.escape(entry), "*.dist-info", "entry_points.txt")) + \
+                glob.glob(os.path.join(glob.escape(entry), "*.egg-info", "entry_points.txt")):
+            try:
+                with open(path, errors="replace") as f:
+                    if "[ddoctor." in f.read():
+                        return True
+            except OSError:
+                continue
+    # Distributions found by other finders (zip imports, custom meta-path hooks) have no folder to read.
+    return any(not os.path.isdir(e) and os.path.exists(e) for e in sys.path if e)
+
+
 def _entry_points(group: str):
+    if not _any_declared():
+        return []
+    import importlib.metadata
+
     try:
         return list(importlib.metadata.entry_points(group=group))
     except Exception:  # a broken metadata file elsewhere on sys.path must not break ddoctor

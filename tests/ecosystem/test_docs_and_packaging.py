@@ -37,6 +37,7 @@ def test_wheel_and_sdist_install_without_touching_torch(tmp_path):
     assert next(dist.glob("ddoctor-*.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "ddoctor/kb/signatures/DD101_nccl-unavailable.toml" in names and "ddoctor/smoke/rank.py" in names
+    assert "ddoctor/data/torch_wheels.toml" in names  # the wheel advice table
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"

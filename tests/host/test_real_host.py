@@ -95,3 +95,80 @@ def test_nccl_conf_is_read(tmp_path):
     conf.write_text("# comment\nNCCL_IB_DISABLE=1\n\nNCCL_DEBUG = WARN\n")
     files = system.nccl_conf_files({"NCCL_CONF_FILE": str(conf)})
     assert files[-1].entries == (("NCCL_IB_DISABLE", "1"), ("NCCL_DEBUG", "WARN"))
+
+
+def _cpu_build(**over):
+    build = {"phase": "build", "version": "2.13.0+cpu", "cuda": None, "hip": None, "debug": False, "arch_list": [],
+             "nccl_available": False, "nccl_version": None, "gloo_available": True, "mpi_available": False,
+             "mps_built": False, "default_backends": [["cpu", "gloo"]], "cudnn_version": None, "xnnpack": True}
+    return {**build, **over}
+
+
+def _static():
+    from ddoctor.host.facts import TorchFacts
+
+    return TorchFacts(installed=True, version="2.13.0+cpu", location="/site/torch", cuda=None, hip=None)
+
+
+def _write(path, static, key, build):
+    import json
+
+    from ddoctor.host.torch_facts import _static_snapshot
+
+    path.write_text(json.dumps({"key": key, "static": _static_snapshot(static), "build": build}))
+
+
+def test_a_cache_entry_for_this_install_is_used(tmp_path):
+    from ddoctor.host.torch_facts import _load_cache
+
+    p = tmp_path / "torch-k.json"
+    _write(p, _static(), "k", _cpu_build())
+    assert _load_cache(p, "k", _static())["gloo_available"] is True
+
+
+@pytest.mark.parametrize(("why", "override", "key"), [
+    ("NCCL claimed for a CPU build", {"nccl_available": True, "nccl_version": "2.27.5"}, "k"),
+    ("CUDA kernels claimed for a CPU build", {"arch_list": ["sm_90"]}, "k"),
+    ("a version other than the files say", {"version": "2.13.0+cu130"}, "k"),
+    ("a CUDA version the files do not have", {"cuda": "13.0"}, "k"),
+    ("a string where a bool belongs", {"gloo_available": "yes"}, "k"),
+    ("an NCCL version without NCCL", {"nccl_version": "2.27.5"}, "k"),
+    ("written under another key", {}, "other"),
+])
+def test_a_tampered_cache_is_refused(tmp_path, why, override, key):
+    from ddoctor.host.torch_facts import _load_cache
+
+    p = tmp_path / "torch-k.json"
+    _write(p, _static(), key, _cpu_build(**override))
+    assert _load_cache(p, "k", _static()) is None, why
+
+
+@pytest.mark.slow
+def test_a_poisoned_cache_cannot_make_require_nccl_pass_on_a_cpu_build(run_cli, tmp_path):
+    import json
+
+    assert run_cli("check", "torch.install").returncode == 0  # fills the cache (XDG_CACHE_HOME=tmp_path/cache)
+    (entry,) = (tmp_path / "cache" / "ddoctor").glob("torch-*.json")
+    doc = json.loads(entry.read_text())
+    doc["build"].update(nccl_available=True, nccl_version="2.27.5")
+    entry.write_text(json.dumps(doc))
+    r = run_cli("check", "--require", "nccl", "--format", "json")
+    f = {x["id"]: x for x in json.loads(r.stdout)["findings"]}
+    assert f["require.nccl"]["status"] == "fail"
+    assert f["torch.install"]["evidence"]["facts_source"] == "child"  # re-imported, not read from the poisoned file
+
+
+@pytest.mark.slow
+def test_a_prefetched_torch_child_is_adopted_not_started_twice(tmp_path, monkeypatch):
+    import os
+
+    from ddoctor.host import torch_facts
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    torch_facts.prefetch(env, runtime=False, use_cache=True)
+    assert "build" in torch_facts._PREFETCHED
+    monkeypatch.setattr(torch_facts, "run_python_child", lambda *a, **k: pytest.fail("a second child was started"))
+    t, _, _ = torch_facts.collect_torch_facts(environ=env, runtime=False, use_cache=True, timeout=120)
+    assert t.source == "child"
+    torch_facts.prefetch(env, runtime=False, use_cache=True)  # the cache now answers: nothing to start
+    assert "build" not in torch_facts._PREFETCHED

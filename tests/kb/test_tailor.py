@@ -20,7 +20,7 @@ def root(text):
 def test_cpu_wheel_on_gpu_host_gets_the_index_url_for_its_driver():
     d = tailor(root("AssertionError: Torch not compiled with CUDA enabled"), GPU_HOST_CPU_WHEEL)
     assert d.commands[0] == ("/venv/bin/python -m pip install --force-reinstall torch==2.13.0 "
-                             "--index-url https://download.pytorch.org/whl/cu124")
+                             "--index-url https://download.pytorch.org/whl/cu126")  # 2.13 has no cu124 index
     assert "4 NVIDIA GPUs" in d.host_notes[0]
 
 

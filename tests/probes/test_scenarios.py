@@ -32,28 +32,60 @@ def test_recommends_nccl_on_a_gpu_node_and_gloo_on_cpu():
     assert "'gloo' on cpu" in verdicts(fake.FakeHost())["dist.backends"].summary
 
 
-def test_cpu_wheel_on_gpu_host_fails_with_matching_index_url():
+def test_cpu_wheel_on_gpu_host_fails_with_an_index_that_publishes_the_version():
     v = verdicts(fake.cpu_wheel_on_gpu_host())
     f = v["torch.flavour"]
     assert f.status is Status.FAIL
-    assert any("--index-url https://download.pytorch.org/whl/cu124" in c for c in f.remediation.commands)
+    # driver 550 (CUDA 12.4): torch 2.13 publishes cu126/cu130/cu132, and a 12.x driver runs cu126.
+    assert "/usr/bin/python3 -m pip install --force-reinstall torch==2.13.0 --index-url " \
+           "https://download.pytorch.org/whl/cu126" in f.remediation.commands
+    assert "minor-version compatibility" in f.remediation.summary
     assert v["cuda.visible"].status is not Status.FAIL  # a consequence, not a second root cause
+
+
+def test_cpu_wheel_on_gpu_host_never_calls_missing_nccl_expected():
+    v = verdicts(fake.cpu_wheel_on_gpu_host())
+    assert v["dist.nccl"].status is Status.WARN
+    assert "expected" not in v["dist.nccl"].summary
+
+
+def test_cpu_wheel_on_gpu_host_does_not_pass_the_backend():
+    f = verdicts(fake.cpu_wheel_on_gpu_host())["dist.backends"]
+    assert f.status is Status.WARN
+    assert "4 NVIDIA GPU(s)" in f.summary
 
 
 def test_driver_older_than_wheel():
     v = verdicts(fake.driver_too_old())
-    assert v["cuda.compat"].status is Status.FAIL
-    assert "11.4" in v["cuda.compat"].summary and "12.8" in v["cuda.compat"].summary
-    assert any("570" in c for c in v["cuda.compat"].remediation.commands)
-    assert v["cuda.init"].status is Status.SKIP and v["cuda.visible"].status is Status.SKIP
+    f = v["cuda.compat"]
+    assert f.status is Status.FAIL
+    assert "supports CUDA 11.4 but torch 2.13.0+cu130 was built for CUDA 13.0" in f.summary
+    assert "sudo apt install nvidia-driver-580  # any driver >= 580.65.06; use your distribution's package" in \
+        f.remediation.commands
+    assert v["cuda.init"].status is Status.SKIP
+    assert v["cuda.visible"].status is Status.SKIP
 
 
-def test_driver_minor_older_is_a_warning_with_wheel_for_driver():
-    host = fake.h100x8()
-    host.nvml_ = fake.nvml([fake.nvml_gpu(0)], cuda_driver=12040)
+def test_driver_too_old_says_the_newest_torch_it_runs_is_older_than_the_installed_one():
+    f = verdicts(fake.driver_too_old())["cuda.compat"]
+    assert "/usr/bin/python3 -m pip install --force-reinstall torch==2.7.1 --index-url " \
+           "https://download.pytorch.org/whl/cu118" in f.remediation.commands
+    assert "the newest torch this driver runs is 2.7.1 (cu118), older than the installed 2.13.0+cu130" in \
+        f.remediation.summary
+
+
+def test_same_major_newer_minor_runs_through_minor_version_compatibility():
+    f = verdicts(fake.minor_compat())["cuda.compat"]
+    assert f.status is Status.PASS
+    assert "minor-version compatibility" in f.summary
+
+
+def test_minor_compat_warns_when_a_gpu_needs_ptx_jit():
+    host = fake.minor_compat()
+    host.torch_ = replace(host.torch_, arch_list=("sm_80", "compute_80"))  # H100 (sm_90) only through PTX
     f = verdicts(host)["cuda.compat"]
     assert f.status is Status.WARN
-    assert any("whl/cu124" in c for c in f.remediation.commands)
+    assert "PTX JIT" in f.summary
 
 
 def test_sm120_on_wheel_without_it():
@@ -84,7 +116,7 @@ def test_prohibited_compute_mode_fails():
 def test_macos_arm64_uses_mps_and_gloo():
     v = verdicts(fake.macos_arm64())
     assert v["mps"].status is Status.PASS and "gloo" in v["mps"].summary
-    assert v["dist.backends"].evidence["recommended"] == "gloo"
+    assert v["dist.backends"].evidence["backend"] == "gloo"
     assert v["dist.backends"].evidence["device"] == "mps"
     assert v["sys.shm"].status is Status.SKIP
 
@@ -196,10 +228,22 @@ def test_port_in_use_names_the_holder_and_a_free_port():
         f.remediation.commands
 
 
-def test_default_port_in_use_is_a_warning():
-    host = fake.FakeHost()
-    host.ports = {29500: PortState(port=29500, free=False)}
+def test_default_port_in_use_passes_where_single_node_torchrun_picks_a_free_port():
+    f = verdicts(fake.port_held_single_node())["launch.port"]
+    assert f.status is Status.PASS
+    assert "4242" in f.details[0]
+
+
+def test_default_port_in_use_warns_on_a_torch_whose_torchrun_binds_29500():
+    host = fake.port_held_single_node()
+    host.torch_ = replace(host.torch_, torchrun_free_port=False)
     assert statuses(host)["launch.port"] is Status.WARN
+
+
+def test_default_port_in_use_warns_for_a_multi_node_job():
+    f = verdicts(fake.slurm_two_nodes())["launch.port"]
+    assert f.status is Status.WARN
+    assert "SLURM_JOB_NUM_NODES=2" in f.summary
 
 
 def test_unresolvable_and_loopback_master_addr():

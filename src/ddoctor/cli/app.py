@@ -31,6 +31,12 @@ class Format(str, enum.Enum):
     github = "github"
 
 
+class ExitCodes(str, enum.Enum):
+    default = "default"
+    slurm = "slurm"
+    kubeflow = "kubeflow"
+
+
 class DiagFormat(str, enum.Enum):
     text = "text"
     json = "json"
@@ -66,7 +72,14 @@ def check(
                               help="Local ranks you plan to launch (judges GPUs, /dev/shm, threads for it)."),
     deep: bool = typer.Option(False, "--deep", help="Import torch live even without GPUs (ignore the cache)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
-    timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds each check may take."),
+    timeout: float = typer.Option(90.0, "--timeout", min=1.0, help="Seconds the whole command may take, child "
+                                  "processes included; a check still running then is reported as not run (error)."),
+    deadline: float = typer.Option(None, "--deadline", min=1.0, help="A hard wall-clock limit for the whole run "
+                                   "(e.g. under Slurm's 60 s health-check limit): ddoctor exits before it, reporting "
+                                   "what did not finish as not run."),
+    exit_codes: ExitCodes = typer.Option(ExitCodes.default, "--exit-codes", help="Exit codes for a scheduler: "
+                                         "default (0 ok, 1 problems, 2 usage), slurm (0 keep the node, 1 drain, "
+                                         "2 could not run), kubeflow (0 pass, 10 warning, 20 retryable, 30 fatal)."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the verdict line (text format)."),
     live: bool = typer.Option(False, "--live", help="Also start local ranks and run real collectives: verified "
@@ -101,14 +114,47 @@ def check(
       ddoctor check --live --min-busbw 100  # real collectives and bandwidth between local ranks
 
       torchrun --nnodes 2 --nproc_per_node 8 --rdzv-endpoint HOST:PORT -m ddoctor check --cluster
+
+      ddoctor check --exit-codes slurm --deadline 50   # a Slurm HealthCheckProgram or prolog
     """
     from ddoctor.cli.check_cmd import run_check
 
     code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
                      verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
                      timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet, live=live,
-                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault, cluster=cluster)
+                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault, cluster=cluster,
+                     deadline=deadline, exit_codes=exit_codes.value)
     raise typer.Exit(code)
+
+
+class ReportFormat(str, enum.Enum):
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def report(
+    fmt: ReportFormat = typer.Option(ReportFormat.markdown, "--format", "-f",
+                                     help="markdown (paste it into an issue) or json (ddoctor.report/1)."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Seconds the whole report may take."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Everything `python -m torch.utils.collect_env` prints, plus ddoctor's verdicts, redacted, in one paste.
+
+    OS and distro, kernel, libc, CPU, compilers, Python, the torch build (CUDA/ROCm, cuDNN, NCCL,
+    backends), GPUs and driver, the relevant packages (numpy, transformers, accelerate, deepspeed,
+    vllm, triton, nvidia-*), then every warning and failure `ddoctor check` finds with its fix.
+    Secret-looking values are redacted. It never creates a CUDA context, and reuses the cached
+    torch facts, so it takes a fraction of collect_env's time.
+
+    Example: ddoctor report > report.md   # then paste report.md into the issue
+
+    Exit codes: 0 nothing wrong, 1 a check found a problem, 2 ddoctor could not finish.
+    """
+    from ddoctor.cli.report_cmd import run_report
+
+    raise typer.Exit(run_report(fmt=fmt.value, timeout=timeout, no_color=no_color, use_cache=not no_cache))
 
 
 @app.command()
@@ -356,6 +402,9 @@ def _cleanup_on_exit() -> None:
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
     _cleanup_on_exit()
+    from ddoctor.cli.prefetch import prefetch_torch
+
+    prefetch_torch(sys.argv[1:])  # once per process: `python -m ddoctor` has done it before importing this
     try:
         app(prog_name="ddoctor")
     except SystemExit:

@@ -8,11 +8,18 @@ from dataclasses import replace
 
 from ddoctor import __version__
 from ddoctor.cli.output import Output, error, stderr_console
-from ddoctor.model.report import EXIT_USAGE, CheckReport, HostSummary, check_exit_code
+from ddoctor.model.report import (
+    EXIT_USAGE,
+    Action,
+    CheckReport,
+    HostSummary,
+    check_exit_code,
+    contract_exit_code,
+    finding_action,
+)
 from ddoctor.probes.base import ProbeContext
 from ddoctor.probes.registry import all_probes, select
-from ddoctor.probes.requirements import RequirementError, make_requirement_probe
-from ddoctor.probes.runner import run_probes
+from ddoctor.probes.runner import NOT_RUN, run_probes
 
 
 def _list(out: Output) -> int:
@@ -28,7 +35,7 @@ def _list(out: Output) -> int:
     return 0
 
 
-def _make_host(simulate: str | None, *, deep: bool, use_cache: bool):
+def _make_host(simulate: str | None, *, deep: bool, use_cache: bool, budget_s: float):
     if simulate:
         from ddoctor.host.fake import SCENARIOS
 
@@ -37,13 +44,43 @@ def _make_host(simulate: str | None, *, deep: bool, use_cache: bool):
         return SCENARIOS[simulate][0]()
     from ddoctor.host.real import RealHost
 
-    return RealHost(deep=deep, use_cache=use_cache)
+    return RealHost(deep=deep, use_cache=use_cache, torch_timeout=min(60.0, budget_s),
+                    nvml_timeout=min(10.0, budget_s))
+
+
+def _deadline(limit_s: float) -> tuple[float, float]:
+    """(monotonic time the checks must end by, seconds left for them): the limit counts from the start of
+    this process, and a margin is kept for rendering and exiting, so the command as a whole never overruns."""
+    import psutil
+
+    elapsed = max(0.0, time.time() - psutil.Process().create_time())
+    left = max(0.0, limit_s - elapsed - min(1.0, 0.1 * limit_s))
+    return time.monotonic() + left, left
+
+
+def _actions(probes, findings, strict: bool):
+    on_fail = {p.id: p.on_fail for p in probes}
+    # Live collectives that fail point at the node or its fabric.
+    return {f.id: finding_action(f, on_fail=Action(on_fail.get(f.id, "drain" if f.group == "live" else "stop")),
+                                 strict=strict) for f in findings}
+
+
+def _torch_version(host, findings) -> str | None:
+    """For the report's header, without waiting on a torch child the deadline left running."""
+    if any(f.id.startswith("torch.") and f.error and f.error.type_name == NOT_RUN for f in findings):
+        from ddoctor.host.torch_facts import static_torch_facts
+
+        return static_torch_facts().version
+    t = host.torch()
+    return t.version if t.installed else None
 
 
 def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use_cache, timeout, no_color,
               simulate, quiet: bool = False, live: bool = False, min_busbw=None, live_max_bytes=None,
-              fault=None, cluster: bool = False) -> int:
+              fault=None, cluster: bool = False, deadline: float | None = None, exit_codes: str = "default") -> int:
     out = Output(no_color=no_color)
+    limit = min(timeout, deadline) if deadline else timeout
+    ends_at, left = _deadline(limit)
     from ddoctor.plugins import plugin_probes
 
     for problem in plugin_probes()[1]:
@@ -61,14 +98,17 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     except KeyError as exc:
         error(f"unknown check id {exc.args[0]}; `ddoctor check --list` shows them")
         return EXIT_USAGE
+    if require:
+        from ddoctor.probes.requirements import RequirementError, make_requirement_probes
+
+        try:
+            probes += make_requirement_probes(require)
+        except RequirementError as exc:
+            error(str(exc))
+            return EXIT_USAGE
+    probes = tuple(replace(p, timeout_s=min(p.timeout_s, limit)) for p in probes)
     try:
-        probes += tuple(make_requirement_probe(r) for r in require)
-    except RequirementError as exc:
-        error(str(exc))
-        return EXIT_USAGE
-    probes = tuple(replace(p, timeout_s=timeout) for p in probes)
-    try:
-        host = _make_host(simulate, deep=deep, use_cache=use_cache)
+        host = _make_host(simulate, deep=deep, use_cache=use_cache, budget_s=max(left, 0.1))
     except KeyError:
         from ddoctor.host.fake import SCENARIOS
 
@@ -77,25 +117,27 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     ctx = ProbeContext(host=host, nproc=nproc)
 
     start = time.perf_counter()
-    findings = _run_with_progress(probes, ctx)
+    findings = _run_with_progress(probes, ctx, ends_at, limit)
     if live and not simulate:
-        findings = findings + tuple(_live(host, nproc, timeout, min_busbw, live_max_bytes, fault))
+        findings = findings + tuple(_live(host, nproc, max(1.0, ends_at - time.monotonic()), min_busbw,
+                                          live_max_bytes, fault))
     duration = time.perf_counter() - start
     plat = host.platform()
-    t = host.torch()
     report = CheckReport(findings=findings, duration_s=duration, ddoctor_version=__version__,
                          host=HostSummary(hostname=plat.hostname, platform=f"{plat.system} {plat.machine}",
-                                          python=plat.python_version, torch=t.version if t.installed else None))
-    code = check_exit_code(report, strict=strict)
+                                          python=plat.python_version, torch=_torch_version(host, findings)),
+                         actions=_actions(probes, findings, strict),
+                         not_run=tuple(f.id for f in findings if f.error and f.error.type_name == NOT_RUN))
+    code = contract_exit_code(report, strict=strict, contract=exit_codes)
     if cluster:
-        return _cluster(host, findings, fmt, out, timeout)
+        return _cluster(host, findings, fmt, out, max(1.0, ends_at - time.monotonic()))
     from ddoctor.redact import scrub_values
     from ddoctor.render import check as r
 
     report = scrub_values(report, out.secrets)
 
     if fmt == "json":
-        out.write(r.render_json(report, strict=strict, exit_code=code))
+        out.write(r.render_json(report, strict=strict, exit_code=code, exit_codes=exit_codes))
     elif fmt == "junit":
         out.write(r.render_junit(report, strict=strict))
     elif fmt == "markdown":
@@ -106,10 +148,13 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
         out.write(check_annotations(report, strict=strict))
     elif quiet:
         c = report.counts
-        out.write(f"{'problems found' if code else 'ready'}: {c['pass']} passed, {c['warn']} warnings, "
+        bad = check_exit_code(report, strict=strict)
+        out.write(f"{'problems found' if bad else 'ready'}: {c['pass']} passed, {c['warn']} warnings, "
                   f"{c['fail']} failed, {c['error']} errors")
     else:
         out.render(lambda console: r.render_text(report, console, verbose=verbose, strict=strict))
+    if exit_codes != "default" and fmt == "text":
+        out.write(f"action: {report.action.value} (exit {code} under --exit-codes {exit_codes})")
     return code
 
 
@@ -158,10 +203,10 @@ def _live(host, nproc, timeout, min_busbw, max_bytes, fault):
                     max_bytes=max_bytes or ((256 << 20) if plan.device == "cuda" else (64 << 20)), fault=fault)
 
 
-def _run_with_progress(probes, ctx):
+def _run_with_progress(probes, ctx, ends_at: float, limit: float):
     """A spinner on stderr while checks run, only when a person is watching."""
     if not sys.stderr.isatty():
-        return run_probes(probes, ctx)
+        return run_probes(probes, ctx, deadline=ends_at, budget_s=limit)
     console = stderr_console()
     done = []
     with console.status(f"checking (0/{len(probes)})…") as status:
@@ -169,4 +214,4 @@ def _run_with_progress(probes, ctx):
             done.append(finding.id)
             status.update(f"checking ({len(done)}/{len(probes)}) — {finding.title} done…")
 
-        return run_probes(probes, ctx, on_done=on_done)
+        return run_probes(probes, ctx, on_done=on_done, deadline=ends_at, budget_s=limit)

@@ -32,6 +32,8 @@ def build_facts(torch):
         "mpi_available": False,
         "mps_built": False,
         "default_backends": [],
+        "cudnn_version": None,
+        "xnnpack": None,
     }
     try:
         facts["arch_list"] = list(torch.cuda.get_arch_list())
@@ -53,6 +55,18 @@ def build_facts(torch):
         facts["mps_built"] = bool(torch.backends.mps.is_built())
     except Exception:
         pass
+    try:
+        import torch.backends.xnnpack  # a submodule torch does not import itself
+
+        facts["xnnpack"] = bool(torch.backends.xnnpack.enabled)
+    except Exception:
+        pass
+    if facts["cuda"] or facts["hip"]:
+        try:  # cuDNN on CUDA builds, MIOpen on ROCm builds
+            v = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+            facts["cudnn_version"] = None if v is None else str(v)
+        except Exception:
+            pass
     return facts
 
 

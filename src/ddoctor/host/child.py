@@ -47,33 +47,94 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_python_child(script: str, args: list[str], *, timeout: float, env: dict | None = None,
-                     python: str | None = None) -> ChildResult:
-    argv = [python or sys.executable, script, *args]
+# After the child exits (or is killed), how long a grandchild that escaped the kill may keep the output
+# pipes open before ddoctor stops reading and closes them.
+PIPE_GRACE_S = 0.5
+MAX_STDOUT = 16 << 20  # a child printing without end must not grow ddoctor's memory without bound
+MAX_STDERR_TAIL = 64 << 10
+
+
+def _collect(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes, bool]:
+    """Read stdout and stderr until both close, the child is gone and a grace period has passed, or the
+    deadline: a grandchild in its own session holding the pipes can never keep ddoctor waiting."""
+    import selectors
+    import time
+
+    start = time.monotonic()
+    deadline = start + timeout
+    out, err = bytearray(), bytearray()
+    bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    sel = selectors.DefaultSelector()
+    for stream in (proc.stdout, proc.stderr):
+        sel.register(stream, selectors.EVENT_READ)
+    timed_out = False
+    ended_at = None  # when the child exited or was killed
+    while sel.get_map():
+        now = time.monotonic()
+        if ended_at is None and proc.poll() is not None:
+            ended_at = now
+        if ended_at is None and now >= deadline:
+            timed_out = True
+            _kill_tree(proc)
+            ended_at = now
+        limit = deadline if ended_at is None else ended_at + PIPE_GRACE_S
+        if now >= limit:
+            break
+        for key, _ in sel.select(timeout=min(limit - now, 0.25)):
+            data = os.read(key.fd, 1 << 16)
+            if not data:
+                sel.unregister(key.fileobj)
+                continue
+            buf = bufs[key.fd]
+            if buf is out:
+                out.extend(data[: max(0, MAX_STDOUT - len(out))])
+            else:
+                err.extend(data)
+                del err[:-MAX_STDERR_TAIL]
+    sel.close()
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+    try:
+        proc.wait(timeout=PIPE_GRACE_S if timed_out or ended_at is not None else max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_tree(proc)
+        proc.wait(timeout=PIPE_GRACE_S)
+    return bytes(out), bytes(err), timed_out
+
+
+def start_python_child(script: str, args: list[str], *, env: dict | None = None,
+                       python: str | None = None) -> subprocess.Popen:
+    """Start a helper in its own session (so a kill takes its whole process group); see finish_python_child."""
     proc = subprocess.Popen(
-        argv,
+        [python or sys.executable, script, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
-        text=True,
-        errors="replace",
     )
     with _LIVE_LOCK:
         _LIVE.add(proc)
-    timed_out = False
+    return proc
+
+
+def run_python_child(script: str, args: list[str], *, timeout: float, env: dict | None = None,
+                     python: str | None = None) -> ChildResult:
+    return finish_python_child(start_python_child(script, args, env=env, python=python), timeout=timeout)
+
+
+def finish_python_child(proc: subprocess.Popen, *, timeout: float) -> ChildResult:
+    """Collect a started helper's output within `timeout` seconds (killing it after) and parse it."""
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_tree(proc)
-        out, err = proc.communicate()
+        raw_out, raw_err, timed_out = _collect(proc, timeout)
     finally:
         if proc.poll() is None:  # interrupted (KeyboardInterrupt) while waiting
             _kill_tree(proc)
         with _LIVE_LOCK:
             _LIVE.discard(proc)
+    out = raw_out.decode(errors="replace")
+    err = raw_err.decode(errors="replace")
     messages, garbage = [], []
     for line in out.splitlines():
         line = line.strip()

@@ -71,6 +71,9 @@ class TorchFacts:
     gloo_available: bool | None = None
     mpi_available: bool | None = None
     mps_built: bool | None = None
+    cudnn_version: str | None = None
+    xnnpack: bool | None = None
+    torchrun_free_port: bool | None = None  # single-node torchrun without --master_port picks a free port
     default_backends: tuple[tuple[str, str], ...] = ()
     source: str = "static"
 

@@ -106,13 +106,16 @@ def cpu_torch(version: str = "2.13.0+cpu") -> TorchFacts:
                       distributions=(TorchDist(version=version, location="/venv/lib/python3.11/site-packages"),),
                       import_ok=True, nccl_available=False, gloo_available=True, mpi_available=False,
                       mps_built=False, default_backends=(("cpu", "gloo"), ("cuda", "nccl"), ("mps", "gloo")),
-                      source="child")
+                      torchrun_free_port=True, source="child")
 
 
-def cuda_torch(cuda: str = "12.8", version: str = "2.13.0+cu128",
-               arch_list: tuple[str, ...] = ("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120")) -> TorchFacts:
-    return replace(cpu_torch(version), cuda=cuda, arch_list=arch_list, nccl_available=True,
-                   nccl_version="2.27.5")
+# torch 2.13's CUDA 13.0 build (release matrix: sm_75..sm_120 plus PTX for 12.0, NCCL 2.29.7).
+CU130_ARCH = ("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120", "compute_120")
+
+
+def cuda_torch(cuda: str = "13.0", version: str = "2.13.0+cu130", arch_list: tuple[str, ...] = CU130_ARCH,
+               nccl: str = "2.29.7") -> TorchFacts:
+    return replace(cpu_torch(version), cuda=cuda, arch_list=arch_list, nccl_available=True, nccl_version=nccl)
 
 
 def nvml_gpu(index: int, name: str = "NVIDIA H100 80GB HBM3", cap=(9, 0), total: int = 80 * GiB, **extra) -> dict:
@@ -125,7 +128,7 @@ def nvml_gpu(index: int, name: str = "NVIDIA H100 80GB HBM3", cap=(9, 0), total:
     return base
 
 
-def nvml(gpus: list[dict], driver: str = "570.124.06", cuda_driver: int = 12080) -> NvmlFacts:
+def nvml(gpus: list[dict], driver: str = "580.95.05", cuda_driver: int = 13000) -> NvmlFacts:
     return nvml_facts_from_dict({"available": True, "error": None, "driver_version": driver,
                                  "cuda_driver_version": cuda_driver, "gpus": gpus,
                                  "device_nodes": [f"/dev/nvidia{g['index']}" for g in gpus]})
@@ -153,13 +156,14 @@ def cpu_wheel_on_gpu_host() -> FakeHost:
 def driver_too_old() -> FakeHost:
     nv = nvml([nvml_gpu(i, "NVIDIA A100-SXM4-40GB", (8, 0), 40 * GiB) for i in range(2)], driver="470.182.03",
               cuda_driver=11040)
-    return FakeHost(nvml_=nv, torch_=cuda_torch("12.8"),
+    return FakeHost(nvml_=nv, torch_=cuda_torch(),
                     runtime_=TorchRuntimeFacts(cuda_available=False, device_count=0))
 
 
 def sm120_unsupported() -> FakeHost:
     nv = nvml([nvml_gpu(0, "NVIDIA GeForce RTX 5090", (12, 0), 32 * GiB)], driver="575.51.03", cuda_driver=12090)
-    t = cuda_torch("12.4", "2.5.1+cu124", ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"))
+    t = replace(cuda_torch("12.4", "2.5.1+cu124", ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"),
+                           nccl="2.21.5"), torchrun_free_port=False)
     return FakeHost(nvml_=nv, torch_=t, runtime_=runtime_for(nv))
 
 
@@ -204,6 +208,58 @@ def macos_rosetta() -> FakeHost:
     return host
 
 
+def cuda_wheel_no_gpu() -> FakeHost:
+    return FakeHost(torch_=cuda_torch())
+
+
+def rocm_wheel_on_nvidia() -> FakeHost:
+    nv = nvml([nvml_gpu(i) for i in range(2)])
+    t = replace(cpu_torch("2.13.0+rocm7.2"), hip="7.2.26015", nccl_available=True, nccl_version="2.27.7")
+    return FakeHost(nvml_=nv, torch_=t, runtime_=TorchRuntimeFacts(cuda_available=False, device_count=0))
+
+
+def minor_compat() -> FakeHost:
+    """torch's CUDA 13.2 build on a CUDA 13.0 driver: runs through minor-version compatibility."""
+    nv = nvml([nvml_gpu(i) for i in range(8)], driver="580.65.06", cuda_driver=13000)
+    return FakeHost(nvml_=nv, torch_=cuda_torch("13.2", "2.13.0+cu132"), runtime_=runtime_for(nv))
+
+
+def nvml_hang() -> FakeHost:
+    return FakeHost(nvml_=ProbeFailure(source="NVML child", reason="NVML snapshot timed out", timed_out=True),
+                    torch_=cuda_torch(), failure_=ProbeFailure(source="torch child", reason="runtime query timed out",
+                                                              timed_out=True))
+
+
+def port_held_single_node() -> FakeHost:
+    host = FakeHost()
+    host.ports = {29500: PortState(port=29500, free=False, holder_pid=4242, holder_name="python",
+                                   holder_cmdline="python old_job.py", error="Address already in use")}
+    return host
+
+
+def slurm_two_nodes() -> FakeHost:
+    """`srun --nodes 2 --ntasks-per-node 1 ddoctor check` on node 1 of a 2-node allocation, 4 GPUs a node,
+    with a leftover job holding 29500 (the port a multi-node torchrun binds by default)."""
+    nv = nvml([nvml_gpu(i) for i in range(4)])
+    env = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NUM_NODES": "2", "SLURM_NNODES": "2", "SLURM_NTASKS": "2",
+           "SLURM_NTASKS_PER_NODE": "1", "SLURM_PROCID": "1", "SLURM_LOCALID": "0", "SLURM_NODEID": "1",
+           "SLURM_STEP_NUM_TASKS": "2", "SLURM_GPUS_ON_NODE": "4"}
+    host = FakeHost(environ=env, nvml_=nv, torch_=cuda_torch(), runtime_=runtime_for(nv))
+    host.ports = {29500: PortState(port=29500, free=False, holder_pid=777, holder_name="python",
+                                   holder_cmdline="python stale_job.py", error="Address already in use")}
+    return host
+
+
+def kubeflow_pod_without_torchrun() -> FakeHost:
+    """A PyTorchJob pod that runs `python train.py` although PET_NPROC_PER_NODE asks for 8 ranks a pod."""
+    nv = nvml([nvml_gpu(i) for i in range(8)])
+    env = {"PET_NNODES": "2", "PET_NPROC_PER_NODE": "8", "PET_NODE_RANK": "0", "WORLD_SIZE": "2", "RANK": "0",
+           "MASTER_ADDR": "llama-ft-master-0", "MASTER_PORT": "23456", "KUBERNETES_SERVICE_HOST": "10.96.0.1"}
+    host = FakeHost(environ=env, nvml_=nv, torch_=cuda_torch(), runtime_=runtime_for(nv))
+    host.resolves = {**host.resolves, "llama-ft-master-0": ("10.244.1.7",)}
+    return host
+
+
 SCENARIOS = {
     "h100x8": (h100x8, "8×H100, healthy, CUDA 12.8 wheel"),
     "cpu-wheel-on-gpu": (cpu_wheel_on_gpu_host, "4×A100 host with a CPU-only torch wheel"),
@@ -213,4 +269,11 @@ SCENARIOS = {
     "stale-process": (stale_process, "a leftover process holds 70 GiB on GPU 0"),
     "macos-arm64": (macos_arm64, "Apple silicon Mac with MPS"),
     "macos-rosetta": (macos_rosetta, "x86_64 Python under Rosetta on Apple silicon"),
+    "cuda-wheel-no-gpu": (cuda_wheel_no_gpu, "a CUDA 13.0 wheel on a host without NVIDIA GPUs"),
+    "rocm-wheel-on-nvidia": (rocm_wheel_on_nvidia, "2×H100 with a ROCm torch wheel"),
+    "minor-compat": (minor_compat, "a CUDA 13.2 wheel on a CUDA 13.0 driver (minor-version compatibility)"),
+    "nvml-hang": (nvml_hang, "NVML and the torch runtime query time out (wedged driver)"),
+    "port-held": (port_held_single_node, "a leftover job holds port 29500 on a single-node CPU host"),
+    "slurm-2x4": (slurm_two_nodes, "node 1 of a 2-node Slurm allocation; 29500 held by a stale job"),
+    "kubeflow-pod": (kubeflow_pod_without_torchrun, "a PyTorchJob pod asking for 8 ranks but started without torchrun"),
 }

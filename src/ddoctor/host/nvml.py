@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import sys
 from pathlib import Path
 
 from ddoctor.host.child import describe_exit, run_python_child
@@ -35,6 +38,29 @@ def nvml_facts_from_dict(data: dict) -> NvmlFacts:
         gpus=tuple(gpus),
         device_nodes=tuple(data.get("device_nodes") or ()),
     )
+
+
+NOT_FOUND = "NVMLError_LibraryNotFound: NVML Shared Library Not Found"
+_LIB = "libnvidia-ml.so"
+_LIB_DIRS = ("/usr/lib64", "/usr/lib", "/lib64", "/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+             "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/usr/lib/wsl/lib")
+
+
+def nvml_absent(environ: dict) -> bool:
+    """No NVIDIA device node and no NVML library the loader could find: the child would only report
+    LibraryNotFound, so its start-up (a Python interpreter) is skipped. Where the library exists the child
+    runs, since only it can say why a driver does not answer."""
+    if sys.platform == "darwin":
+        return True
+    if sys.platform != "linux" or glob.glob("/dev/nvidia*"):
+        return False
+    try:
+        if _LIB.encode() in Path("/etc/ld.so.cache").read_bytes():
+            return False
+    except OSError:
+        pass
+    dirs = [d for d in environ.get("LD_LIBRARY_PATH", "").split(":") if d] + list(_LIB_DIRS)
+    return not any(glob.glob(os.path.join(d, _LIB + "*")) for d in dirs)
 
 
 def collect_nvml_facts(*, environ: dict, timeout: float) -> NvmlFacts | ProbeFailure:

@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from ddoctor.host import system
 from ddoctor.host.facts import NvmlFacts, ProbeFailure, TorchFacts, TorchRuntimeFacts
-from ddoctor.host.nvml import collect_nvml_facts
+from ddoctor.host.nvml import NOT_FOUND as NVML_NOT_FOUND
+from ddoctor.host.nvml import collect_nvml_facts, nvml_absent
 from ddoctor.host.torch_facts import collect_torch_facts
 
 T = TypeVar("T")
@@ -17,9 +18,10 @@ T = TypeVar("T")
 
 class RealHost:
     def __init__(self, environ: dict[str, str] | None = None, *, deep: bool = False, use_cache: bool = True,
-                 torch_timeout: float = 60.0, nvml_timeout: float = 10.0) -> None:
+                 torch_timeout: float = 60.0, nvml_timeout: float = 10.0, live_torch: bool = True) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.deep = deep
+        self.live_torch = live_torch  # False: never create CUDA contexts (ddoctor report reads facts only)
         self.use_cache = use_cache
         self.torch_timeout = torch_timeout
         self.nvml_timeout = nvml_timeout
@@ -39,16 +41,23 @@ class RealHost:
         return self._memo("platform", system.platform_facts)
 
     def nvml(self) -> NvmlFacts | ProbeFailure:
-        return self._memo("nvml", lambda: collect_nvml_facts(environ=self.environ, timeout=self.nvml_timeout))
+        def snapshot():
+            if nvml_absent(self.environ):
+                return NvmlFacts(available=False, error=NVML_NOT_FOUND)
+            return collect_nvml_facts(environ=self.environ, timeout=self.nvml_timeout)
+
+        return self._memo("nvml", snapshot)
 
     def _needs_runtime(self) -> bool:
-        """Import torch live only where devices exist to ask about (or when asked to)."""
+        """Import torch live only where devices exist to ask about (or when asked to). Decided from the
+        device nodes, not from NVML, so that the torch child and the NVML child run side by side."""
         if self.deep:
             return True
-        nv = self.nvml()
-        if isinstance(nv, NvmlFacts) and nv.gpus:
-            return True
-        return self.platform().system == "Darwin"
+        if not self.live_torch:
+            return False
+        import glob
+
+        return bool(glob.glob("/dev/nvidia[0-9]*")) or self.platform().system == "Darwin"
 
     def _torch_all(self) -> tuple[TorchFacts, TorchRuntimeFacts | None, ProbeFailure | None]:
         return self._memo("torch", lambda: collect_torch_facts(

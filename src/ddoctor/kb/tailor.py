@@ -17,7 +17,7 @@ from ddoctor.kb.loader import find_signature
 from ddoctor.kb.origin import LogOrigin
 from ddoctor.model.diagnosis import Diagnosis, Signature
 from ddoctor.units import gib, human_bytes
-from ddoctor.wheels import best_wheel_for_driver, parse_cuda, pip_install_torch
+from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +78,9 @@ def _same_platform(log_system: str, host_system: str) -> bool:
 
 
 def _facts(h: TailorFacts, subject: str) -> dict[str, object]:
-    target = best_wheel_for_driver(parse_cuda(h.driver_cuda))
+    # The CUDA build this driver runs, on an index that publishes the pinned version (ddoctor.wheels).
+    target = choose_cuda_wheel(torch_version=h.torch_version, driver_cuda=parse_cuda(h.driver_cuda),
+                               driver_version=h.driver_version)
     return {
         "subject": subject, "subject_lower": subject.lower(), "system": h.system, "machine": h.machine,
         "host": f"{h.system} {h.machine}",
@@ -89,8 +91,8 @@ def _facts(h: TailorFacts, subject: str) -> dict[str, object]:
         "gpu_text": _plural(h.nvidia_gpus, "NVIDIA GPU", "NVIDIA GPUs") if h.nvidia_gpus else "no NVIDIA GPU",
         "gpus": h.nvidia_gpus or None,
         "driver_version": h.driver_version, "driver_cuda": h.driver_cuda,
-        "cuda_wheel": f"{target[0]}.{target[1]}" if target else None,
-        "pip_install_cuda": pip_install_torch(h.python, target, h.torch_version) if target else None,
+        "cuda_wheel": cuda_str(target.cuda) if target else None,
+        "pip_install_cuda": target.command(h.python) if target else None,
         "free_port": h.free_port,
         "cuda_visible_devices": h.cuda_visible_devices,
         "cvd_text": "unset" if h.cuda_visible_devices is None else repr(h.cuda_visible_devices),

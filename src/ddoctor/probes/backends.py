@@ -2,41 +2,50 @@
 
 from __future__ import annotations
 
-from ddoctor.host.facts import NvmlFacts
+from ddoctor.model.finding import Remediation
+from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
+from ddoctor.probes.torch_install import cuda_build_remedy
 
 
 def recommended_backend(ctx: ProbeContext) -> tuple[str, str]:
-    """(backend, device) a job on this host should use; pure function of the facts."""
-    t = ctx.host.torch()
-    nv = ctx.host.nvml()
-    gpus = nv.gpus if isinstance(nv, NvmlFacts) else ()
-    if t.cuda and gpus and t.nccl_available is not False:
-        return "nccl", "cuda"
-    rt = ctx.host.torch_runtime()
-    if rt and rt.mps_available:
-        return "gloo", "mps"
-    return "gloo", "cpu"
+    """(backend, device) a job on this host should use now; pure function of the facts."""
+    return claims.backend(ctx)
+
+
+def _gpus_blocked_remedy(ctx: ProbeContext) -> Remediation:
+    """What keeps the GPUs from NCCL: the build (install the CUDA wheel) or CUDA itself (see its checks)."""
+    if claims.torch_fits_host(ctx) is False:
+        return cuda_build_remedy(ctx, "The GPUs need the CUDA build of torch, whose wheels ship NCCL.", brief=True)
+    return fix("Fix what keeps CUDA from working (the failed GPU checks above), then use nccl on cuda.",
+               "ddoctor check torch cuda -v")
 
 
 def check_nccl(ctx: ProbeContext) -> Outcome:
     t = ctx.host.torch()
     if not t.installed or t.import_ok is False:
         return skip("torch is not importable")
-    nv = ctx.host.nvml()
-    gpus = nv.gpus if isinstance(nv, NvmlFacts) else ()
     if t.nccl_available is None:
         return skip("NCCL availability unknown (torch not imported)")
+    ev = claims.claims(ctx, "nccl_available", "nvidia_gpus", "torch_fits_host")
+    gpus = ev["nvidia_gpus"]
+    if t.nccl_available and ev["torch_fits_host"] is False:
+        return warn(f"NCCL {t.nccl_version or ''} in torch {t.version} is ROCm's RCCL, which cannot drive this host's "
+                    f"{gpus} NVIDIA GPU(s)", _gpus_blocked_remedy(ctx), evidence={**ev, "nccl_version": t.nccl_version})
     if t.nccl_available:
         return ok(f"NCCL {t.nccl_version or '(version unknown)'} is built into torch",
-                  evidence={"nccl_version": t.nccl_version})
+                  evidence={**ev, "nccl_version": t.nccl_version})
     if gpus and t.cuda:
-        return fail(f"torch {t.version} is a CUDA build without NCCL, and this host has {len(gpus)} GPU(s)", fix(
+        return fail(f"torch {t.version} is a CUDA build without NCCL, and this host has {gpus} GPU(s)", fix(
             "Install an official CUDA wheel (they ship NCCL) or build torch with USE_NCCL=1.",
-            f"{ctx.host.platform().python_executable} -m pip install --force-reinstall torch"))
-    return ok("NCCL is not built into this torch (expected without CUDA GPUs): "
-              "init_process_group('nccl') would fail with \"Distributed package doesn't have NCCL built in\"; "
-              "use gloo", evidence={"nccl_available": False})
+            f"{ctx.host.platform().python_executable} -m pip install --force-reinstall torch"), evidence=ev)
+    if gpus:
+        return warn(f"NCCL is not built into torch {t.version}, a {claims.torch_build(ctx).upper()} build, while this "
+                    f"host has {gpus} NVIDIA GPU(s): init_process_group('nccl') fails with \"Distributed package "
+                    "doesn't have NCCL built in\" until the CUDA build is installed", _gpus_blocked_remedy(ctx),
+                    evidence=ev)
+    return ok("NCCL is not built into this torch (expected without NVIDIA GPUs): init_process_group('nccl') "
+              "would fail with \"Distributed package doesn't have NCCL built in\"; use gloo", evidence=ev)
 
 
 def check_backends(ctx: ProbeContext) -> Outcome:
@@ -48,12 +57,17 @@ def check_backends(ctx: ProbeContext) -> Outcome:
     backend, device = recommended_backend(ctx)
     have = [name for name, avail in (("nccl", t.nccl_available), ("gloo", t.gloo_available),
                                       ("mpi", t.mpi_available)) if avail]
-    ev = {"available": ",".join(have) or "none", "recommended": backend, "device": device,
-          "default_map": ",".join(f"{d}:{b}" for d, b in t.default_backends)}
+    ev = {"available": ",".join(have) or "none", "device": device,
+          "default_map": ",".join(f"{d}:{b}" for d, b in t.default_backends),
+          **claims.claims(ctx, "backend", "torch_fits_host", "cuda_usable", "nvidia_gpus")}
     if backend not in have:
         return fail(f"no usable backend for {device}: available are {ev['available']}", fix(
             "Install an official torch wheel, which ships Gloo (and NCCL for CUDA builds).",
             f"{ctx.host.platform().python_executable} -m pip install --force-reinstall torch"), evidence=ev)
+    if ev["nvidia_gpus"] and backend != "nccl":
+        why = claims.cuda_blocker(ctx) or "NCCL is not built into torch"
+        return warn(f"only {backend!r} on {device} works now although this host has {ev['nvidia_gpus']} NVIDIA "
+                    f"GPU(s): {why}; once fixed, use 'nccl' on cuda", _gpus_blocked_remedy(ctx), evidence=ev)
     snippet = ('backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"')
     return ok(f"use backend={backend!r} on {device} here (available: {ev['available']})", evidence=ev,
               details=(f"portable choice in code: {snippet}",))

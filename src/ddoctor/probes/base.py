@@ -38,6 +38,11 @@ class ProbeContext:
         return 1
 
 
+class Unfinished(Exception):
+    """Raised by a probe whose fact source ran out of time: the runner reports an `error` (could not
+    verify), never a verdict drawn from the facts that did arrive."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     """A probe's verdict before the runner stamps id, title, group and timing on it."""
@@ -58,6 +63,12 @@ class Probe:
     run: Callable[[ProbeContext], Outcome]
     description: str
     timeout_s: float = 90.0
+    # Facts (names in probes/claims.FACTS) the verdict relies on; each non-skip finding records them in
+    # its evidence, and the invariant tests check them against every other finding's.
+    relies_on: tuple[str, ...] = ()
+    # What a scheduler should do when this check fails (model.report.Action): "drain" for node faults,
+    # "retry" for transient states, "stop" for a job that cannot run as configured.
+    on_fail: str = "stop"
 
 
 def ok(summary: str, **kw) -> Outcome:

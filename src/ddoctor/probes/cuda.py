@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from ddoctor.host.facts import NvmlFacts, ProbeFailure
+from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
-from ddoctor.wheels import best_wheel_for_driver, driver_needed, parse_cuda, pip_install_torch
+from ddoctor.probes.claims import driver_too_old, parse_visible_devices
 
 NVIDIA_CONTAINER_DOCS = "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/"
 
@@ -18,10 +19,11 @@ def _nvml(ctx: ProbeContext) -> NvmlFacts | None:
 
 def check_driver(ctx: ProbeContext) -> Outcome:
     nv = ctx.host.nvml()
+    facts = claims.claims(ctx, "driver_cuda", "nvidia_gpus")
     if isinstance(nv, ProbeFailure):
         return fail(f"NVML did not answer: {nv.reason}; the NVIDIA driver may be wedged",
                     fix("Look for Xid errors, then reset the GPU or reboot the node.",
-                        "sudo dmesg | grep -i xid | tail", "sudo nvidia-smi -r"))
+                        "sudo dmesg | grep -i xid | tail", "sudo nvidia-smi -r"), evidence=facts)
     if not nv.available:
         err = nv.error or "unknown error"
         if "LibraryNotFound" in err or "ImportError" in err:
@@ -29,15 +31,16 @@ def check_driver(ctx: ProbeContext) -> Outcome:
                 return skip("no NVIDIA driver on this host (NVML library not found)")
             return fail(f"/dev/nvidia* exists but NVML cannot be loaded ({err})", fix(
                 "Install the NVIDIA user-space driver libraries; in a container, run it with the NVIDIA "
-                "container toolkit.", "docker run --gpus all ...", links=(NVIDIA_CONTAINER_DOCS,)))
+                "container toolkit.", "docker run --gpus all ...", links=(NVIDIA_CONTAINER_DOCS,)), evidence=facts)
         if "NoPermission" in err:
             return fail(f"NVML refused access: {err}", fix(
                 "Give this user access to the GPU device nodes (group video/render) or run in a "
-                "container started with --gpus.", "ls -l /dev/nvidia*", "sudo usermod -aG video $USER"))
+                "container started with --gpus.", "ls -l /dev/nvidia*", "sudo usermod -aG video $USER"),
+                evidence=facts)
         return fail(f"NVML failed to initialise: {err}", fix(
             "Load the NVIDIA kernel module or reinstall the driver, then check with nvidia-smi.",
-            "sudo modprobe nvidia", "nvidia-smi"))
-    ev = {"driver": nv.driver_version, "driver_cuda": nv.cuda_driver_version_str, "gpus": len(nv.gpus)}
+            "sudo modprobe nvidia", "nvidia-smi"), evidence=facts)
+    ev = {"driver": nv.driver_version, **claims.claims(ctx, "driver_cuda", "nvidia_gpus")}
     if not nv.gpus:
         return warn(f"NVIDIA driver {nv.driver_version} is loaded but NVML lists no GPU", fix(
             "Expose the GPUs to this process (container --gpus all, or the scheduler's GPU request).",
@@ -54,31 +57,64 @@ def check_driver_vs_torch(ctx: ProbeContext) -> Outcome:
         return skip("torch is not a CUDA build")
     if nv is None or not nv.available or nv.cuda_driver_version is None:
         return skip("no NVIDIA driver to compare with")
+    from ddoctor.wheels import choose_cuda_wheel, cuda_str, driver_floor, parse_cuda
+
     drv, built = parse_cuda(nv.cuda_driver_version_str), parse_cuda(t.cuda)
-    ev = {"driver_cuda": nv.cuda_driver_version_str, "torch_cuda": t.cuda, "driver": nv.driver_version}
-    py = ctx.host.platform().python_executable
-    target = best_wheel_for_driver(drv)
-    cmds = []
-    need = driver_needed(built)
-    if need:
-        cmds.append(f"sudo apt install nvidia-driver-{need.split('.')[0]}  # any driver >= {need}; "
-                    "use your distribution's package")
-    if target:
-        cmds.append(pip_install_torch(py, target, t.version))
-    remedy = fix(f"Upgrade the NVIDIA driver to one that supports CUDA {t.cuda}"
-                 + (f", or install the torch build for the driver's CUDA {nv.cuda_driver_version_str}." if target
-                    else "; no current torch wheel supports a driver this old."), *cmds)
     if drv is None or built is None:
         return skip("could not parse the CUDA versions")
-    if drv[0] < built[0]:
-        return fail(f"driver {nv.driver_version} supports CUDA {nv.cuda_driver_version_str} but torch was "
-                    f"built for CUDA {t.cuda}: CUDA init fails with 'The NVIDIA driver on your system is "
-                    "too old'", remedy, evidence=ev)
-    if drv < built:
-        return warn(f"driver supports CUDA {nv.cuda_driver_version_str}, older than torch's CUDA {t.cuda}: it "
-                    "runs under minor-version compatibility, but kernels that need PTX JIT fail", remedy,
-                    evidence=ev)
+    ev = {"driver": nv.driver_version, **claims.claims(ctx, "driver_cuda", "torch_cuda")}
+    support = claims.driver_runs_torch(ctx)
+    floor, full = driver_floor(built)
+    if support is None:
+        py = ctx.host.platform().python_executable
+        choice = choose_cuda_wheel(torch_version=t.version, driver_cuda=drv, driver_version=nv.driver_version)
+        need = floor or full
+        cmds = [f"sudo apt install nvidia-driver-{need.split('.')[0]}  # any driver >= {need}; "
+                "use your distribution's package"] if need else []
+        summary = f"Upgrade the NVIDIA driver to one that runs CUDA {t.cuda} (>= {need})" if need else \
+            f"Upgrade the NVIDIA driver to one that supports CUDA {t.cuda}"
+        if choice:
+            cmds.append(choice.command(py))
+            summary += (f", or install torch {choice.version} built for CUDA {cuda_str(choice.cuda)}, which this "
+                        "driver runs" + "".join(f"; {n}" for n in choice.notes()) + ".")
+        else:
+            summary += "; no torch in ddoctor's wheel table runs on a driver this old."
+        return fail(f"driver {nv.driver_version} supports CUDA {nv.cuda_driver_version_str} but torch {t.version} "
+                    f"was built for CUDA {t.cuda}: CUDA init fails with 'The NVIDIA driver on your system is too "
+                    "old'", fix(summary, *cmds), evidence=ev)
+    if support == "minor-compat":
+        jit = _ptx_only_gpus(ctx)
+        detail = (f"a CUDA {cuda_str(built)} build runs on a CUDA {cuda_str(drv)} driver through minor-version "
+                  f"compatibility (any driver >= {floor})")
+        if jit:
+            i, name, cap = jit[0]
+            return warn(f"{name} (GPU {i}, sm_{cap[0]}{cap[1]}) has no native kernels in torch {t.version} and "
+                        f"needs PTX JIT, which driver {nv.driver_version} (CUDA {cuda_str(drv)}) cannot do for "
+                        f"CUDA {t.cuda} PTX: {detail}", fix(
+                            f"Upgrade the driver to >= {full or 'one that supports CUDA ' + t.cuda} for PTX JIT.",
+                            f"sudo apt install nvidia-driver-{(full or '').split('.')[0] or 'NNN'}  "
+                            "# use your distribution's package"), evidence=ev, affects=(f"GPU {i}",))
+        return ok(f"driver CUDA {nv.cuda_driver_version_str} runs torch's CUDA {t.cuda} build through "
+                  "minor-version compatibility", evidence=ev, details=(detail,))
     return ok(f"driver CUDA {nv.cuda_driver_version_str} ≥ torch CUDA {t.cuda}", evidence=ev)
+
+
+def _ptx_only_gpus(ctx: ProbeContext) -> list[tuple[int, str, tuple[int, int]]]:
+    """GPUs that torch's arch list covers only through PTX (which the driver must JIT-compile)."""
+    t = ctx.host.torch()
+    sass, _ = _arch_numbers(t.arch_list)
+    return [(i, n, c) for i, n, c in _capabilities(ctx)
+            if arch_supported(c, t.arch_list) and not any(s[0] == c[0] and s[1] <= c[1] for s in sass)]
+
+
+def _capabilities(ctx: ProbeContext) -> list[tuple[int, str, tuple[int, int]]]:
+    rt = ctx.host.torch_runtime()
+    nv = _nvml(ctx)
+    if rt and rt.devices:
+        return [(d.index, d.name, d.capability) for d in rt.devices]
+    if nv and nv.gpus:
+        return [(g.index, g.name, g.capability) for g in nv.gpus if g.capability]
+    return []
 
 
 def _arch_numbers(arch_list: tuple[str, ...]) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
@@ -98,48 +134,46 @@ def arch_supported(cap: tuple[int, int], arch_list: tuple[str, ...]) -> bool:
     return any(p <= cap for p in ptx)
 
 
-def driver_older_than_torch(ctx: ProbeContext) -> bool:
-    """The driver's CUDA major is below torch's: CUDA cannot initialise at all (cuda.compat reports it)."""
-    t, nv = ctx.host.torch(), _nvml(ctx)
-    drv = parse_cuda(nv.cuda_driver_version_str) if nv and nv.available else None
-    built = parse_cuda(t.cuda)
-    return bool(drv and built and drv[0] < built[0])
-
-
 def check_arch(ctx: ProbeContext) -> Outcome:
     t = ctx.host.torch()
     if not t.cuda:
         return skip("torch is not a CUDA build")
     if not t.arch_list:
         return skip("torch's arch list is unknown (import failed or not attempted)")
-    rt = ctx.host.torch_runtime()
-    nv = _nvml(ctx)
-    caps: list[tuple[int, str, tuple[int, int]]] = []
-    if rt and rt.devices:
-        caps = [(d.index, d.name, d.capability) for d in rt.devices]
-    elif nv and nv.gpus:
-        caps = [(g.index, g.name, g.capability) for g in nv.gpus if g.capability]
+    caps = _capabilities(ctx)
     if not caps:
         return skip("no GPU to compare with")
+    nv = _nvml(ctx)
     bad = [(i, n, c) for i, n, c in caps if not arch_supported(c, t.arch_list)]
-    ev = {"arch_list": " ".join(t.arch_list), "capabilities": " ".join(sorted({f"sm_{c[0]}{c[1]}" for *_, c in caps}))}
+    ev = {"arch_list": " ".join(t.arch_list), "capabilities": " ".join(sorted({f"sm_{c[0]}{c[1]}" for *_, c in caps})),
+          **claims.claims(ctx, "torch_cuda")}
     if bad:
+        from ddoctor.wheels import choose_cuda_wheel, cuda_str, driver_floor, parse_cuda, wheel_for_arch
+
         i, name, cap = bad[0]
         py = ctx.host.platform().python_executable
         drv = parse_cuda(nv.cuda_driver_version_str) if nv else None
-        target = best_wheel_for_driver(drv) or (12, 8)
+        choice = choose_cuda_wheel(torch_version=None, driver_cuda=drv,
+                                   driver_version=nv.driver_version if nv else None, cap=cap)
+        if choice:
+            remedy = fix(f"Install torch {choice.version} built for CUDA {cuda_str(choice.cuda)}, which has kernels "
+                         f"for sm_{cap[0]}{cap[1]} and runs on this driver.", choice.command(py))
+        else:
+            target = wheel_for_arch(cap)
+            if target:
+                floor, _ = driver_floor(target.cuda)
+                remedy = fix(f"No build this driver runs has kernels for sm_{cap[0]}{cap[1]}: upgrade the driver to "
+                             f">= {floor} and install torch {target.version} built for CUDA {cuda_str(target.cuda)}.",
+                             f"sudo apt install nvidia-driver-{floor.split('.')[0]}  # use your distribution's package",
+                             target.command(py))
+            else:
+                remedy = fix("Install a nightly build, which carries the newest architectures.",
+                             f"{py} -m pip install --pre --force-reinstall torch --index-url "
+                             "https://download.pytorch.org/whl/nightly/cu130")
         return fail(f"{name} (GPU {i}) is sm_{cap[0]}{cap[1]}, which torch {t.version} was not compiled for "
-                    f"({' '.join(t.arch_list)}): kernels fail with 'no kernel image is available'",
-                    fix("Install a torch build that includes this architecture (a newer release, or nightly "
-                        "for brand-new GPUs).", pip_install_torch(py, target),
-                        f"{py} -m pip install --pre --force-reinstall torch --index-url "
-                        f"https://download.pytorch.org/whl/nightly/cu{target[0]}{target[1]}"),
+                    f"({' '.join(t.arch_list)}): kernels fail with 'no kernel image is available'", remedy,
                     evidence=ev, affects=tuple(f"GPU {b[0]}" for b in bad))
     return ok(f"every GPU architecture ({ev['capabilities']}) is in torch's arch list", evidence=ev)
-
-
-def parse_visible_devices(value: str) -> list[str]:
-    return [p.strip() for p in value.split(",") if p.strip()]
 
 
 def check_visible(ctx: ProbeContext) -> Outcome:
@@ -149,12 +183,12 @@ def check_visible(ctx: ProbeContext) -> Outcome:
     rt = ctx.host.torch_runtime()
     if not gpus and cvd is None:
         return skip("no NVIDIA GPU and CUDA_VISIBLE_DEVICES unset")
-    ev = {"CUDA_VISIBLE_DEVICES": cvd, "nvml_gpus": len(gpus),
-          "torch_device_count": rt.device_count if rt else None}
+    ev = {"CUDA_VISIBLE_DEVICES": cvd, "torch_device_count": rt.device_count if rt else None,
+          **claims.claims(ctx, "nvidia_gpus")}
     visible = len(gpus)
     if cvd is not None:
         items = parse_visible_devices(cvd)
-        if not items or items[0] in ("-1", "NoDevFiles", "none"):
+        if claims.hides_all(cvd):
             if gpus:
                 return fail(f"CUDA_VISIBLE_DEVICES={cvd!r} hides all {len(gpus)} GPU(s): torch reports "
                             "'No CUDA GPUs are available'",
@@ -162,15 +196,7 @@ def check_visible(ctx: ProbeContext) -> Outcome:
                                 f"export CUDA_VISIBLE_DEVICES={','.join(str(g.index) for g in gpus)}"),
                             evidence=ev)
             return skip("CUDA_VISIBLE_DEVICES hides all devices and there are none")
-        uuids = {g.uuid for g in gpus}
-        count = 0
-        for item in items:
-            if item.isdigit():
-                if int(item) >= len(gpus):
-                    break  # CUDA stops enumerating at the first invalid entry
-            elif not any(u.startswith(item) for u in uuids):
-                break
-            count += 1
+        count = claims.visible_gpus(ctx)
         if count < len(items):
             return fail(f"CUDA_VISIBLE_DEVICES={cvd!r} names a GPU that does not exist (entry "
                         f"{items[count]!r}); CUDA ignores it and everything after it, leaving {count} visible",
@@ -183,7 +209,7 @@ def check_visible(ctx: ProbeContext) -> Outcome:
                         fix("List each GPU once.", f"export CUDA_VISIBLE_DEVICES={','.join(dict.fromkeys(items))}"),
                         evidence=ev)
         visible = count
-    if driver_older_than_torch(ctx):
+    if driver_too_old(ctx):
         return skip("the driver is too old for this torch build (see 'driver vs torch CUDA')")
     if ctx.host.torch().cuda and rt and rt.device_count is not None and gpus and rt.device_count != visible:
         return fail(f"torch sees {rt.device_count} GPU(s) but {visible} should be visible", fix(
@@ -207,18 +233,22 @@ def check_cuda_init(ctx: ProbeContext) -> Outcome:
         if failure is not None and nv and nv.gpus:
             return fail(f"torch runtime query did not finish: {failure.reason}", fix(
                 "A CUDA call that never returns usually means a wedged driver: check Xid errors, reset the GPU "
-                "or reboot.", "sudo dmesg | grep -i xid | tail", "nvidia-smi"))
+                "or reboot.", "sudo dmesg | grep -i xid | tail", "nvidia-smi"),
+                evidence=claims.claims(ctx, "cuda_usable"))
+        if nv and nv.gpus:
+            return skip("no CUDA context was created in this run (ddoctor report reads facts only)")
         return skip("no GPU to initialise")
     if not rt.cuda_available:
-        if driver_older_than_torch(ctx):
+        if driver_too_old(ctx):
             return skip("the driver is too old for this torch build (see 'driver vs torch CUDA')")
         if nv and nv.gpus and ctx.host.torch().cuda:
             return fail("torch.cuda.is_available() is False although NVML lists GPUs", fix(
                 "Check CUDA_VISIBLE_DEVICES and the driver/torch CUDA versions (see the checks above).",
-                "nvidia-smi", "python -c 'import torch; torch.cuda.init()'"))
+                "nvidia-smi", "python -c 'import torch; torch.cuda.init()'"),
+                evidence=claims.claims(ctx, "cuda_usable"))
         return skip("CUDA not available to torch")
     bad = [(i, d) for i, okay, d in rt.cuda_init if not okay]
-    ev = {f"gpu{i}": d for i, _, d in rt.cuda_init}
+    ev = {**{f"gpu{i}": d for i, _, d in rt.cuda_init}, **claims.claims(ctx, "cuda_usable")}
     if bad:
         i, detail = bad[0]
         hint = ("busy or exclusive GPU: another process holds it" if "busy" in detail.lower() else

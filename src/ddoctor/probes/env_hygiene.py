@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ddoctor import redact
 from ddoctor.probes.base import Outcome, ProbeContext, fix, ok, warn
-from ddoctor.redact import redact_env_value
 
 SLOW_WHEN_SET = {
     "NCCL_P2P_DISABLE": "disables NVLink/PCIe peer-to-peer: collectives fall back to slower paths",
@@ -32,7 +32,7 @@ def check_env_hygiene(ctx: ProbeContext) -> Outcome:
         settings += [(k, v, conf.path) for k, v in conf.entries]
     issues, cmds, affects = [], [], []
     for key, value, where in settings:
-        shown = redact_env_value(key, value)
+        shown = redact.redact_env_value(key, value)
         src = "" if where == "environment" else f" (from {where})"
         if key in SLOW_WHEN_SET and value.strip().lower() not in OFF_VALUES:
             issues.append(f"{key}={shown}{src} {SLOW_WHEN_SET[key]}")

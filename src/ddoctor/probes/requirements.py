@@ -1,4 +1,9 @@
-"""`--require` specs for CI gates: `cuda`, `nccl>=2.18`, `gpus>=8`, `torch>=2.4`, `shm>=1GiB`, ..."""
+"""`--require` specs for CI gates: `cuda`, `nccl>=2.18`, `gpus>=8`, `torch>=2.4`, `shm>=1GiB`, ...
+
+Specs are parsed strictly before anything runs, so a typo is a usage error (exit 2) and never a gate
+that silently passes: versions are PEP 440 specifiers (packaging), counts are whole numbers, sizes
+need a unit. A requirement that fails names the fact that fails it.
+"""
 
 from __future__ import annotations
 
@@ -6,142 +11,279 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from ddoctor.host.facts import NvmlFacts
+from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, Probe, ProbeContext, fail, fix, human_bytes, ok
 
-_SPEC_RE = re.compile(r"^\s*([a-z_]+)\s*((?:[<>=!~]=?|===?)\s*\S.*)?$")
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "ki": 2**10, "m": 10**6, "mb": 10**6,
-          "mib": 2**20, "mi": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "gi": 2**30, "t": 10**12,
-          "tb": 10**12, "tib": 2**40, "ti": 2**40}
+_NAME_RE = re.compile(r"^\s*([A-Za-z_]+)\s*(.*?)\s*$")
+_COUNT_RE = re.compile(r"^(>=|<=|==|!=|>|<)\s*([^<>=!\s]\S*)$")
+_SIZE_RE = re.compile(r"^(>=|<=|==|!=|>|<)\s*([^<>=!\s]\S*?)\s*([A-Za-z]+)?$")
+_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
+# Units are required: a bare number could be bytes or GiB. Decimal (kB, MB, GB, TB; K, M, G, T as in
+# Kubernetes) and binary (KiB, MiB, GiB, TiB; Ki, Mi, Gi, Ti).
+UNITS = {"b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12,
+         "tb": 10**12, "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30,
+         "ti": 2**40, "tib": 2**40}
+OPERATORS = (">=", "<=", "==", "!=", ">", "<")
 
 
 class RequirementError(ValueError):
     """A --require spec that cannot be understood (a usage error, exit 2)."""
 
 
-def parse_size(text: str) -> int:
-    m = _SIZE_RE.match(text)
-    if not m:
-        raise RequirementError(f"not a size: {text!r} (examples: 1GiB, 512MiB, 8G)")
-    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What the host has for a requirement: the value compared, and the fact behind it in words."""
+
+    value: object  # a version string, a number, True, or None when absent
+    fact: str
 
 
 @dataclass(frozen=True, slots=True)
 class Kind:
     kind: str  # "feature" (bare name only), "version", "count", "size"
     describe: str
-    value: Callable[[ProbeContext], object]
+    example: str
+    find: Callable[[ProbeContext], Found]
+    relies_on: tuple[str, ...] = ()
 
 
-def _nvml(ctx):
-    nv = ctx.host.nvml()
-    return nv if isinstance(nv, NvmlFacts) else None
+def parse_size(text: str) -> int:
+    """`1GiB`, `512MiB`, `8G` (decimal) → bytes; a unit is required."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
+    if not m or m.group(2).lower() not in UNITS:
+        raise RequirementError(f"not a size: {text!r} (a number and a unit: 1GiB, 512MiB, 64GB, 8G)")
+    return int(float(m.group(1)) * UNITS[m.group(2).lower()])
 
 
-def _gpu_count(ctx):
-    rt = ctx.host.torch_runtime()
-    if rt and rt.device_count is not None:
-        return rt.device_count
-    nv = _nvml(ctx)
-    return len(nv.gpus) if nv else 0
-
-
-def _cuda_ok(ctx):
+def _cuda(ctx: ProbeContext) -> Found:
     t = ctx.host.torch()
-    rt = ctx.host.torch_runtime()
-    if not t.cuda:
-        return None
-    if rt is not None:
-        return t.cuda if rt.cuda_available else None
-    nv = _nvml(ctx)
-    return t.cuda if nv and nv.gpus else None
+    why = claims.cuda_blocker(ctx)
+    if why:
+        return Found(None, why)
+    return Found(t.cuda, f"torch's CUDA {t.cuda} build runs on {claims.usable_gpus(ctx)} GPU(s)")
 
 
-def _mps(ctx):
-    rt = ctx.host.torch_runtime()
-    return True if rt and rt.mps_available else None
+def _nccl(ctx: ProbeContext) -> Found:
+    t = ctx.host.torch()
+    if not t.installed or t.import_ok is False:
+        return Found(None, "torch is not importable")
+    if t.nccl_available is None:
+        return Found(None, "NCCL availability is unknown (torch was not imported)")
+    if not t.nccl_available:
+        return Found(None, f"torch {t.version} ({claims.torch_build(ctx)} build) has no NCCL")
+    return Found(t.nccl_version or True, f"torch {t.version} has NCCL {t.nccl_version or '(version unknown)'}")
+
+
+def _backend(name: str, attr: str) -> Callable[[ProbeContext], Found]:
+    def find(ctx: ProbeContext) -> Found:
+        t = ctx.host.torch()
+        if not t.installed or t.import_ok is False:
+            return Found(None, "torch is not importable")
+        have = getattr(t, attr)
+        if have is None:
+            return Found(None, f"{name} availability is unknown (torch was not imported)")
+        return Found(True if have else None, f"torch {t.version} was built {'with' if have else 'without'} {name}")
+    return find
+
+
+def _mps(ctx: ProbeContext) -> Found:
+    p, t, rt = ctx.host.platform(), ctx.host.torch(), ctx.host.torch_runtime()
+    if p.system != "Darwin":
+        return Found(None, f"MPS exists only on macOS (this is {p.system})")
+    if not t.mps_built:
+        return Found(None, f"torch {t.version} was built without MPS")
+    if not (rt and rt.mps_available):
+        return Found(None, f"MPS is not available (macOS {p.mac_version}, {p.machine})")
+    return Found(True, "MPS is available")
+
+
+def _torch(ctx: ProbeContext) -> Found:
+    t = ctx.host.torch()
+    if not t.installed:
+        return Found(None, "torch is not installed")
+    if t.import_ok is False:
+        return Found(None, f"`import torch` fails: {t.import_error}")
+    return Found(t.version, f"torch {t.version}")
+
+
+def _driver(ctx: ProbeContext) -> Found:
+    nv = ctx.host.nvml()
+    if not isinstance(nv, NvmlFacts):
+        return Found(None, f"NVML did not answer ({nv.reason})")
+    if not nv.available or not nv.driver_version:
+        return Found(None, f"no NVIDIA driver ({nv.error or 'NVML failed'})")
+    return Found(nv.driver_version, f"NVIDIA driver {nv.driver_version}")
+
+
+def _gpus(ctx: ProbeContext) -> Found:
+    usable, listed = claims.usable_gpus(ctx), claims.nvidia_gpus(ctx)
+    if not listed:
+        return Found(0, "no NVIDIA GPU (NVML lists none)")
+    fact = f"{usable} GPU(s) usable of {listed} NVML lists"
+    why = claims.cuda_blocker(ctx) if listed else None
+    cvd = ctx.env.get("CUDA_VISIBLE_DEVICES")
+    if why:
+        fact += f" ({why})"
+    elif cvd is not None and usable < listed:
+        fact += f" (CUDA_VISIBLE_DEVICES={cvd!r})"
+    return Found(usable, fact)
+
+
+def _cpus(ctx: ProbeContext) -> Found:
+    p = ctx.host.platform()
+    return Found(p.affinity_count, f"{p.affinity_count} usable core(s) of {p.cpu_count}")
+
+
+def _shm(ctx: ProbeContext) -> Found:
+    d = ctx.host.disk("/dev/shm")
+    if d is None:
+        return Found(0, "there is no /dev/shm")
+    return Found(d.total, f"/dev/shm is {human_bytes(d.total)}")
+
+
+def _ram(ctx: ProbeContext) -> Found:
+    m = ctx.host.memory()
+    return Found(m.total, f"{human_bytes(m.total)} of RAM")
 
 
 KINDS: dict[str, Kind] = {
-    "cuda": Kind("version", "a usable CUDA build and GPU (version = torch's CUDA)", _cuda_ok),
-    "nccl": Kind("version", "NCCL built into torch", lambda c: c.host.torch().nccl_version
-                 or (True if c.host.torch().nccl_available else None)),
-    "gloo": Kind("feature", "the Gloo backend", lambda c: c.host.torch().gloo_available or None),
-    "mpi": Kind("feature", "the MPI backend", lambda c: c.host.torch().mpi_available or None),
-    "mps": Kind("feature", "Apple MPS available", _mps),
-    "torch": Kind("version", "torch installed and importable",
-                  lambda c: c.host.torch().version if c.host.torch().installed and c.host.torch().import_ok
-                  is not False else None),
-    "python": Kind("version", "the Python version", lambda c: c.host.platform().python_version),
-    "driver": Kind("version", "the NVIDIA driver version", lambda c: (_nvml(c) or NvmlFacts(available=False))
-                   .driver_version),
-    "gpus": Kind("count", "the number of GPUs torch can use", _gpu_count),
-    "cpus": Kind("count", "usable CPU cores", lambda c: c.host.platform().affinity_count),
-    "shm": Kind("size", "/dev/shm size", lambda c: (d.total if (d := c.host.disk("/dev/shm")) else 0)),
-    "ram": Kind("size", "total RAM", lambda c: c.host.memory().total),
+    "cuda": Kind("version", "a usable CUDA build and GPU (version: torch's CUDA)", "cuda, cuda>=12.6", _cuda,
+                 ("cuda_usable",)),
+    "nccl": Kind("version", "NCCL built into torch", "nccl, nccl>=2.18", _nccl, ("nccl_available",)),
+    "gloo": Kind("feature", "the Gloo backend", "gloo", _backend("Gloo", "gloo_available")),
+    "mpi": Kind("feature", "the MPI backend", "mpi", _backend("MPI", "mpi_available")),
+    "mps": Kind("feature", "Apple MPS available", "mps", _mps),
+    "torch": Kind("version", "torch installed and importable", "torch, torch>=2.4,<3", _torch),
+    "python": Kind("version", "the Python version", "python>=3.10",
+                   lambda c: Found(c.host.platform().python_version, f"Python {c.host.platform().python_version}")),
+    "driver": Kind("version", "the NVIDIA driver version", "driver>=550", _driver),
+    "gpus": Kind("count", "GPUs a CUDA job can use", "gpus>=8", _gpus, ("usable_gpus",)),
+    "cpus": Kind("count", "usable CPU cores", "cpus>=16", _cpus),
+    "shm": Kind("size", "/dev/shm size", "shm>=8GiB", _shm),
+    "ram": Kind("size", "total RAM", "ram>=64GiB", _ram),
 }
 
 
-def _compare_number(have: float, spec: str) -> bool:
-    m = re.match(r"^(>=|<=|==|!=|>|<)\s*(.+)$", spec)
-    if not m:
-        raise RequirementError(f"use one of >=, <=, ==, !=, >, < in {spec!r}")
-    op, rhs = m.groups()
-    return {">=": have >= float(rhs), "<=": have <= float(rhs), "==": have == float(rhs),
-            "!=": have != float(rhs), ">": have > float(rhs), "<": have < float(rhs)}[op]
+def valid_forms() -> str:
+    """Every spec form, for usage errors."""
+    ops = ", ".join(OPERATORS)
+    lines = ["valid requirements (repeat --require for several):"]
+    for name, k in KINDS.items():
+        form = {"feature": name, "version": f"{name}[SPECIFIER]", "count": f"{name}OP N",
+                "size": f"{name}OP SIZE"}[k.kind]
+        lines.append(f"  {form:18} {k.describe}; e.g. {k.example}")
+    lines.append(f"  SPECIFIER is a PEP 440 version specifier (>=2.4, ==12.*, >=2.4,<3); OP is one of {ops};")
+    lines.append("  N is a whole number; SIZE is a number with a unit (512MiB, 8GiB, 64GB, 8G)")
+    return "\n".join(lines)
 
 
-def make_requirement_probe(spec: str) -> Probe:
-    """Validate `spec` now (so typos are usage errors) and return a probe that judges it."""
-    m = _SPEC_RE.match(spec.strip().lower())
-    if not m or m.group(1) not in KINDS:
-        raise RequirementError(f"unknown requirement {spec!r}; known: {', '.join(KINDS)} "
-                               "(e.g. cuda, nccl>=2.18, gpus>=8, torch>=2.4, shm>=1GiB)")
-    name, cond = m.group(1), (m.group(2) or "").replace(" ", "")
+def _error(spec: str, problem: str) -> RequirementError:
+    return RequirementError(f"bad requirement {spec!r}: {problem}\n{valid_forms()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A parsed condition: a version specifier set, or an operator and a number (bytes for sizes)."""
+
+    specifier: object | None = None  # packaging.specifiers.SpecifierSet
+    op: str | None = None
+    number: int | None = None
+
+    def holds(self, have: object) -> bool:
+        if self.specifier is not None:
+            from packaging.version import Version  # imported only when a version is compared
+
+            return Version(str(have).split("+")[0]) in self.specifier
+        a, b = int(have or 0), self.number
+        return {">=": a >= b, "<=": a <= b, "==": a == b, "!=": a != b, ">": a > b, "<": a < b}[self.op]
+
+
+def parse_requirement(spec: str) -> tuple[str, Condition | None]:
+    """(kind name, condition) for a spec, or a RequirementError that lists the valid forms."""
+    m = _NAME_RE.match(spec)
+    name = m.group(1).lower() if m else ""
+    if not m or name not in KINDS:
+        raise _error(spec, f"unknown name {m.group(1) if m else spec!r} (known: {', '.join(KINDS)})")
+    rest = m.group(2)
     kind = KINDS[name]
-    if cond and kind.kind == "feature":
-        raise RequirementError(f"{name} takes no version condition")
-    if cond and kind.kind == "version":
+    if not rest:
+        if kind.kind in ("count", "size"):
+            raise _error(spec, f"{name} needs a condition, e.g. {kind.example}")
+        return name, None
+    if kind.kind == "feature":
+        raise _error(spec, f"{name} takes no condition")
+    if kind.kind == "version":
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         try:
-            SpecifierSet(cond)
-        except InvalidSpecifier as exc:
-            raise RequirementError(f"bad version condition in {spec!r}: {exc}") from None
-    if cond and kind.kind in ("count", "size"):
-        rhs = re.sub(r"^[<>=!]+", "", cond)
-        if kind.kind == "size":
-            cond = cond[: len(cond) - len(rhs)] + str(parse_size(rhs))
-        else:
-            try:
-                float(rhs)
-            except ValueError:
-                raise RequirementError(f"{name} needs a number in {spec!r}") from None
-        _compare_number(0, cond)  # validates the operator
+            specifier = SpecifierSet(rest.replace(" ", ""))
+        except InvalidSpecifier:
+            raise _error(spec, f"{rest!r} is not a version specifier") from None
+        if not str(specifier):
+            raise _error(spec, f"{rest!r} is not a version specifier")
+        return name, Condition(specifier=specifier)
+    if kind.kind == "count":
+        cm = _COUNT_RE.match(rest)
+        if not cm:
+            raise _error(spec, f"{rest!r} is not an operator and a number (use one of {', '.join(OPERATORS)})")
+        if not cm.group(2).isdigit():
+            raise _error(spec, f"{name} counts whole things: {cm.group(2)!r} is not a whole number >= 0")
+        return name, Condition(op=cm.group(1), number=int(cm.group(2)))
+    sm = _SIZE_RE.match(rest)
+    if not sm:
+        raise _error(spec, f"{rest!r} is not an operator and a size (use one of {', '.join(OPERATORS)})")
+    number, unit = sm.group(2), sm.group(3)
+    if not _NUMBER_RE.match(number):
+        raise _error(spec, f"{number!r} is not a number")
+    if unit is None:
+        raise _error(spec, f"{name} needs a unit: {number}GiB, {number}GB, {number}MiB, ...")
+    if unit.lower() not in UNITS:
+        raise _error(spec, f"unknown unit {unit!r} (B, KiB, MiB, GiB, TiB, kB, MB, GB, TB, K, M, G, T)")
+    return name, Condition(op=sm.group(1), number=int(float(number) * UNITS[unit.lower()]))
+
+
+def make_requirement_probe(spec: str, *, probe_id: str | None = None) -> Probe:
+    """Validate `spec` now (so typos are usage errors) and return a probe that judges it."""
+    name, cond = parse_requirement(spec)
+    kind = KINDS[name]
+    spec = spec.strip()
 
     def run(ctx: ProbeContext) -> Outcome:
-        have = kind.value(ctx)
-        remedy = fix(f"This host does not meet `{spec}`; run the checks above for the reason, or relax the "
-                     "requirement.", f"ddoctor check -v --require '{spec}'")
-        ev = {"requirement": spec, "found": have if isinstance(have, (str, int, float, bool)) else None}
-        if kind.kind in ("feature", "version") and not have:
-            return fail(f"required {kind.describe}: not found", remedy, evidence=ev)
-        if not cond:
-            shown = human_bytes(have) if kind.kind == "size" else have
-            return ok(f"{spec}: found {shown}", evidence=ev)
-        if kind.kind == "version":
-            if have is True:
-                return fail(f"{spec}: version unknown", remedy, evidence=ev)
-            try:
-                good = Version(str(have).split("+")[0]) in SpecifierSet(cond)
-            except InvalidVersion:
-                return fail(f"{spec}: cannot compare version {have!r}", remedy, evidence=ev)
-        else:
-            good = _compare_number(float(have or 0), cond)
-        shown = human_bytes(have or 0) if kind.kind == "size" else have
-        return (ok if good else lambda s, **k: fail(s, remedy, **k))(f"{spec}: found {shown}", evidence=ev)
+        found = kind.find(ctx)
+        ev = {"requirement": spec, "found": found.value if isinstance(found.value, (str, int, float, bool)) else None,
+              "fact": found.fact, **claims.claims(ctx, *kind.relies_on)}
+        remedy = fix(f"This host does not meet `{spec}`: {found.fact}. Fix that, or relax the requirement.",
+                     f"ddoctor check -v --require '{spec}'")
+        if kind.kind in ("feature", "version") and found.value is None:
+            return fail(f"{spec} not met: {found.fact}", remedy, evidence=ev)
+        if cond is None:
+            return ok(f"{spec}: {found.fact}", evidence=ev)
+        if cond.specifier is not None and found.value is True:
+            return fail(f"{spec} not met: {found.fact}, and its version is unknown", remedy, evidence=ev)
+        from packaging.version import InvalidVersion
 
-    return Probe(id=f"require.{name}", title=f"requirement {spec}", group="requirements", run=run,
-                 description=f"CI gate: {kind.describe}")
+        try:
+            good = cond.holds(found.value)
+        except InvalidVersion:
+            return fail(f"{spec} not met: cannot compare version {found.value!r} ({found.fact})", remedy, evidence=ev)
+        if good:
+            return ok(f"{spec}: {found.fact}", evidence=ev)
+        return fail(f"{spec} not met: {found.fact}", remedy, evidence=ev)
+
+    # Fewer GPUs, cores, memory or an older driver than the job declares is the node's shortfall.
+    on_fail = "drain" if name in ("gpus", "cpus", "shm", "ram", "driver") else "stop"
+    return Probe(id=probe_id or f"require.{name}", title=f"requirement {spec}", group="requirements", run=run,
+                 description=f"CI gate: {kind.describe}", relies_on=kind.relies_on, on_fail=on_fail)
+
+
+def make_requirement_probes(specs: list[str]) -> tuple[Probe, ...]:
+    """One probe per spec; a second spec on the same name gets a numbered id (require.gpus.2)."""
+    seen: dict[str, int] = {}
+    out = []
+    for spec in specs:
+        name, _ = parse_requirement(spec)
+        seen[name] = seen.get(name, 0) + 1
+        out.append(make_requirement_probe(spec, probe_id=f"require.{name}" + (f".{seen[name]}" if seen[name] > 1
+                                                                                  else "")))
+    return tuple(out)

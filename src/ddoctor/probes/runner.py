@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from ddoctor.model.finding import ErrorInfo, Finding
 from ddoctor.model.status import Status
-from ddoctor.probes.base import Probe, ProbeContext
+from ddoctor.probes.base import Probe, ProbeContext, Unfinished
 
 
 def _to_finding(probe: Probe, outcome, duration: float) -> Finding:
@@ -34,16 +34,32 @@ def run_probe(probe: Probe, ctx: ProbeContext) -> Finding:
     try:
         outcome = probe.run(ctx)
         return _to_finding(probe, outcome, time.perf_counter() - start)
+    except Unfinished as exc:
+        return _error(probe, str(exc), ErrorInfo(type_name="TimeoutError", message="a fact source ran out of time"),
+                      time.perf_counter() - start)
     except Exception as exc:  # a probe bug must not sink the report
         return _error(probe, f"the check crashed: {type(exc).__name__}: {exc}",
                       ErrorInfo(type_name=type(exc).__name__, message=str(exc),
                                 traceback_text=traceback.format_exc()), time.perf_counter() - start)
 
 
+NOT_RUN = "NotRun"
+
+
+def not_run(probe: Probe, seconds: float) -> Finding:
+    return _error(probe, f"not run: the {seconds:.0f} s deadline for the whole check passed before it finished",
+                  ErrorInfo(type_name=NOT_RUN, message=f"deadline {seconds:.0f} s"), 0.0)
+
+
 def run_probes(probes: tuple[Probe, ...], ctx: ProbeContext, *,
                on_done: Callable[[Finding], None] | None = None,
-               clock: Callable[[], float] = time.monotonic) -> tuple[Finding, ...]:
-    """Start every probe at once; return findings in registration order."""
+               clock: Callable[[], float] = time.monotonic,
+               deadline: float | None = None, budget_s: float | None = None) -> tuple[Finding, ...]:
+    """Start every probe at once; return findings in registration order.
+
+    `deadline` (a `clock()` time) ends the whole run: a probe still running then is reported as not run
+    (`budget_s`, the whole command's limit, is what that report names).
+    """
     futures: list[Future] = []
     for probe in probes:
         fut: Future = Future()
@@ -60,12 +76,15 @@ def run_probes(probes: tuple[Probe, ...], ctx: ProbeContext, *,
     out = []
     for probe, fut in zip(probes, futures, strict=True):
         remaining = max(0.0, probe.timeout_s - (clock() - start))
+        cut = deadline is not None and deadline - clock() < remaining
+        if cut:
+            remaining = max(0.0, deadline - clock())
         try:
             out.append(fut.result(timeout=remaining))
         except FutureTimeout:
-            late = _error(probe, f"the check did not finish within {probe.timeout_s:.0f} s",
-                          ErrorInfo(type_name="TimeoutError", message=f"deadline {probe.timeout_s:.0f} s"),
-                          probe.timeout_s)
+            late = not_run(probe, budget_s or 0.0) if cut else _error(
+                probe, f"the check did not finish within {probe.timeout_s:.0f} s",
+                ErrorInfo(type_name="TimeoutError", message=f"deadline {probe.timeout_s:.0f} s"), probe.timeout_s)
             if on_done:
                 on_done(late)
             out.append(late)

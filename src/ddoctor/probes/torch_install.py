@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ddoctor.host.facts import NvmlFacts
-from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
-from ddoctor.wheels import best_wheel_for_driver, parse_cuda, pip_install_torch
+from ddoctor.model.finding import Remediation
+from ddoctor.probes import claims
+from ddoctor.probes.base import Outcome, ProbeContext, Unfinished, fail, fix, ok, skip, warn
 
 
 def check_torch_install(ctx: ProbeContext) -> Outcome:
@@ -14,7 +14,12 @@ def check_torch_install(ctx: ProbeContext) -> Outcome:
         return fail(f"torch is not installed for {py}",
                     fix("Install torch into this interpreter's environment.",
                         f"{py} -m pip install torch"), evidence={"python": py})
-    evidence = {"version": t.version, "location": t.location, "facts_source": t.source}
+    evidence = {"version": t.version, "location": t.location, "facts_source": t.source,
+                **claims.claims(ctx, "torch_build")}
+    failure = ctx.host.torch_failure()
+    if t.import_ok is None and failure is not None and failure.timed_out:
+        raise Unfinished(f"could not verify torch: {failure.reason} (raise --timeout if `import torch` is only slow "
+                         "here: time python -c 'import torch')")
     if t.import_ok is False:
         err = t.import_error or "unknown error"
         missing_lib = any(s in err for s in ("libcudart", "libcudnn", "libnccl", "libcublas", "libcu", ".so"))
@@ -39,26 +44,45 @@ def check_torch_install(ctx: ProbeContext) -> Outcome:
     return ok(f"torch {t.version} ({verified})", evidence=evidence)
 
 
+def cuda_build_remedy(ctx: ProbeContext, why: str, *, brief: bool = False) -> Remediation:
+    """Install the CUDA build of the installed release for this driver (or the newest one the driver runs).
+
+    `brief` drops the notes for findings that are consequences of the wrong build (they point back here).
+    """
+    from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
+
+    t = ctx.host.torch()
+    nv = claims.nvml(ctx)
+    py = ctx.host.platform().python_executable
+    drv = nv.cuda_driver_version_str if nv else None
+    choice = choose_cuda_wheel(torch_version=t.version, driver_cuda=parse_cuda(drv),
+                               driver_version=nv.driver_version if nv else None)
+    if choice is None:
+        return fix(f"{why} No CUDA build in ddoctor's wheel table runs on this driver (CUDA {drv or 'unknown'}): "
+                   "upgrade the NVIDIA driver first.", "nvidia-smi", f"{py} -m pip install --force-reinstall torch")
+    if brief:
+        return fix(f"{why} Install the CUDA {cuda_str(choice.cuda)} build of torch {choice.version} (see 'wheel "
+                   "flavour vs host').", choice.command(py))
+    return fix(f"{why} Install the CUDA {cuda_str(choice.cuda)} build of torch {choice.version}, which this driver "
+               f"(CUDA {drv}) runs" + "".join(f"; {n}" for n in choice.notes()) + ".", choice.command(py))
+
+
 def check_wheel_flavour(ctx: ProbeContext) -> Outcome:
     t = ctx.host.torch()
     if not t.installed:
         return skip("torch is not installed")
-    nv = ctx.host.nvml()
-    gpus = nv.gpus if isinstance(nv, NvmlFacts) else ()
-    py = ctx.host.platform().python_executable
-    evidence = {"torch": t.version, "flavour": t.flavour, "nvidia_gpus": len(gpus)}
-    if gpus and not t.cuda:
-        drv = nv.cuda_driver_version_str if isinstance(nv, NvmlFacts) else None
-        target = best_wheel_for_driver(parse_cuda(drv))
+    ev = {"torch": t.version, "flavour": t.flavour,
+          **claims.claims(ctx, "nvidia_gpus", "torch_build", "torch_fits_host")}
+    gpus = ev["nvidia_gpus"]
+    if ev["torch_fits_host"] is False:
+        nv = claims.nvml(ctx)
+        ev["driver_cuda"] = nv.cuda_driver_version_str if nv else None
         return fail(
-            f"{len(gpus)} NVIDIA GPU(s) present but torch {t.version} is a "
+            f"{gpus} NVIDIA GPU(s) present but torch {t.version} is a "
             f"{'ROCm' if t.hip else 'CPU-only'} build: CUDA calls will fail with "
             "'Torch not compiled with CUDA enabled'",
-            fix(f"Install the CUDA build matching the driver (it supports CUDA {drv or 'unknown'}).",
-                pip_install_torch(py, target, t.version)),
-            evidence={**evidence, "driver_cuda": drv})
+            cuda_build_remedy(ctx, "The GPUs need a CUDA build of torch."), evidence=ev)
     if t.cuda and not gpus:
         return ok(f"torch {t.version} is a CUDA {t.cuda} build; no NVIDIA GPU here, so it will run on CPU",
-                  evidence=evidence)
-    return ok(f"torch {t.version} ({t.flavour}) fits this host", evidence=evidence)
-
+                  evidence=ev)
+    return ok(f"torch {t.version} ({t.flavour}) fits this host", evidence=ev)

@@ -70,12 +70,15 @@ def render_text(report: CheckReport, console: Console, *, verbose: bool, strict:
         console.print(Text("(-v shows every check with its evidence)", style="dim"))
 
 
-def render_json(report: CheckReport, *, strict: bool, exit_code: int, kind: str = "check") -> str:
+def render_json(report: CheckReport, *, strict: bool, exit_code: int, kind: str = "check",
+                exit_codes: str = "default") -> str:
     return envelope(kind, {
         "host": report.host.to_dict(),
         "summary": {**report.counts, "worst": report.worst.value, "strict": strict, "exit_code": exit_code,
+                    "exit_codes": exit_codes, "action": report.action.value, "not_run": list(report.not_run),
                     "duration_s": round(report.duration_s, 3)},
-        "findings": [f.to_dict() for f in report.findings],
+        "findings": [{**f.to_dict(), "action": report.actions[f.id].value} if f.id in report.actions else f.to_dict()
+                     for f in report.findings],
     })
 
 
