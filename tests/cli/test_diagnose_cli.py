@@ -13,6 +13,7 @@ CORPUS = SHARED / "corpus"
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.needs_shared
 def test_pipe_on_stdin_json(run_cli):
     log = (CORPUS / "g001-nccl-unavailable.log").read_text()
     r = run_cli("diagnose", "--format", "json", input=log)
@@ -28,6 +29,7 @@ def test_pipe_on_stdin_json(run_cli):
     assert doc["host"]["nvidia_gpus"] == 0
 
 
+@pytest.mark.needs_shared
 def test_no_host_leaves_placeholders_generic(run_cli):
     r = run_cli("diagnose", "--no-host", "--format", "json", str(CORPUS / "r039-env-not-set.log"))
     d = json.loads(r.stdout)["diagnoses"][0]
@@ -35,6 +37,7 @@ def test_no_host_leaves_placeholders_generic(run_cli):
     assert any("MASTER_PORT=<free port>" in c for c in d["remediation"]["commands"])
 
 
+@pytest.mark.needs_shared
 def test_host_fills_a_real_free_port(run_cli):
     r = run_cli("diagnose", "--format", "json", str(CORPUS / "r039-env-not-set.log"))
     cmds = json.loads(r.stdout)["diagnoses"][0]["remediation"]["commands"]
@@ -42,6 +45,7 @@ def test_host_fills_a_real_free_port(run_cli):
     assert port.isdigit()
 
 
+@pytest.mark.needs_shared
 def test_several_files_and_gzip(run_cli, tmp_path):
     gz = tmp_path / "rank1.log.gz"
     gz.write_bytes(gzip.compress((CORPUS / "g023-host-oom-killed.log").read_bytes()))
@@ -51,6 +55,7 @@ def test_several_files_and_gzip(run_cli, tmp_path):
     assert len(doc["sources"]) == 2
 
 
+@pytest.mark.needs_shared
 def test_clean_log_exits_zero(run_cli):
     r = run_cli("diagnose", str(CORPUS / "g008-none.log"))
     assert r.returncode == 0 and "No failure found" in r.stdout
@@ -71,6 +76,7 @@ def test_binary_input_is_refused_clearly(run_cli, tmp_path):
     assert r.returncode == 2 and "binary" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.needs_shared
 def test_text_output_shows_root_cause_evidence_and_fix(run_cli):
     r = run_cli("diagnose", str(CORPUS / "r068-device-mismatch.log"))
     out = r.stdout
@@ -79,6 +85,7 @@ def test_text_output_shows_root_cause_evidence_and_fix(run_cli):
     assert "line 19" in out and ".to(model.device)" in out and "your code: /home/yq/play/subsent/model/encoder.py:88" in out
 
 
+@pytest.mark.needs_shared
 def test_markdown(run_cli):
     r = run_cli("diagnose", "--format", "markdown", str(CORPUS / "r005-mp-size-mismatch.log"))
     assert "### Root cause:" in r.stdout and "torchrun --nproc_per_node 1" in r.stdout
@@ -121,6 +128,7 @@ def test_real_torchrun_failure_piped_into_diagnose(tmp_path):
     assert doc["diagnoses"][0]["occurrences"] >= 1
 
 
+@pytest.mark.needs_shared
 def test_fix_hints_point_at_the_user_frame_and_rule(run_cli):
     r = run_cli("diagnose", "--fix-hints", "--format", "json", str(CORPUS / "g001-nccl-unavailable.log"))
     d = json.loads(r.stdout)["diagnoses"][0]

@@ -14,6 +14,7 @@ from tests.conftest import SHARED
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.needs_shared
 def test_github_annotations(run_cli, tmp_path):
     r = run_cli("check", "--simulate", "ecc-errors", "--format", "github")
     assert r.returncode == 1 and r.stdout.startswith("::error title=ddoctor gpu.health::GPU 3 has 2 uncorrected")
@@ -25,6 +26,7 @@ def test_github_annotations(run_cli, tmp_path):
     assert x.returncode == 1 and f"::error file={f},line=2,col=25,title=DDF001::" in x.stdout
 
 
+@pytest.mark.needs_shared
 def test_quiet_prints_only_the_verdict(run_cli):
     assert run_cli("check", "-q").stdout.strip().startswith("ready:")
     out = run_cli("diagnose", "-q", str(SHARED / "corpus" / "g027-port-in-use.log")).stdout.strip()
@@ -119,6 +121,7 @@ def test_plugins_add_probes_and_signatures(run_cli, tmp_path):
     assert json.loads(d.stdout)["diagnoses"][0]["name"] == "lustre-quota"
 
 
+@pytest.mark.needs_shared
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_terminal_session_as_a_person_sees_it(tmp_path):
     session = f"ddoctor-test-{int(time.time() * 1000)}"

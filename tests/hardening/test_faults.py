@@ -13,8 +13,10 @@ import time
 import psutil
 import pytest
 
+from ddoctor.host.base import NvmlAnswers
 from ddoctor.host.facts import NvmlFacts, ProbeFailure
 from ddoctor.host.nvml import collect_nvml_facts
+from ddoctor.model.host import HostFacts
 from ddoctor.model.status import Status
 from ddoctor.probes import cuda
 from ddoctor.probes.base import ProbeContext
@@ -38,7 +40,7 @@ def fake_pynvml(tmp_path, body: str):
     return {**os.environ, "PYTHONPATH": str(site)}
 
 
-class _Host:
+class _Host(NvmlAnswers):
     """Only NVML differs; everything else as on a machine with device nodes present."""
 
     def __init__(self, nv):
@@ -139,8 +141,7 @@ def test_full_temp_dir_for_smoke_is_a_clear_error(monkeypatch, hardening_stats):
 
     monkeypatch.setattr(tempfile, "mkdtemp", full)
     opts = launch.SmokeOptions(nproc=2)
-    plan = launch.make_plan(opts, launch.HostPlanFacts(system="Linux", machine="x86_64", nvidia_gpus=0,
-                                                       torch_cuda=None, torch_installed=True))
+    plan = launch.plan_for(opts, HostFacts(system="Linux", machine="x86_64", torch_installed=True))
     hardening_stats["faults_injected"] += 1
     with pytest.raises(launch.SmokeSetupError, match=r"cannot create a working directory in .*No space left"):
         launch.run_smoke(opts, plan)
@@ -172,9 +173,9 @@ def test_ctrl_c_mid_check_leaves_no_child(tmp_path, hardening_stats):
 
 
 def test_smoke_binds_only_loopback(hardening_stats):
-    from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan, run_smoke
+    from ddoctor.smoke.launch import SmokeOptions, plan_for, run_smoke
 
-    facts = HostPlanFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None, torch_installed=True)
+    facts = HostFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None, torch_installed=True)
     listeners: set[str] = set()
 
     def on_event(rank, phase):
@@ -189,5 +190,5 @@ def test_smoke_binds_only_loopback(hardening_stats):
                     pass
 
     opts = SmokeOptions(nproc=2, timeout=60)
-    assert run_smoke(opts, make_plan(opts, facts), on_event=on_event).ok
+    assert run_smoke(opts, plan_for(opts, facts), on_event=on_event).ok
     assert listeners and all(ip.startswith("127.") or ip == "::1" for ip in listeners), listeners

@@ -30,11 +30,11 @@ def env_with_secrets():
     return env
 
 
-def assert_clean(output: str, hardening_stats):
-    for value in [*TOKENS.values(), URL_PASSWORD]:
-        hardening_stats["secrets_planted"] += 1
-        assert value not in output, value
-        hardening_stats["secrets_caught"] += 1
+def assert_clean(output: str, hardening_stats, values=(*TOKENS.values(), URL_PASSWORD)):
+    leaked = [v for v in values if v in output]
+    hardening_stats["secrets_planted"] += len(values)
+    hardening_stats["secrets_leaked"] += len(leaked)
+    assert leaked == []
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "markdown", "github"])
@@ -61,12 +61,9 @@ def test_diagnose(run_cli, fmt, hardening_stats):
     assert r.returncode == 1
     for value in (TOKENS["WANDB_API_KEY"], TOKENS["MY_SECRET"], TOKENS["AWS_SECRET_ACCESS_KEY"]):
         assert value not in LOG  # (these are only planted in the environment tests)
-    out = r.stdout + r.stderr
-    for value in (TOKENS["HF_TOKEN"], TOKENS["OPENAI_API_KEY"], TOKENS["GITHUB_TOKEN"], TOKENS["AWS_ACCESS_KEY_ID"],
-                  TOKENS["SLACK_BOT_TOKEN"], TOKENS["DB_PASSWORD"], URL_PASSWORD):
-        hardening_stats["secrets_planted"] += 1
-        assert value not in out, value
-        hardening_stats["secrets_caught"] += 1
+    assert_clean(r.stdout + r.stderr, hardening_stats, (
+        TOKENS["HF_TOKEN"], TOKENS["OPENAI_API_KEY"], TOKENS["GITHUB_TOKEN"], TOKENS["AWS_ACCESS_KEY_ID"],
+        TOKENS["SLACK_BOT_TOKEN"], TOKENS["DB_PASSWORD"], URL_PASSWORD))
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

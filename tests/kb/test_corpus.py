@@ -19,7 +19,8 @@ def _entries(folder: Path):
     return [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
 
 
-CASES = [(CORPUS, e) for e in _entries(CORPUS)] + [(FIXTURES, e) for e in _entries(FIXTURES)]
+CASES = [pytest.param(CORPUS, e, id=e["file"], marks=pytest.mark.needs_shared) for e in _entries(CORPUS)] + [
+    pytest.param(FIXTURES, e, id=e["file"]) for e in _entries(FIXTURES)]
 
 
 def diagnose_file(path: Path, small: int):
@@ -29,7 +30,7 @@ def diagnose_file(path: Path, small: int):
     return s.result()
 
 
-@pytest.mark.parametrize(("folder", "entry"), CASES, ids=[e["file"] for _, e in CASES])
+@pytest.mark.parametrize(("folder", "entry"), CASES)
 @pytest.mark.parametrize("mode", ["paste", "windowed"])
 def test_log_diagnoses_to_its_label(folder, entry, mode):
     # "windowed" forces the large-log path (literal prefilter + windows) on the same input.
@@ -41,7 +42,6 @@ def test_log_diagnoses_to_its_label(folder, entry, mode):
         assert names and names[0] == entry["cause"], names
 
 
+@pytest.mark.needs_shared
 def test_the_corpus_is_really_there():
-    if not CORPUS.exists():
-        pytest.skip("../shared/corpus is not beside this checkout")
     assert len(_entries(CORPUS)) >= 40

@@ -1,14 +1,15 @@
 """Remediation tailored to the host ddoctor runs on."""
 
 from ddoctor.kb.engine import diagnose_text
-from ddoctor.kb.tailor import TailorFacts, tailor
+from ddoctor.kb.tailor import tailor
+from ddoctor.model.host import HostFacts
 
-GPU_HOST_CPU_WHEEL = TailorFacts(system="Linux", machine="x86_64", python="/venv/bin/python",
+GPU_HOST_CPU_WHEEL = HostFacts(system="Linux", machine="x86_64", python="/venv/bin/python",
                                  torch_version="2.13.0+cpu", torch_cuda=None, nvidia_gpus=4,
                                  driver_version="550.54.15", driver_cuda="12.4", free_port=41234,
                                  cuda_visible_devices=None, shm_bytes=64 << 20, ram_total=256 << 30,
                                  ram_available=200 << 30)
-MAC = TailorFacts(system="Darwin", machine="arm64", python="/opt/homebrew/bin/python3", torch_version="2.13.0",
+MAC = HostFacts(system="Darwin", machine="arm64", python="/opt/homebrew/bin/python3", torch_version="2.13.0",
                   torch_cuda=None, nvidia_gpus=0, driver_version=None, driver_cuda=None, free_port=50000,
                   cuda_visible_devices=None, shm_bytes=None, ram_total=36 << 30, ram_available=20 << 30)
 

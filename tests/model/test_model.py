@@ -1,10 +1,12 @@
 import pytest
 
 from ddoctor.model.finding import Finding, Remediation
-from ddoctor.model.report import CheckReport, HostSummary, check_exit_code
+from ddoctor.model.host import HostFacts
+from ddoctor.model.report import CheckReport, check_exit_code
 from ddoctor.model.status import Status, worst_of
 
-HOST = HostSummary(hostname="h", platform="Linux x86_64", python="3.11", torch="2.13.0")
+HOST = HostFacts(hostname="h", system="Linux", machine="x86_64", python_version="3.11", torch_installed=True,
+                 torch_version="2.13.0")
 
 
 def f(status, **kw):

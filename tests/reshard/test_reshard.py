@@ -6,11 +6,12 @@ import json
 import pytest
 import torch
 
+from ddoctor.model.host import HostFacts
 from ddoctor.smoke import checkpoint
-from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan, run_smoke
+from ddoctor.smoke.launch import SmokeOptions, plan_for, run_smoke
 
 pytestmark = pytest.mark.slow
-CPU = HostPlanFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None, torch_installed=True)
+CPU = HostFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None, torch_installed=True)
 
 
 def digest(folder):
@@ -19,7 +20,7 @@ def digest(folder):
 
 def greedy(ckpt, nproc):
     opts = SmokeOptions(nproc=nproc, user_ckpt=str(ckpt), forward_only=False, timeout=90)
-    report = run_smoke(opts, make_plan(opts, CPU))
+    report = run_smoke(opts, plan_for(opts, CPU))
     assert report.ok, report.summary
     return report.outputs["greedy"]
 

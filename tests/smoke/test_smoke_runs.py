@@ -12,10 +12,11 @@ import psutil
 import pytest
 
 from ddoctor.kb.engine import Session
-from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan, run_smoke
+from ddoctor.model.host import HostFacts
+from ddoctor.smoke.launch import SmokeOptions, plan_for, run_smoke
 
 pytestmark = pytest.mark.slow
-CPU = HostPlanFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None, torch_installed=True)
+CPU = HostFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None, torch_installed=True)
 
 
 def rank_processes():
@@ -35,7 +36,7 @@ def diagnose(text):
 
 def smoke(**kw):
     opts = SmokeOptions(**{"timeout": 60, **kw})
-    report = run_smoke(opts, make_plan(opts, CPU), diagnose=diagnose)
+    report = run_smoke(opts, plan_for(opts, CPU), diagnose=diagnose)
     assert rank_processes() == [], "a rank was left running"
     return report
 
@@ -148,7 +149,7 @@ def test_preflight_finds_a_shard_split_on_the_wrong_dimension(tmp_path):
     shard = torch.load(tmp_path / "consolidated.01.pth", weights_only=True)
     shard["layers.0.attention.wo.weight"] = shard["layers.0.attention.wo.weight"].t().contiguous()
     torch.save(shard, tmp_path / "consolidated.01.pth")
-    findings = {f.id: f for f in judge(inspect_dir(tmp_path), nproc=None, ram_available=None, gpu_memory=[])}
+    findings = {f.id: f for f in judge(inspect_dir(tmp_path), nproc=None)}
     assert findings["ckpt.shapes"].status.value == "fail"
     assert "layers.0.attention.wo.weight is [64, 128], expected [128, 64]" in findings["ckpt.shapes"].summary
 
@@ -159,7 +160,7 @@ def test_preflight_finds_stray_and_unreadable_files(tmp_path):
 
     checkpoint.write(tmp_path, 2)
     (tmp_path / "stray.pth").write_bytes(b"not a checkpoint")
-    findings = {f.id: f for f in judge(inspect_dir(tmp_path), nproc=2, ram_available=None, gpu_memory=[])}
+    findings = {f.id: f for f in judge(inspect_dir(tmp_path), nproc=2)}
     assert findings["ckpt.files"].status.value == "fail" and "stray.pth" in findings["ckpt.files"].summary
     assert findings["ckpt.shards"].status.value == "warn"
     assert findings["ckpt.world"].status.value == "fail"  # 3 *.pth files for 2 ranks, as Llama.build counts

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 from ddoctor import __version__
 from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.host.summary import host_facts
 from ddoctor.model.report import (
     EXIT_USAGE,
     Action,
     CheckReport,
-    HostSummary,
     check_exit_code,
     contract_exit_code,
     finding_action,
@@ -122,10 +122,8 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
         findings = findings + tuple(_live(host, nproc, max(1.0, ends_at - time.monotonic()), min_busbw,
                                           live_max_bytes, fault))
     duration = time.perf_counter() - start
-    plat = host.platform()
     report = CheckReport(findings=findings, duration_s=duration, ddoctor_version=__version__,
-                         host=HostSummary(hostname=plat.hostname, platform=f"{plat.system} {plat.machine}",
-                                          python=plat.python_version, torch=_torch_version(host, findings)),
+                         host=replace(host_facts(host), torch_version=_torch_version(host, findings)),
                          actions=_actions(probes, findings, strict),
                          not_run=tuple(f.id for f in findings if f.error and f.error.type_name == NOT_RUN))
     code = contract_exit_code(report, strict=strict, contract=exit_codes)
@@ -168,9 +166,10 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
         error("--cluster runs inside a launched job: torchrun --nnodes N --nproc_per_node M -m ddoctor check "
               "--cluster (or srun ... python -m ddoctor check --cluster)")
         return EXIT_USAGE
-    fps = c.gather(c.fingerprint(host, findings), timeout)
-    if isinstance(fps, str):
-        error(fps)
+    try:
+        fps = c.gather(c.fingerprint(host, findings), timeout)
+    except c.ClusterGatherError as exc:
+        error(str(exc))
         return 1
     fps = scrub_values(fps, out.secrets)
     diffs, slow = c.differences(fps), c.stragglers(fps)
@@ -187,16 +186,10 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
 
 def _live(host, nproc, timeout, min_busbw, max_bytes, fault):
     """Real collectives between local ranks (torch only in the rank processes)."""
-    from ddoctor.host.facts import NvmlFacts
     from ddoctor.live.launch import run_live
-    from ddoctor.smoke.launch import HostPlanFacts, SmokeOptions, make_plan
+    from ddoctor.ranks.plan import make_plan
 
-    nv = host.nvml()
-    plat, t = host.platform(), host.torch()
-    facts = HostPlanFacts(system=plat.system, machine=plat.machine,
-                          nvidia_gpus=len(nv.gpus) if isinstance(nv, NvmlFacts) else 0, torch_cuda=t.cuda,
-                          torch_installed=t.installed)
-    plan = make_plan(SmokeOptions(nproc=nproc), facts)
+    plan = make_plan(host_facts(host), nproc=nproc)
     if sys.stderr.isatty():
         stderr_console().print(f"live: {plan.nproc} rank(s), {plan.backend} on {plan.device}…")
     return run_live(plan, timeout=min(timeout, 120.0), min_busbw=min_busbw,

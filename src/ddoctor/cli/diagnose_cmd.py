@@ -6,7 +6,6 @@ import gzip
 import os
 import sys
 
-from ddoctor.cli.hostfacts import tailor_facts
 from ddoctor.cli.output import Output, error, stderr_console
 from ddoctor.host.log_input import LogInputError
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
@@ -17,6 +16,7 @@ PROGRESS_MIN = 64 << 20
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
                  hints: bool = False, quiet: bool = False) -> int:
     from ddoctor.cli.log_inputs import read_logs
+    from ddoctor.host.summary import local_host_facts
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.render import diagnose as r
@@ -50,7 +50,7 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
     facts = None
     if use_host:
         try:
-            facts = tailor_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
+            facts = local_host_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
         except Exception:  # host facts only refine advice; never fail a diagnosis over them
             facts = None
     from ddoctor.redact import scrub_values

@@ -8,7 +8,8 @@ import time
 from ddoctor import __version__
 from ddoctor.cli.check_cmd import _actions, _deadline
 from ddoctor.cli.output import Output, error
-from ddoctor.model.report import EXIT_USAGE, CheckReport, HostSummary, check_exit_code
+from ddoctor.host.summary import host_facts
+from ddoctor.model.report import EXIT_USAGE, CheckReport, check_exit_code
 from ddoctor.probes import claims
 from ddoctor.probes.base import ProbeContext
 from ddoctor.probes.registry import all_probes
@@ -49,10 +50,8 @@ def run_report(*, fmt: str, timeout: float, no_color: bool, use_cache: bool = Tr
         t = static_torch_facts()
     else:
         t = host.torch()
-    plat = host.platform()
     check = CheckReport(findings=findings, duration_s=time.perf_counter() - start, ddoctor_version=__version__,
-                        host=HostSummary(hostname=plat.hostname, platform=f"{plat.system} {plat.machine}",
-                                         python=plat.python_version, torch=t.version if t.installed else None),
+                        host=host_facts(host, nvml=False, torch=t),
                         actions=_actions(probes, findings, False), not_run=not_run)
     code = check_exit_code(check, strict=False)
     if not env_box:

@@ -8,14 +8,15 @@ stays bounded however long the job runs. The exit code is the job's (128+N for a
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
 
 from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.host.processes import kill_group, release
 from ddoctor.model.report import EXIT_USAGE
+from ddoctor.ranks.job import Job
 
 
 def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_color: bool) -> int:
@@ -32,8 +33,9 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
     session = Session()
     feed, close = session.line_feeder("job")
     lock = threading.Lock()
+    job = Job()
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = job.spawn(cmd, None, stdin=None, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         error(f"cannot start {cmd[0]}: {exc.strerror or exc}")
         return 127 if isinstance(exc, FileNotFoundError) else 126
@@ -53,11 +55,7 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
 
     def on_signal(signum, frame):
         interrupts[0] += 1
-        sig = signum if interrupts[0] == 1 else signal.SIGKILL
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(proc.pid, signum if interrupts[0] == 1 else signal.SIGKILL)
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
@@ -68,6 +66,7 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
         signal.signal(signal.SIGTERM, old_term)
     for t in threads:
         t.join(timeout=5)
+    release(proc)
     close()
     exit_code = rc if rc >= 0 else 128 - rc
     if rc != 0:
@@ -80,7 +79,7 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
 
 
 def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int) -> None:
-    from ddoctor.cli.hostfacts import tailor_facts
+    from ddoctor.host.summary import local_host_facts
     from ddoctor.kb.tailor import tailor
     from ddoctor.redact import scrub_values
     from ddoctor.render import diagnose as r
@@ -88,7 +87,7 @@ def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int) -
     facts = None
     if use_host:
         try:
-            facts = tailor_facts()
+            facts = local_host_facts()
         except Exception:
             facts = None
     out = Output(no_color=no_color)

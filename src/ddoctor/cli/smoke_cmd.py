@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
 from ddoctor.cli.output import Output, error, stderr_console
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
@@ -11,35 +13,39 @@ from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, launcher, nnodes, node_rank,
                   rdzv_endpoint, keep, fmt, verbose, no_color, use_host, fault, shards, ckpt_dir=None,
                   load=False, hf=False, quiet=False) -> int:
-    from ddoctor.cli.hostfacts import tailor_facts
+    from ddoctor.host.real import RealHost
+    from ddoctor.host.summary import host_facts
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.llama_format import FormatError, check_mp
     from ddoctor.render import smoke as r
-    from ddoctor.smoke.launch import SmokeOptions, make_plan
+    from ddoctor.smoke.launch import SmokeOptions, plan_for
 
     out = Output(no_color=no_color)
     if launcher not in ("local", "torchrun", "srun"):
         error(f"unknown launcher {launcher!r}: use local, torchrun or srun")
         return EXIT_USAGE
-    if launcher == "srun" and __import__("shutil").which("srun") is None:
+    if launcher == "srun" and shutil.which("srun") is None:
         error("--launcher srun needs SLURM's srun on PATH (run inside an allocation: salloc/sbatch)")
         return EXIT_USAGE
     if nnodes > 1 and not rdzv_endpoint and launcher != "srun":
         error("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on every node)")
         return EXIT_USAGE
-    plan_facts = _plan_facts()
+    # torch is read from its files, never imported here; NVML is asked only where a CUDA build of
+    # torch could use the GPUs.
+    host = RealHost(import_torch=False)
+    plan_facts = host_facts(host, nvml=bool(host.torch().cuda))
     if ckpt_dir is not None:
-        code = _preflight(ckpt_dir, nproc, fmt, verbose, out, plan_facts.torch_version, quiet=load)
+        code = _preflight(ckpt_dir, nproc, fmt, out, host, quiet=load)
         if not load or code != EXIT_OK:
             return code
-        nproc = nproc or len(list(__import__("pathlib").Path(ckpt_dir).glob("*.pth")))
+        nproc = nproc or len(list(Path(ckpt_dir).glob("*.pth")))
     opts = SmokeOptions(nproc=nproc, backend=backend, device=device, timeout=timeout, max_new_tokens=max_new_tokens,
                         seed=seed, launcher="torchrun" if nnodes > 1 and launcher == "local" else launcher,
                         nnodes=nnodes,
                         node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, keep=keep, fault=fault, shards=shards,
                         user_ckpt=str(ckpt_dir) if ckpt_dir else None, hf=hf)
-    plan = make_plan(opts, plan_facts)
+    plan = plan_for(opts, plan_facts)
     if not plan_facts.torch_installed:
         error("torch is not installed for this Python; `ddoctor check` says more")
         return EXIT_USAGE
@@ -55,7 +61,7 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     def diagnose(text: str):
         s = Session()
         s.add_text(text, "ranks")
-        facts = tailor_facts() if use_host else None  # only on failure: advice for this host
+        facts = host_facts(host) if use_host else None  # only on failure: advice for this host
         return s.result(tailor=lambda d: tailor(d, facts)).diagnoses
 
     from ddoctor.smoke.launch import SmokeSetupError
@@ -80,18 +86,13 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
-def _preflight(ckpt_dir, nproc, fmt, verbose, out, torch_version, quiet: bool = False) -> int:
+def _preflight(ckpt_dir, nproc, fmt, out, host, quiet: bool = False) -> int:
     """Judge a real checkpoint without loading it; exit 1 when launching on it would fail."""
-    import os
     import time
-    from pathlib import Path
-
-    import psutil
 
     from ddoctor import __version__
-    from ddoctor.host.facts import NvmlFacts
-    from ddoctor.host.nvml import collect_nvml_facts
-    from ddoctor.model.report import CheckReport, HostSummary, check_exit_code
+    from ddoctor.host.summary import host_facts
+    from ddoctor.model.report import CheckReport, check_exit_code
     from ddoctor.render import check as rc
     from ddoctor.smoke.ckpt_check import inspect_dir, judge
 
@@ -105,16 +106,10 @@ def _preflight(ckpt_dir, nproc, fmt, verbose, out, torch_version, quiet: bool = 
     except RuntimeError as exc:
         error(str(exc))
         return EXIT_USAGE
-    nv = collect_nvml_facts(environ=dict(os.environ), timeout=10)
-    gpu_mem = [g.memory_total for g in nv.gpus] if isinstance(nv, NvmlFacts) else []
-    findings = judge(data, nproc=nproc, ram_available=psutil.virtual_memory().available, gpu_memory=gpu_mem)
-    import platform
-    import socket
-
-    report = CheckReport(findings=tuple(findings), duration_s=time.perf_counter() - start, ddoctor_version=__version__,
-                         host=HostSummary(hostname=socket.gethostname(), platform=f"{platform.system()} "
-                                          f"{platform.machine()}", python=platform.python_version(),
-                                          torch=torch_version))
+    facts = host_facts(host)
+    findings = judge(data, nproc=nproc, host=facts)
+    report = CheckReport(findings=findings, duration_s=time.perf_counter() - start, ddoctor_version=__version__,
+                         host=facts)
     code = check_exit_code(report, strict=False)
     if quiet and code == EXIT_OK:
         return code  # --load goes on; its report is the one document printed
@@ -124,25 +119,6 @@ def _preflight(ckpt_dir, nproc, fmt, verbose, out, torch_version, quiet: bool = 
         out.render(lambda console: rc.render_text(report, console, verbose=True, strict=False,
                                                   title=f"ddoctor smoke --ckpt-dir {ckpt_dir}"))
     return code
-
-
-def _plan_facts():
-    """What picks the device: the platform, torch's build (read without importing), and NVML only
-    when torch is a CUDA build (a CPU build cannot use the GPUs anyway)."""
-    import platform
-
-    from ddoctor.host.facts import NvmlFacts
-    from ddoctor.host.nvml import collect_nvml_facts
-    from ddoctor.host.torch_facts import static_torch_facts
-    from ddoctor.smoke.launch import HostPlanFacts
-
-    t = static_torch_facts()
-    gpus = 0
-    if t.cuda:
-        nv = collect_nvml_facts(environ=dict(__import__("os").environ), timeout=10)
-        gpus = len(nv.gpus) if isinstance(nv, NvmlFacts) else 0
-    return HostPlanFacts(system=platform.system(), machine=platform.machine(), nvidia_gpus=gpus, torch_cuda=t.cuda,
-                         torch_installed=t.installed, torch_version=t.version)
 
 
 def _run_with_progress(opts, plan, diagnose):

@@ -1,7 +1,8 @@
 """Run a Python helper in a child process with a hard deadline, and read what it printed.
 
-The child gets its own process session so that a timeout kills it and anything it started;
-nothing is left behind, and ddoctor never waits on a call that blocks inside C.
+The child is started through `host.processes` (own session, parent-death signal, registered for
+exit-time cleanup), so a timeout kills it and anything it started; nothing is left behind, and
+ddoctor never waits on a call that blocks inside C.
 """
 
 from __future__ import annotations
@@ -11,21 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 
-_LIVE: set[subprocess.Popen] = set()
-_LIVE_LOCK = threading.Lock()
+from ddoctor.host.processes import cleanup, kill_group, release, spawn
 
 
 def kill_live_children() -> int:
-    """Kill every helper child still running (Ctrl-C, SIGTERM, exit): none may outlive ddoctor."""
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for p in live:
-        if p.poll() is None:
-            _kill_tree(p)
-    return len(live)
+    """Kill every child still running and remove scratch directories (Ctrl-C, SIGTERM, exit)."""
+    return cleanup()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +32,7 @@ class ChildResult:
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
-    try:
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover - Windows
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-
+    kill_group(proc.pid)
 
 # After the child exits (or is killed), how long a grandchild that escaped the kill may keep the output
 # pipes open before ddoctor stops reading and closes them.
@@ -106,17 +93,7 @@ def _collect(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes, bool
 def start_python_child(script: str, args: list[str], *, env: dict | None = None,
                        python: str | None = None) -> subprocess.Popen:
     """Start a helper in its own session (so a kill takes its whole process group); see finish_python_child."""
-    proc = subprocess.Popen(
-        [python or sys.executable, script, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-    )
-    with _LIVE_LOCK:
-        _LIVE.add(proc)
-    return proc
+    return spawn([python or sys.executable, script, *args], env=env)
 
 
 def run_python_child(script: str, args: list[str], *, timeout: float, env: dict | None = None,
@@ -131,8 +108,7 @@ def finish_python_child(proc: subprocess.Popen, *, timeout: float) -> ChildResul
     finally:
         if proc.poll() is None:  # interrupted (KeyboardInterrupt) while waiting
             _kill_tree(proc)
-        with _LIVE_LOCK:
-            _LIVE.discard(proc)
+        release(proc)
     out = raw_out.decode(errors="replace")
     err = raw_err.decode(errors="replace")
     messages, garbage = [], []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ddoctor.host.base import NvmlAnswers
 from ddoctor.host.facts import (
     CudaDeviceFacts,
     DiskFacts,
@@ -29,7 +30,7 @@ GiB = 2**30
 
 
 @dataclass
-class FakeHost:
+class FakeHost(NvmlAnswers):
     environ: dict = field(default_factory=dict)
     platform_: PlatformFacts = field(default_factory=lambda: PlatformFacts(
         system="Linux", machine="x86_64", release="6.8.0", mac_version=None, python_version="3.11.7",

@@ -8,20 +8,26 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ddoctor.host import system
+from ddoctor.host.base import NvmlAnswers
 from ddoctor.host.facts import NvmlFacts, ProbeFailure, TorchFacts, TorchRuntimeFacts
 from ddoctor.host.nvml import NOT_FOUND as NVML_NOT_FOUND
 from ddoctor.host.nvml import collect_nvml_facts, nvml_absent
-from ddoctor.host.torch_facts import collect_torch_facts
+from ddoctor.host.torch_facts import collect_torch_facts, static_torch_facts
 
 T = TypeVar("T")
 
 
-class RealHost:
+class RealHost(NvmlAnswers):
+    """`import_torch=False` reads torch's build from its files only (no child import): for commands
+    such as `diagnose` that must stay fast and work where torch is broken."""
+
     def __init__(self, environ: dict[str, str] | None = None, *, deep: bool = False, use_cache: bool = True,
-                 torch_timeout: float = 60.0, nvml_timeout: float = 10.0, live_torch: bool = True) -> None:
+                 torch_timeout: float = 60.0, nvml_timeout: float = 10.0, live_torch: bool = True,
+                 import_torch: bool = True) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.deep = deep
         self.live_torch = live_torch  # False: never create CUDA contexts (ddoctor report reads facts only)
+        self.import_torch = import_torch
         self.use_cache = use_cache
         self.torch_timeout = torch_timeout
         self.nvml_timeout = nvml_timeout
@@ -60,6 +66,8 @@ class RealHost:
         return bool(glob.glob("/dev/nvidia[0-9]*")) or self.platform().system == "Darwin"
 
     def _torch_all(self) -> tuple[TorchFacts, TorchRuntimeFacts | None, ProbeFailure | None]:
+        if not self.import_torch:
+            return self._memo("torch-static", lambda: (static_torch_facts(), None, None))
         return self._memo("torch", lambda: collect_torch_facts(
             environ=self.environ, runtime=self._needs_runtime(), use_cache=self.use_cache,
             timeout=self.torch_timeout))

@@ -204,3 +204,24 @@ def infiniband_devices() -> tuple[str, ...]:
         return tuple(sorted(os.listdir("/sys/class/infiniband")))
     except OSError:
         return ()
+
+
+def loopback_interface() -> str | None:
+    """The loopback interface's name (`lo` on Linux, `lo0` on macOS), to pin Gloo's sockets to it."""
+    names = psutil.net_if_addrs()
+    return next((n for n in ("lo", "lo0") if n in names), None)
+
+
+def slurm_first_host(environ: dict[str, str]) -> str | None:
+    """The first host of the SLURM allocation (where rank 0 runs), from `scontrol show hostnames`."""
+    import shutil
+
+    nodelist = environ.get("SLURM_JOB_NODELIST") or environ.get("SLURM_NODELIST")
+    if not nodelist or not shutil.which("scontrol"):
+        return None
+    try:
+        out = subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
+                             timeout=10).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out[0] if out else None

@@ -14,7 +14,7 @@ from ddoctor.kb.loader import load_signatures
 from ddoctor.kb.match import Matcher, to_diagnosis
 from ddoctor.kb.origin import ORIGIN_TRIGGERS, LogOrigin, OriginTracker
 from ddoctor.model.diagnosis import Diagnosis, Signature
-from ddoctor.model.logs import Evidence
+from ddoctor.model.logs import Evidence, Traceback
 from ddoctor.parse import exits
 from ddoctor.parse import parser as log_parser
 from ddoctor.parse.multimatch import MultiPattern
@@ -95,7 +95,7 @@ class Session:
             m.on_line(lineno, rank, text)
             origin.on_line(text)
 
-        def on_traceback(tb) -> None:
+        def on_traceback(tb: Traceback) -> None:
             m.on_traceback(tb)
             origin.on_traceback(tb)
 

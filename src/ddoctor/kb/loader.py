@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 from ddoctor.kb.conditions import parse_condition
 from ddoctor.model.diagnosis import Example, HostAdvice, Rule, Signature
 
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 CODE_RE = re.compile(r"^DD\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -29,7 +34,7 @@ _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
 
-def _rule(raw: dict, where: str) -> Rule:
+def _rule(raw: dict[str, Any], where: str) -> Rule:
     unknown = set(raw) - RULE_KEYS
     if unknown:
         raise SignatureError(f"{where}: unknown rule keys {sorted(unknown)}")
@@ -60,7 +65,7 @@ def _rule(raw: dict, where: str) -> Rule:
                 weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))
 
 
-def _advice(raw: dict, where: str) -> HostAdvice:
+def _advice(raw: dict[str, Any], where: str) -> HostAdvice:
     unknown = set(raw) - {"when", "note", "commands"}
     if unknown:
         raise SignatureError(f"{where}: unknown host keys {sorted(unknown)}")
@@ -75,7 +80,7 @@ def _advice(raw: dict, where: str) -> HostAdvice:
     return HostAdvice(when=when, note=raw.get("note"), commands=tuple(raw.get("commands", ())))
 
 
-def parse_signature(data: dict, where: str) -> Signature:
+def parse_signature(data: dict[str, Any], where: str) -> Signature:
     try:
         fix = data["fix"]
         sig = Signature(
@@ -107,7 +112,7 @@ def parse_signature(data: dict, where: str) -> Signature:
 PLUGIN_PROBLEMS: list[str] = []
 
 
-def _read(files, where: str) -> list[Signature]:
+def _read(files: Iterable[Traversable], where: str) -> list[Signature]:
     sigs = []
     for f in files:
         try:
@@ -120,7 +125,8 @@ def _read(files, where: str) -> list[Signature]:
 
 @lru_cache(maxsize=1)
 def load_signatures() -> tuple[Signature, ...]:
-    files = sorted(p for p in resources.files("ddoctor.kb").joinpath("signatures").iterdir()
+    # The package is installed on disk (setuptools), so the resources are Paths and sort as such.
+    files = sorted(p for p in resources.files("ddoctor.kb").joinpath("signatures").iterdir()  # type: ignore[type-var]
                    if p.name.endswith(".toml"))
     sigs = _read(files, "")
     from ddoctor.plugins import plugin_signature_dirs

@@ -10,32 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ddoctor.kb.conditions import all_hold
 from ddoctor.kb.loader import find_signature
 from ddoctor.kb.origin import LogOrigin
 from ddoctor.model.diagnosis import Diagnosis, Signature
+from ddoctor.model.host import HostFacts
 from ddoctor.units import gib, human_bytes
 from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TailorFacts:
-    system: str
-    machine: str
-    python: str
-    torch_version: str | None
-    torch_cuda: str | None
-    nvidia_gpus: int
-    driver_version: str | None
-    driver_cuda: str | None
-    free_port: int | None
-    cuda_visible_devices: str | None
-    shm_bytes: int | None
-    ram_total: int | None
-    ram_available: int | None
-
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SYSTEM_WORDS = {"Darwin": "macOS", "Windows": "Windows", "Linux": "Linux"}
@@ -45,7 +28,7 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def facts_for(h: TailorFacts | None, origin: LogOrigin | None) -> tuple[dict[str, object], str | None]:
+def facts_for(h: HostFacts | None, origin: LogOrigin | None) -> tuple[dict[str, object], str | None]:
     """The values advice conditions and templates read, and a note when the log is from elsewhere."""
     if h is None:
         return {}, None
@@ -77,7 +60,7 @@ def _same_platform(log_system: str, host_system: str) -> bool:
     return log_system == host_system
 
 
-def _facts(h: TailorFacts, subject: str) -> dict[str, object]:
+def _facts(h: HostFacts, subject: str) -> dict[str, object]:
     # The CUDA build this driver runs, on an index that publishes the pinned version (ddoctor.wheels).
     target = choose_cuda_wheel(torch_version=h.torch_version, driver_cuda=parse_cuda(h.driver_cuda),
                                driver_version=h.driver_version)
@@ -135,7 +118,7 @@ def advice_for(sig: Signature, values: Mapping[str, object]) -> tuple[list[str],
     return notes, cmds
 
 
-def tailor(d: Diagnosis, h: TailorFacts | None, origin: LogOrigin | None = None) -> Diagnosis:
+def tailor(d: Diagnosis, h: HostFacts | None, origin: LogOrigin | None = None) -> Diagnosis:
     """Add host notes and commands; fill {free_port}-style placeholders; mark the rest as <...>."""
     values, elsewhere = facts_for(h, origin)
     sig = find_signature(d.name)

@@ -10,23 +10,32 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
+from typing import Any
 
-from ddoctor.host.facts import NvmlFacts
+from ddoctor.host import processes
+from ddoctor.host.base import Host
+from ddoctor.model.finding import Finding
+from ddoctor.ranks.job import RankJob
 from ddoctor.redact import redact_env_value
 
 CRITICAL = ("torch", "torch_cuda", "nccl", "driver", "python", "ddoctor")
 ENV_PREFIXES = ("NCCL_", "TORCH_", "GLOO_", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTORCH_", "MASTER_ADDR",
                 "MASTER_PORT")
 STRAGGLER_S = 5.0
+RANK_SCRIPT = str(Path(__file__).with_name("cluster_rank.py"))
 
 
-def fingerprint(host, findings) -> dict:
+class ClusterGatherError(RuntimeError):
+    """The gather between the job's ranks did not complete."""
+
+
+def fingerprint(host: Host, findings: tuple[Finding, ...]) -> dict[str, Any]:
     from ddoctor import __version__
 
     t = host.torch()
-    nv = host.nvml()
+    nv = host.nvml_facts()
+    gpus = host.gpus()
     plat = host.platform()
     shm = host.disk("/dev/shm")
     env = {k: redact_env_value(k, v) for k, v in sorted(host.environ.items()) if k.startswith(ENV_PREFIXES)}
@@ -34,9 +43,9 @@ def fingerprint(host, findings) -> dict:
         "rank": int(host.environ.get("RANK", -1)), "local_rank": int(host.environ.get("LOCAL_RANK", -1)),
         "host": plat.hostname, "ddoctor": __version__, "python": plat.python_version, "torch": t.version,
         "torch_cuda": t.cuda, "nccl": t.nccl_version,
-        "driver": nv.driver_version if isinstance(nv, NvmlFacts) else None,
-        "gpus": ",".join(sorted({g.name for g in nv.gpus})) if isinstance(nv, NvmlFacts) else "",
-        "gpu_count": len(nv.gpus) if isinstance(nv, NvmlFacts) else 0,
+        "driver": nv.driver_version if nv is not None else None,
+        "gpus": ",".join(sorted({g.name for g in gpus})),
+        "gpu_count": len(gpus),
         "shm_bytes": shm.total if shm else None,
         "interfaces": ",".join(sorted(i.name for i in host.interfaces() if i.is_up)),
         "env": env,
@@ -44,26 +53,35 @@ def fingerprint(host, findings) -> dict:
     }
 
 
-def gather(fp: dict, timeout: float) -> list[dict] | str:
-    """Every rank's fingerprint; a string describes a failure."""
-    out = Path(tempfile.mkdtemp(prefix="ddoctor-cluster-")) / "gathered.json"
-    script = str(Path(__file__).with_name("cluster_rank.py"))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DDOCTOR_TIMEOUT": str(timeout)}
-    import subprocess
+def gather(fp: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
+    """Every rank's fingerprint, from a rank child that joins the job's process group."""
+    work = processes.scratch_dir("ddoctor-cluster-")
+    try:
+        mine, out = work / "mine.json", work / "gathered.json"
+        mine.write_text(json.dumps(fp))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DDOCTOR_TIMEOUT": str(timeout)}
+        job = RankJob(1, fixed=False)
+        try:
+            job.start([sys.executable, RANK_SCRIPT, str(mine), str(out)], env)
+            timed_out = job.wait(timeout + 30)
+        finally:
+            job.stop()
+        outcome = job.outcome()
+        code = outcome.processes[0].returncode
+        if timed_out:
+            raise ClusterGatherError(f"the gather failed: no answer within {timeout + 30:.0f} s")
+        if code != 0:
+            last = next((line for line in reversed(outcome.other) if line.strip()), None)
+            raise ClusterGatherError(f"the gather failed: {last.strip() if last else code}")
+        if not out.exists():
+            return []
+        data: list[dict[str, Any]] = json.loads(out.read_text())
+        return data
+    finally:
+        processes.remove_scratch(work)
 
-    proc = subprocess.run([sys.executable, script, str(out)], input=json.dumps(fp), capture_output=True, text=True,
-                          env=env, timeout=timeout + 30)
-    if proc.returncode != 0:
-        return f"the gather failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
-    if not out.exists():
-        return []
-    data = json.loads(out.read_text())
-    out.unlink()
-    out.parent.rmdir()
-    return data
 
-
-def differences(fps: list[dict]) -> list[dict]:
+def differences(fps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Fields whose value is not the same on every rank, with which ranks hold which value."""
     diffs = []
     fields = [k for k in fps[0] if k not in ("rank", "local_rank", "host", "env", "arrived_at")]
@@ -84,7 +102,7 @@ def differences(fps: list[dict]) -> list[dict]:
     return diffs
 
 
-def stragglers(fps: list[dict]) -> list[tuple[int, float]]:
+def stragglers(fps: list[dict[str, Any]]) -> list[tuple[int, float]]:
     first = min(fp["arrived_at"] for fp in fps)
     return sorted(((fp["rank"], fp["arrived_at"] - first) for fp in fps if fp["arrived_at"] - first > STRAGGLER_S),
                   key=lambda x: -x[1])

@@ -1,51 +1,65 @@
-"""Run the live ranks on this node and turn what happened into check findings (torch-free)."""
+"""Run the live ranks on this node and judge what happened with probes (torch-free)."""
 
 from __future__ import annotations
 
-import json
-import shutil
+import signal
 import sys
-import tempfile
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ddoctor.model.finding import Finding, Remediation
-from ddoctor.model.status import Status
-from ddoctor.smoke.launch import Plan, _base_env, _Job, _wait, local_rank_env
+from ddoctor.host import processes
+from ddoctor.host.system import loopback_interface
+from ddoctor.live.result import LiveResult
+from ddoctor.model.finding import Finding
+from ddoctor.probes.base import Outcome, Probe, fail, fix, ok
+from ddoctor.probes.runner import run_probes
+from ddoctor.ranks.job import JobOutcome, RankJob, base_env, local_rank_env
+from ddoctor.ranks.plan import Plan
+from ddoctor.ranks.protocol import ProtocolError, read_document
 
 PHASES = ("start", "rendezvous", "all_reduce", "broadcast", "all_gather", "barrier", "bandwidth", "verify", "done")
 
 
-def _f(fid, title, status, summary, fix=None, **kw) -> Finding:
-    return Finding(id=f"live.{fid}", title=title, group="live", status=status, summary=summary,
-                   remediation=fix if status in (Status.WARN, Status.FAIL) else None, **kw)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveRun:
+    """What the live verdicts read: the finished job, rank 0's result, and what was asked."""
+
+    job: JobOutcome
+    result: LiveResult | None
+    plan: Plan
+    min_busbw: float | None
+    timeout: float
 
 
 def run_live(plan: Plan, *, timeout: float, min_busbw: float | None, max_bytes: int,
-             fault: str | None = None) -> list[Finding]:
-    work = Path(tempfile.mkdtemp(prefix="ddoctor-live-"))
-    result_path = work / "result.json"
-    job = _Job(plan.nproc, None, fixed=True)
-    env = _base_env(plan)
-    pg_timeout = max(5.0, timeout * 0.5)
+             fault: str | None = None) -> tuple[Finding, ...]:
+    work = processes.scratch_dir("ddoctor-live-")
     try:
-        for r in range(plan.nproc):
-            renv = local_rank_env(env, plan, r, work)
-            argv = [sys.executable, "-m", "ddoctor.live.rank", "--result", str(result_path), "--backend",
-                    plan.backend, "--device", plan.device, "--timeout", str(pg_timeout), "--max-bytes", str(max_bytes)]
-            job.start(argv + (["--fault", fault] if fault else []), renv, r)
-        timed_out, _ = _wait(job, timeout)
+        result_path = work / "result.json"
+        job = RankJob(plan.nproc, fixed=True)
+        env = base_env(plan)
+        lo = loopback_interface()
+        pg_timeout = max(5.0, timeout * 0.5)
+        try:
+            for r in range(plan.nproc):
+                argv = [sys.executable, "-m", "ddoctor.live.rank", "--result", str(result_path), "--backend",
+                        plan.backend, "--device", plan.device, "--timeout", str(pg_timeout), "--max-bytes",
+                        str(max_bytes)]
+                job.start(argv + (["--fault", fault] if fault else []), local_rank_env(env, plan, r, work, lo), r)
+            job.wait(timeout)
+        finally:
+            job.stop()
+        try:
+            result = read_document(result_path, LiveResult)
+        except ProtocolError:
+            result = None
     finally:
-        job.kill_all()
-        for t in job.readers:
-            t.join(timeout=2)
-    try:
-        result = json.loads(result_path.read_text()) if result_path.exists() else None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return judge(job, result, plan, timed_out, min_busbw, timeout)
+        processes.remove_scratch(work)
+    run = LiveRun(job=job.outcome(), result=result, plan=plan, min_busbw=min_busbw, timeout=timeout)
+    return run_probes(live_probes(run), run)
 
 
-def _straggler(job) -> tuple[str, list[int]] | None:
+def _straggler(job: JobOutcome) -> tuple[str, list[int]] | None:
     """The rank(s) that never reached the collective the others were waiting in."""
     order = {p: i for i, p in enumerate(PHASES)}
     phases = {r: st.phase for r, st in job.ranks.items()}
@@ -58,70 +72,91 @@ def _straggler(job) -> tuple[str, list[int]] | None:
             f"(last seen in {', '.join(sorted({phases[r] for r in behind}))})", behind)
 
 
-def judge(job, result, plan: Plan, timed_out: bool, min_busbw: float | None, timeout: float) -> list[Finding]:
-    findings = []
-    if result is None:
-        straggler = _straggler(job)
-        failed = [r for p, r in job.procs if p.returncode not in (0, None) and p.pid not in job.stopped]
-        reason = straggler[0] if straggler else (f"rank(s) {', '.join(map(str, failed))} failed" if failed
-                                                 else "no result")
-        culprits = straggler[1] if straggler else [r for r, st in job.ranks.items() if st.phase != "done"]
-        died = {r: p.returncode for p, r in job.procs if r in culprits and p.pid not in job.stopped
-                and p.returncode not in (None, 0)}
-        if died:
-            import signal as _signal
+def check_no_result(run: LiveRun) -> Outcome:
+    """No result document: name the rank that stalled or died, and how."""
+    job, plan = run.job, run.plan
+    straggler = _straggler(job)
+    failed = [p.rank for p in job.processes if p.rank is not None and p.returncode not in (0, None)
+              and not p.stopped]
+    reason = straggler[0] if straggler else (f"rank(s) {', '.join(map(str, failed))} failed" if failed
+                                             else "no result")
+    culprits = straggler[1] if straggler else [r for r, st in job.ranks.items() if st.phase != "done"]
+    died = {p.rank: p.returncode for p in job.processes if p.rank in culprits and not p.stopped
+            and p.returncode not in (None, 0)}
+    if died:
+        reason += "; " + ", ".join(
+            f"rank {r} {'was killed by ' + signal.Signals(-c).name if c < 0 else f'exited with code {c}'}"
+            for r, c in sorted(died.items()))
+    if job.timed_out:
+        reason += f"; stopped after {run.timeout:.0f} s"
+    tail = next((job.ranks[r].lines[-1] for r in failed if job.ranks[r].lines), "")
+    return fail(f"{plan.backend} collectives between {plan.nproc} local rank(s) did not complete: {reason}"
+                + (f" — {tail}" if tail else ""),
+                fix("Find why that rank stalls: rerun with debugging on, and diagnose its output.",
+                    "TORCH_DISTRIBUTED_DEBUG=DETAIL NCCL_DEBUG=INFO ddoctor check --live -v",
+                    "ddoctor smoke --nproc 2"),
+                affects=tuple(f"rank {r}" for r in culprits))
 
-            reason += "; " + ", ".join(
-                f"rank {r} {'was killed by ' + _signal.Signals(-c).name if c < 0 else f'exited with code {c}'}"
-                for r, c in sorted(died.items()))
-        if timed_out:
-            reason += f"; stopped after {timeout:.0f} s"
-        tail = next((list(job.ranks[r].lines)[-1] for r in failed if job.ranks[r].lines), "")
-        findings.append(_f("collectives", "live collectives", Status.FAIL,
-                           f"{plan.backend} collectives between {plan.nproc} local rank(s) did not complete: {reason}"
-                           + (f" — {tail}" if tail else ""),
-                           Remediation(summary="Find why that rank stalls: rerun with debugging on, and diagnose "
-                                       "its output.", commands=(
-                                           "TORCH_DISTRIBUTED_DEBUG=DETAIL NCCL_DEBUG=INFO ddoctor check --live -v",
-                                           "ddoctor smoke --nproc 2")),
-                           affects=tuple(f"rank {r}" for r in culprits)))
-        return findings
-    wrong = sorted({op for w in result["wrong"] for op in w})
-    times = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in result["collectives_s"].items())
+
+def check_collectives(run: LiveRun) -> Outcome:
+    assert run.result is not None
+    wrong = sorted({op for w in run.result.wrong for op in w})
     if wrong:
-        findings.append(_f("collectives", "live collectives", Status.FAIL, f"wrong results from {', '.join(wrong)}",
-                           Remediation(summary="Collectives return wrong values: suspect the interconnect or driver; "
-                                       "exclude GPUs one by one.", commands=("nvidia-smi topo -m",))))
-    else:
-        findings.append(_f("collectives", "live collectives", Status.PASS,
-                           f"all_reduce, broadcast, all_gather and barrier verified on {plan.nproc} rank(s) "
-                           f"({plan.backend}): {times}"))
-    devices = [p["device"] for p in result["placement"]]
-    dup = len(set(devices)) != len(devices) and plan.device == "cuda"
-    findings.append(_f("placement", "device placement", Status.FAIL if dup else Status.PASS,
-                       ("two ranks share a GPU: " if dup else "each rank on its own device: ") + ", ".join(
-                           f"rank {p['rank']} → {p['device']}" for p in result["placement"]),
-                       Remediation(summary="Bind each rank with torch.cuda.set_device(LOCAL_RANK).",
-                                   commands=("torchrun --nproc_per_node <GPUs> ...",))))
-    sweep = result["sweep"]
-    table = [f"{s['bytes']:>11,} B  {s['time_us']:>10.1f} us  algbw {s['algbw_GBs']:.3f} GB/s  busbw "
-             f"{s['busbw_GBs']:.3f} GB/s  #wrong {s['wrong']}" for s in sweep]
-    peak = max((s["busbw_GBs"] for s in sweep), default=0.0)
-    bad = sum(s["wrong"] for s in sweep)
+        return fail(f"wrong results from {', '.join(wrong)}",
+                    fix("Collectives return wrong values: suspect the interconnect or driver; exclude GPUs one "
+                        "by one.", "nvidia-smi topo -m"))
+    times = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in run.result.collectives_s.items())
+    return ok(f"all_reduce, broadcast, all_gather and barrier verified on {run.plan.nproc} rank(s) "
+              f"({run.plan.backend}): {times}")
+
+
+def check_placement(run: LiveRun) -> Outcome:
+    assert run.result is not None
+    placement = run.result.placement
+    devices = [p.device for p in placement]
+    where = ", ".join(f"rank {p.rank} → {p.device}" for p in placement)
+    if len(set(devices)) != len(devices) and run.plan.device == "cuda":
+        return fail("two ranks share a GPU: " + where,
+                    fix("Bind each rank with torch.cuda.set_device(LOCAL_RANK).",
+                        f"torchrun --nproc_per_node {run.plan.nproc} ..."))
+    return ok("each rank on its own device: " + where)
+
+
+def check_bandwidth(run: LiveRun) -> Outcome:
+    assert run.result is not None
+    sweep, plan = run.result.sweep, run.plan
+    table = tuple(f"{s.bytes:>11,} B  {s.time_us:>10.1f} us  algbw {s.algbw_GBs:.3f} GB/s  busbw "
+                  f"{s.busbw_GBs:.3f} GB/s  #wrong {s.wrong}" for s in sweep)
+    peak = max((s.busbw_GBs for s in sweep), default=0.0)
+    bad = sum(s.wrong for s in sweep)
     ev = {"peak_busbw_GBs": round(peak, 3), "sizes": len(sweep), "wrong": bad}
     if bad:
-        findings.append(_f("bandwidth", "all_reduce bandwidth", Status.FAIL, f"{bad} wrong values in the sweep",
-                           Remediation(summary="Wrong all_reduce results: suspect hardware or the interconnect.",
-                                       commands=("nvidia-smi topo -m",)), details=tuple(table), evidence=ev))
-    elif min_busbw is not None and peak < 0.9 * min_busbw:
-        findings.append(_f("bandwidth", "all_reduce bandwidth", Status.FAIL,
-                           f"peak bus bandwidth {peak:.3f} GB/s is below 0.9 × the floor {min_busbw} GB/s",
-                           Remediation(summary="Check topology, P2P/ACS settings and NCCL_* variables that disable "
-                                       "transports.", commands=("ddoctor check env.hygiene", "nvidia-smi topo -m")),
-                           details=tuple(table), evidence=ev))
-    else:
-        findings.append(_f("bandwidth", "all_reduce bandwidth", Status.PASS,
-                           f"peak bus bandwidth {peak:.3f} GB/s ({plan.backend}, {plan.nproc} rank(s), "
-                           f"{sweep[0]['bytes']:,}–{sweep[-1]['bytes']:,} B)" if sweep else "no sizes measured",
-                           details=tuple(table), evidence=ev))
-    return findings
+        return fail(f"{bad} wrong values in the sweep",
+                    fix("Wrong all_reduce results: suspect hardware or the interconnect.", "nvidia-smi topo -m"),
+                    details=table, evidence=ev)
+    if run.min_busbw is not None and peak < 0.9 * run.min_busbw:
+        return fail(f"peak bus bandwidth {peak:.3f} GB/s is below 0.9 × the floor {run.min_busbw} GB/s",
+                    fix("Check topology, P2P/ACS settings and NCCL_* variables that disable transports.",
+                        "ddoctor check env.hygiene", "nvidia-smi topo -m"), details=table, evidence=ev)
+    return ok(f"peak bus bandwidth {peak:.3f} GB/s ({plan.backend}, {plan.nproc} rank(s), "
+              f"{sweep[0].bytes:,}–{sweep[-1].bytes:,} B)" if sweep else "no sizes measured",
+              details=table, evidence=ev)
+
+
+def _probe(pid: str, title: str, run: Callable[[LiveRun], Outcome], description: str) -> Probe[LiveRun]:
+    return Probe(id=f"live.{pid}", title=title, group="live", run=run, description=description)
+
+
+COLLECTIVES_FAILED = _probe("collectives", "live collectives", check_no_result,
+                            "every rank reached the end of the collectives")
+LIVE_PROBES: tuple[Probe[LiveRun], ...] = (
+    _probe("collectives", "live collectives", check_collectives,
+           "all_reduce, broadcast, all_gather and barrier return the right values"),
+    _probe("placement", "device placement", check_placement, "each rank on its own device"),
+    _probe("bandwidth", "all_reduce bandwidth", check_bandwidth, "an nccl-tests-style all_reduce sweep"),
+)
+
+
+def live_probes(run: LiveRun) -> tuple[Probe[LiveRun], ...]:
+    """Without a result document only the failure can be judged."""
+    return LIVE_PROBES if run.result is not None else (COLLECTIVES_FAILED,)

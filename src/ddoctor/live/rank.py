@@ -1,7 +1,7 @@
 """One rank of the live check: device placement, verified collectives, an all_reduce bandwidth sweep.
 
-Prints `@@ddoctor {json}` events (phase = the collective it is entering) so the launcher can name a
-rank that never arrived; rank 0 writes the result document.
+Speaks `ranks.protocol`: an event per phase (the collective it is entering) so the launcher can name
+a rank that never arrived; rank 0 writes the result document (`live.result`).
 Usage: python -m ddoctor.live.rank --result FILE --backend gloo --device cpu [--max-bytes N]
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from ddoctor.smoke.rank import emit, env_ranks, inject_fault
+from ddoctor.live.result import LiveResult, Placement, SweepPoint
+from ddoctor.ranks.protocol import emit, env_ranks, inject_fault, watch_parent, write_document
 
 
 def timed(fn, device) -> float:
@@ -37,6 +37,7 @@ def main() -> int:
     ap.add_argument("--max-bytes", type=int, default=64 << 20)
     ap.add_argument("--fault")
     a = ap.parse_args()
+    watch_parent()
     rank, world, local_rank = env_ranks()
     emit("start", rank=rank, world=world, pid=os.getpid())
     import torch
@@ -50,8 +51,8 @@ def main() -> int:
     store = os.environ.get("DDOCTOR_STORE_FILE")
     kw = {"init_method": f"file://{store}", "rank": rank, "world_size": world} if store else {}
     dist.init_process_group(a.backend, timeout=datetime.timedelta(seconds=a.timeout), **kw)
-    placement = {"rank": rank, "local_rank": local_rank, "device": str(device),
-                 "current_device": torch.cuda.current_device() if device.type == "cuda" else None}
+    placement = Placement(rank=rank, local_rank=local_rank, device=str(device),
+                          current_device=torch.cuda.current_device() if device.type == "cuda" else None)
     checks, wrong = {}, []
     inject_fault(a.fault, rank, "all_reduce")
     emit("phase", rank=rank, phase="all_reduce")
@@ -89,8 +90,8 @@ def main() -> int:
         dist.all_reduce(tt)  # average over ranks, as nccl-tests reports
         avg = tt.item() / world
         algbw = size / avg / 1e9
-        sweep.append({"bytes": size, "time_us": avg * 1e6, "algbw_GBs": algbw,
-                      "busbw_GBs": algbw * 2 * (world - 1) / world, "wrong": bad})
+        sweep.append(SweepPoint(bytes=size, time_us=avg * 1e6, algbw_GBs=algbw,
+                                busbw_GBs=algbw * 2 * (world - 1) / world, wrong=bad))
         size *= 4
     memory = [None] * world
     dist.all_gather_object(memory, placement)
@@ -100,8 +101,9 @@ def main() -> int:
     dist.barrier()
     dist.destroy_process_group()
     if rank == 0:
-        a.result.write_text(json.dumps({"world_size": world, "backend": a.backend, "placement": memory,
-                                        "collectives_s": checks, "wrong": wrongs, "sweep": sweep}))
+        write_document(a.result, LiveResult(world_size=world, backend=a.backend, placement=tuple(memory),
+                                            collectives_s=checks, wrong=tuple(tuple(w) for w in wrongs),
+                                            sweep=tuple(sweep)))
     emit("done", rank=rank)
     sys.stdout.flush()
     os._exit(0)

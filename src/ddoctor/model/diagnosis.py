@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ddoctor.model.logs import Evidence, Frame
 
@@ -87,7 +88,7 @@ class Signature:
     wrappers: tuple[str, ...] = ()
     advice: tuple[HostAdvice, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "code": self.code, "title": self.title, "category": self.category,
                 "priority": self.priority, "symptom": self.symptom, "what": self.what, "why": self.why,
                 "remediation": {"summary": self.fix_summary, "steps": list(self.fix_steps),
@@ -118,7 +119,7 @@ class Diagnosis:
     host_notes: tuple[str, ...] = field(default_factory=tuple)
     explains: tuple[str, ...] = ()  # names of the diagnoses this one is the cause of
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         uf = self.user_frame
         return {
             "name": self.name, "code": self.code, "title": self.title, "score": round(self.score, 3),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from ddoctor.model.status import Status
 
@@ -24,7 +25,7 @@ class Remediation:
     links: tuple[str, ...] = ()
     fix_codes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "summary": self.summary,
             "commands": list(self.commands),
@@ -41,7 +42,7 @@ class ErrorInfo:
     message: str
     traceback_text: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"type": self.type_name, "message": self.message, "traceback": self.traceback_text}
 
 
@@ -74,7 +75,7 @@ class Finding:
         if not isinstance(self.evidence, MappingProxyType):
             object.__setattr__(self, "evidence", MappingProxyType(dict(self.evidence)))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 
 class Applicability(str, Enum):
@@ -40,7 +41,7 @@ class RuleInfo:
     before: str
     after: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "summary": self.summary,
                 "applicability": self.applicability.value, "what": self.what, "why": self.why,
                 "unsafe_when": self.fix_safety,  # the field's name in ddoctor.fix-rule/1
@@ -57,7 +58,7 @@ class Edit:
     message: str
     applicability: Applicability
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "line": self.line, "col": self.col, "message": self.message,
                 "applicability": self.applicability.value}
 
@@ -86,7 +87,7 @@ class FileFix:
         """What a --write run leaves (all of it in check mode, where nothing is written)."""
         return tuple(e for e in self.edits if e not in self.applied) if self.written else self.edits
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "edits": [e.to_dict() for e in self.edits],
                 "applied": [e.to_dict() for e in self.applied], "diff": self.diff, "encoding": self.encoding,
                 "written": self.written, "error": self.error, "skipped": self.skipped,

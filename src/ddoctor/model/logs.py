@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,8 +83,8 @@ class Evidence:
     source: str | None = None  # the input it came from, when there were several
     source_line: int | None = None  # the line number inside that input
 
-    def to_dict(self) -> dict:
-        d: dict = {"line": self.lineno, "rank": self.rank, "text": self.text}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"line": self.lineno, "rank": self.rank, "text": self.text}
         if self.source is not None:
             d.update(source=self.source, source_line=self.source_line)
         return d

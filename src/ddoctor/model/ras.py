@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ddoctor.model.finding import Finding
 
@@ -65,7 +66,7 @@ class RasReport:
     ranks: int
     problems: tuple[str, ...] = field(default_factory=tuple)  # polls that failed, in words
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"address": self.address, "polls": self.polls, "nccl_version": self.nccl_version,
                 "state": self.state, "communicators": self.communicators, "ranks": self.ranks,
                 "findings": [f.to_dict() for f in self.findings], "problems": list(self.problems)}

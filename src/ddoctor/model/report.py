@@ -9,24 +9,12 @@ from enum import Enum
 from types import MappingProxyType
 
 from ddoctor.model.finding import Finding
+from ddoctor.model.host import HostFacts
 from ddoctor.model.status import Status, worst_of
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostSummary:
-    """The one-line identity of the host a report was taken on."""
-
-    hostname: str
-    platform: str
-    python: str
-    torch: str | None
-
-    def to_dict(self) -> dict:
-        return {"hostname": self.hostname, "platform": self.platform, "python": self.python, "torch": self.torch}
 
 
 class Action(str, Enum):
@@ -62,7 +50,7 @@ def finding_action(f: Finding, *, on_fail: Action, strict: bool) -> Action:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckReport:
     findings: tuple[Finding, ...]
-    host: HostSummary
+    host: HostFacts
     duration_s: float
     ddoctor_version: str
     actions: Mapping[str, Action] = field(default_factory=lambda: MappingProxyType({}))  # finding id -> action

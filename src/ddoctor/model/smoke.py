@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ddoctor.model.diagnosis import Diagnosis
 from ddoctor.model.status import Status
@@ -15,7 +16,7 @@ class SmokeStep:
     duration_s: float | None
     detail: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status.value, "duration_s": self.duration_s, "detail": self.detail}
 
 
@@ -27,7 +28,7 @@ class RankOutcome:
     killed_by_ddoctor: bool
     log_tail: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"rank": self.rank, "exitcode": self.exitcode, "last_phase": self.last_phase,
                 "killed_by_ddoctor": self.killed_by_ddoctor, "log_tail": list(self.log_tail)}
 
@@ -36,17 +37,17 @@ class RankOutcome:
 class SmokeReport:
     ok: bool
     summary: str
-    config: dict
+    config: dict[str, Any]
     steps: tuple[SmokeStep, ...]
     ranks: tuple[RankOutcome, ...]
-    metrics: dict = field(default_factory=dict)
-    verification: dict = field(default_factory=dict)
-    outputs: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    verification: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
     diagnoses: tuple[Diagnosis, ...] = ()
     duration_s: float = 0.0
     workdir: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "summary": self.summary, "config": self.config,
                 "steps": [s.to_dict() for s in self.steps], "ranks": [r.to_dict() for r in self.ranks],
                 "metrics": self.metrics, "verification": self.verification, "outputs": self.outputs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 
@@ -26,6 +27,6 @@ class Status(str, Enum):
 _ORDER = {Status.SKIP: 0, Status.PASS: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
 
 
-def worst_of(statuses) -> Status:
+def worst_of(statuses: Iterable[Status]) -> Status:
     """The most severe status; an empty collection counts as a skip."""
     return max(statuses, key=lambda s: s.severity, default=Status.SKIP)

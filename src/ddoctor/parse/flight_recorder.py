@@ -14,14 +14,15 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class _PlainUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a flight-recorder dump")
 
 
-def load_dump(path: Path) -> dict:
+def load_dump(path: Path) -> Any:
     data = path.read_bytes()
     if data[:1] in (b"{", b"["):
         return json.loads(data)
@@ -44,7 +45,7 @@ class FrReport:
     last_completed: dict[int, int] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ranks": {str(k): v for k, v in sorted(self.ranks.items())},
                 "problems": [{"kind": p.kind, "process_group": p.process_group, "seq": p.seq, "text": p.text,
                               "ranks": list(p.ranks)} for p in self.problems],
@@ -57,13 +58,13 @@ def _rank_of(path: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _describe(e: dict) -> str:
+def _describe(e: dict[str, Any]) -> str:
     return f"{e.get('profiling_name', '?')} sizes {e.get('input_sizes')} {','.join(e.get('input_dtypes') or [])}"
 
 
 def analyze(folder: Path) -> FrReport:
     rep = FrReport()
-    dumps: dict[int, dict] = {}
+    dumps: dict[int, Any] = {}
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         rank = _rank_of(path)
         if rank is None:
@@ -73,7 +74,7 @@ def analyze(folder: Path) -> FrReport:
             rep.ranks[rank] = path.name
         except (pickle.UnpicklingError, ValueError, EOFError, OSError, json.JSONDecodeError) as exc:
             rep.unreadable.append(f"{path.name}: {exc}")
-    by_pg: dict[str, dict[int, dict[int, dict]]] = {}
+    by_pg: dict[str, dict[int, dict[int, dict[str, Any]]]] = {}
     for rank, d in dumps.items():
         for status in (d.get("pg_status") or {}).values():
             done = status.get("last_completed_collective", -1)

@@ -21,11 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 try:  # pragma: no cover - exercised where the wheel exists (every CI platform)
     import hyperscan as _hs
 except ImportError:  # pragma: no cover
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 # hit(pattern_id, end_offset) -> True to stop scanning
 OnHit = Callable[[int, int], "bool | None"]
@@ -112,16 +113,16 @@ class MultiPattern:
         self.engine = "hyperscan" if want == "hyperscan" and _hs is not None else "re"
         self._regex = tuple(re.compile(p.encode(), re.MULTILINE) for p in self.patterns)
         if self.engine == "hyperscan":
-            self._db = _load_or_compile(self.patterns, cache_dir)
+            self._db: Any = _load_or_compile(self.patterns, cache_dir)
         else:
             self._literals = tuple((required_literal(p) or "").encode() for p in self.patterns)
 
     # -- scanning ---------------------------------------------------------------------------------
-    def scratch(self) -> object | None:
+    def scratch(self) -> Any:
         """Per-thread working memory for concurrent scans (hyperscan's scratch)."""
         return _hs.Scratch(self._db) if self.engine == "hyperscan" else None
 
-    def scan(self, buf: bytes | memoryview, on_hit: OnHit, scratch: object | None = None) -> None:
+    def scan(self, buf: bytes | memoryview, on_hit: OnHit, scratch: Any = None) -> None:
         if not len(buf):
             return
         if self.engine == "hyperscan":
@@ -173,7 +174,7 @@ def _cache_dir() -> Path:
 
 def _key(patterns: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(f"{_hs.__version__ if _hs else '-'}|{platform.machine()}|{platform.system()}".encode())
+    h.update(f"{getattr(_hs, '__version__', '-')}|{platform.machine()}|{platform.system()}".encode())
     for p in patterns:
         h.update(b"\0" + p.encode())
     return h.hexdigest()[:32]
@@ -196,7 +197,7 @@ def check_patterns(patterns: Sequence[str]) -> list[PatternError]:
     return bad
 
 
-def _compile(patterns: Sequence[str]) -> object:
+def _compile(patterns: Sequence[str]) -> Any:
     exprs, flags = [], []
     for p in patterns:
         body, caseless = _split_flags(p)
@@ -211,7 +212,7 @@ def _compile(patterns: Sequence[str]) -> object:
 
 
 @lru_cache(maxsize=8)
-def _load_or_compile_cached(patterns: tuple[str, ...], cache_dir: str) -> object:
+def _load_or_compile_cached(patterns: tuple[str, ...], cache_dir: str) -> Any:
     path = Path(cache_dir) / f"hs-{_key(patterns)}.db"
     try:
         db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)

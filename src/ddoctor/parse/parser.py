@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.clean import clean_line
@@ -150,7 +151,7 @@ class LogParser:
         self._prefix: dict[object, str] = {}
         self._spawn_rank: dict[object, int] = {}
         self._tr_root = False
-        self._tr_entry: dict | None = None
+        self._tr_entry: dict[str, Any] | None = None
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
@@ -205,7 +206,7 @@ class LogParser:
                 return True
         tb = self._tbs.get(key)
         gap = tb is not None and lineno - tb.last > 1 and tb.state != "chain" and text.strip() != ""
-        if gap and (tb.state == "message" or lineno - tb.last > 50):
+        if gap and (tb.state == "message" or lineno - tb.last > 50):  # type: ignore[union-attr]  # gap: tb set
             # A gap (windowed scanning, or another process's lines) ends what we were reading.
             self._finish(key)
             tb = None
@@ -387,7 +388,7 @@ class LogParser:
             self._finish(next(iter(self._tbs)))
 
     @staticmethod
-    def _add_frame(tb: _Pending, fm: re.Match) -> None:
+    def _add_frame(tb: _Pending, fm: re.Match[str]) -> None:
         if len(tb.frames) >= MAX_FRAMES:
             tb.frames.pop(len(tb.frames) // 2)  # keep both ends of very deep stacks
         func = fm.group("func")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any, cast
 
 from ddoctor.model.finding import Finding, Remediation
 from ddoctor.model.ras import RasCommunicator, RasMissing, RasRank, RasReport, RasSnapshot
@@ -40,7 +41,7 @@ def parse_snapshot(text: str) -> RasSnapshot:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        raise RasFormatError(f"not JSON ({exc.msg}); NCCL older than 2.28.7 answers only in text") from None
+        raise RasFormatError(f"not JSON ({exc.msg}); NCCL older than 2.28.7 answers only in text") from None  # type: ignore[attr-defined]  # json raises JSONDecodeError
     if not isinstance(doc, dict) or not isinstance(doc.get("communicators", []), list):
         raise RasFormatError("not a RAS status document (no communicators list)")
     comms = []
@@ -51,8 +52,9 @@ def parse_snapshot(text: str) -> RasSnapshot:
         for r in c.get("ranks", []) if isinstance(c.get("ranks"), list) else []:
             if not isinstance(r, dict):
                 continue
-            st = r.get("status") if isinstance(r.get("status"), dict) else {}
-            counts = r.get("collective_counts") if isinstance(r.get("collective_counts"), dict) else {}
+            st = cast("dict[str, Any]", r.get("status") if isinstance(r.get("status"), dict) else {})
+            counts = cast("dict[str, Any]",
+                          r.get("collective_counts") if isinstance(r.get("collective_counts"), dict) else {})
             ranks.append(RasRank(rank=_int(r.get("rank")), host=_str(r.get("host")), pid=_int(r.get("pid")),
                                  cuda_dev=_int(r.get("cuda_dev")), nvml_dev=_int(r.get("nvml_dev")),
                                  init_state=_int(st.get("init_state"), 0), async_error=_int(st.get("async_error"), 0),
@@ -63,14 +65,14 @@ def parse_snapshot(text: str) -> RasSnapshot:
         for m in c.get("missing_ranks", []) if isinstance(c.get("missing_ranks"), list) else []:
             if not isinstance(m, dict):
                 continue
-            st = m.get("status") if isinstance(m.get("status"), dict) else {}
+            st = cast("dict[str, Any]", m.get("status") if isinstance(m.get("status"), dict) else {})
             missing.append(RasMissing(rank=_int(m.get("rank")), host=_str(m.get("host")), pid=_int(m.get("pid")),
                                       cuda_dev=_int(m.get("cuda_dev")), unresponsive=st.get("unresponsive") is True,
                                       dead=st.get("considered_dead") is True))
         comms.append(RasCommunicator(key=f"{_str(c.get('hash'))}/{_str(c.get('secondary_hash'))}",
                                      size=_int(c.get("size"), len(ranks) + len(missing)), ranks=tuple(ranks),
                                      missing=tuple(missing)))
-    ras = doc.get("ras") if isinstance(doc.get("ras"), dict) else {}
+    ras = cast("dict[str, Any]", doc.get("ras") if isinstance(doc.get("ras"), dict) else {})
     return RasSnapshot(nccl_version=_str(doc.get("nccl_version")) or None, timestamp=_str(doc.get("timestamp")) or None,
                        communicators=tuple(comms), timeouts=_int(ras.get("timeouts_count"), 0))
 

@@ -15,7 +15,7 @@ try:
     import ftfy as _ftfy
     from ftfy.badness import is_bad as _is_bad
 except ImportError:  # pragma: no cover - ftfy is a dependency; the repair is best effort without it
-    _ftfy = None
+    _ftfy = None  # type: ignore[assignment]
 
 MAX_LINE = 16 << 10  # bytes of a line kept whole; longer lines keep head, tail and segments with hits
 HEAD = TAIL = 4 << 10

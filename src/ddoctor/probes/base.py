@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from ddoctor.host.base import Host
 from ddoctor.model.finding import Remediation
@@ -30,12 +31,7 @@ class ProbeContext:
             v = self.env.get(key, "")
             if v.isdigit() and int(v) > 0:
                 return int(v)
-        from ddoctor.host.facts import NvmlFacts
-
-        nv = self.host.nvml()
-        if isinstance(nv, NvmlFacts) and nv.gpus:
-            return len(nv.gpus)
-        return 1
+        return len(self.host.gpus()) or 1
 
 
 class Unfinished(Exception):
@@ -55,12 +51,19 @@ class Outcome:
     affects: tuple[str, ...] = ()
 
 
+C = TypeVar("C")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Probe:
+class Probe(Generic[C]):
+    """One verdict over a context: `ProbeContext` (the host) for `check`, or the facts of another
+    command (an inspected checkpoint, a finished live run), so every verdict gets the runner's
+    deadline, crash handling and ordering."""
+
     id: str
     title: str
     group: str
-    run: Callable[[ProbeContext], Outcome]
+    run: Callable[[C], Outcome]
     description: str
     timeout_s: float = 90.0
     # Facts (names in probes/claims.FACTS) the verdict relies on; each non-skip finding records them in
@@ -69,6 +72,7 @@ class Probe:
     # What a scheduler should do when this check fails (model.report.Action): "drain" for node faults,
     # "retry" for transient states, "stop" for a job that cannot run as configured.
     on_fail: str = "stop"
+
 
 
 def ok(summary: str, **kw) -> Outcome:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from ddoctor.host.facts import NvmlFacts
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, human_bytes, ok, skip, warn
 
 
 def _gpus(ctx: ProbeContext):
-    nv = ctx.host.nvml()
-    return nv.gpus if isinstance(nv, NvmlFacts) else ()
+    return ctx.host.gpus()
 
 
 def check_health(ctx: ProbeContext) -> Outcome:

@@ -15,21 +15,21 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from ddoctor.model.finding import ErrorInfo, Finding
 from ddoctor.model.status import Status
-from ddoctor.probes.base import Probe, ProbeContext, Unfinished
+from ddoctor.probes.base import C, Outcome, Probe, Unfinished
 
 
-def _to_finding(probe: Probe, outcome, duration: float) -> Finding:
+def _to_finding(probe: Probe[C], outcome: Outcome, duration: float) -> Finding:
     return Finding(id=probe.id, title=probe.title, group=probe.group, status=outcome.status,
                    summary=outcome.summary, details=outcome.details, evidence=outcome.evidence,
                    remediation=outcome.remediation, affects=outcome.affects, duration_s=duration)
 
 
-def _error(probe: Probe, summary: str, err: ErrorInfo, duration: float) -> Finding:
+def _error(probe: Probe[C], summary: str, err: ErrorInfo, duration: float) -> Finding:
     return Finding(id=probe.id, title=probe.title, group=probe.group, status=Status.ERROR, summary=summary,
                    error=err, duration_s=duration)
 
 
-def run_probe(probe: Probe, ctx: ProbeContext) -> Finding:
+def run_probe(probe: Probe[C], ctx: C) -> Finding:
     start = time.perf_counter()
     try:
         outcome = probe.run(ctx)
@@ -46,12 +46,12 @@ def run_probe(probe: Probe, ctx: ProbeContext) -> Finding:
 NOT_RUN = "NotRun"
 
 
-def not_run(probe: Probe, seconds: float) -> Finding:
+def not_run(probe: Probe[C], seconds: float) -> Finding:
     return _error(probe, f"not run: the {seconds:.0f} s deadline for the whole check passed before it finished",
                   ErrorInfo(type_name=NOT_RUN, message=f"deadline {seconds:.0f} s"), 0.0)
 
 
-def run_probes(probes: tuple[Probe, ...], ctx: ProbeContext, *,
+def run_probes(probes: tuple[Probe[C], ...], ctx: C, *,
                on_done: Callable[[Finding], None] | None = None,
                clock: Callable[[], float] = time.monotonic,
                deadline: float | None = None, budget_s: float | None = None) -> tuple[Finding, ...]:
@@ -60,11 +60,11 @@ def run_probes(probes: tuple[Probe, ...], ctx: ProbeContext, *,
     `deadline` (a `clock()` time) ends the whole run: a probe still running then is reported as not run
     (`budget_s`, the whole command's limit, is what that report names).
     """
-    futures: list[Future] = []
+    futures: list[Future[Finding]] = []
     for probe in probes:
-        fut: Future = Future()
+        fut: Future[Finding] = Future()
 
-        def work(p=probe, f=fut):
+        def work(p: Probe[C] = probe, f: Future[Finding] = fut) -> None:
             result = run_probe(p, ctx)
             f.set_result(result)
             if on_done:

@@ -50,9 +50,9 @@ def _finding_block(f: Finding, verbose: bool) -> list:
 def render_text(report: CheckReport, console: Console, *, verbose: bool, strict: bool,
                 title: str = "ddoctor check") -> None:
     shown = [f for f in report.findings if verbose or f.status in (Status.WARN, Status.FAIL, Status.ERROR)]
-    h = report.host
-    console.print(Text(f"{title} · {h.hostname} · {h.platform} · Python {h.python} · "
-                       f"torch {h.torch or 'absent'}", style="bold"))
+    h = report.host.to_dict()
+    console.print(Text(f"{title} · {h['hostname']} · {h['platform']} · Python {h['python']} · "
+                       f"torch {h['torch'] or 'absent'}", style="bold"))
     group = None
     for f in shown:
         if f.group != group:
@@ -113,8 +113,8 @@ def _md_cell(s: str) -> str:
 
 
 def render_markdown(report: CheckReport, *, verbose: bool) -> str:
-    h = report.host
-    lines = [f"### ddoctor check — {h.platform}, Python {h.python}, torch {h.torch or 'absent'}", "",
+    h = report.host.to_dict()
+    lines = [f"### ddoctor check — {h['platform']}, Python {h['python']}, torch {h['torch'] or 'absent'}", "",
              "| | check | result |", "|---|---|---|"]
     for f in report.findings:
         if verbose or f.status is not Status.SKIP:

@@ -16,11 +16,12 @@ def _fence(lines: tuple[str, ...]) -> list[str]:
 
 
 def render_markdown(rep: EnvReport) -> str:
-    c, h = rep.check, rep.check.host
+    c, h = rep.check, rep.check.host.to_dict()
     counts = c.counts
     bad = counts["fail"] + counts["error"]
     verdict = "problems found" if bad else ("ready, with warnings" if counts["warn"] else "ready")
-    lines = [f"## ddoctor report — {h.hostname} · {h.platform} · Python {h.python} · torch {h.torch or 'absent'}", "",
+    lines = [f"## ddoctor report — {h['hostname']} · {h['platform']} · Python {h['python']} · "
+             f"torch {h['torch'] or 'absent'}", "",
              f"**{verdict}**: {counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed, "
              f"{counts['error']} errors, {counts['skip']} skipped (action: {c.action.value})", ""]
     problems = [f for f in c.findings if f.status in (Status.WARN, Status.FAIL, Status.ERROR)]

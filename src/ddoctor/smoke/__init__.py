@@ -1,5 +1,6 @@
 """The smoke test: a tiny LLaMA in Meta's format, sharded, loaded and generated end to end.
 
-Only `model`, `checkpoint`, `generate` and `rank` import torch, and only inside rank processes;
-`launch` (the orchestrator the CLI uses) never does.
+`model`, `generate`, `checkpoint`, `hf_check`, `rank` and `preflight` import torch, and only inside
+child processes (`rank` and `preflight` are their entry points); `launch`, `judge`, `result` and
+`ckpt_check` (what the CLI uses) never do. An import-linter contract in pyproject.toml holds this.
 """

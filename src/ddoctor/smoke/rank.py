@@ -1,8 +1,8 @@
 """One smoke-test rank: the `Llama.build` + `generate` flow, instrumented. Runs in its own process.
 
-Launched by `ddoctor smoke` (plain processes with env:// on one node, torchrun across nodes, or
-srun). Prints one `@@ddoctor {json}` event line per phase on stdout so the launcher can show
-progress and tell which rank stopped where; rank 0 writes the result document.
+Launched by `ddoctor smoke` (plain processes with env:// on one node, torchrun, or srun). Speaks
+`ranks.protocol`: one event line per phase on stdout so the launcher can show progress and tell
+which rank stopped where; rank 0 writes the result document (`smoke.result`).
 Usage: python -m ddoctor.smoke.rank --ckpt-dir DIR --result FILE [--write-shards N] [--reference]
 """
 
@@ -12,45 +12,16 @@ import argparse
 import datetime
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
-EVENT = "@@ddoctor "
+from ddoctor.ranks.protocol import emit, env_ranks, inject_fault, watch_parent, write_document
+from ddoctor.smoke.result import ForwardResult, Generated, HfCheck, Reference, SmokeResult, Timings
+
 # Prompts of different lengths (Meta's batching pads on the right and teacher-forces longer rows).
 PROMPTS = ["hello world", "the answer is", "a", "why"]
 TEMPERATURE, TOP_P = 0.8, 0.9
-
-
-def emit(event: str, **data) -> None:
-    sys.stdout.write(EVENT + json.dumps({"event": event, **data}) + "\n")
-    sys.stdout.flush()
-
-
-def env_ranks() -> tuple[int, int, int]:
-    """RANK/WORLD_SIZE/LOCAL_RANK from torchrun or our launcher, else from SLURM (srun)."""
-    env = os.environ
-    if "RANK" not in env and "SLURM_PROCID" in env:
-        env["RANK"], env["WORLD_SIZE"] = env["SLURM_PROCID"], env.get("SLURM_NTASKS", "1")
-        env["LOCAL_RANK"] = env.get("SLURM_LOCALID", "0")
-    return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
-
-
-def inject_fault(spec: str | None, rank: int, phase: str) -> None:
-    """Test hook (--fault KIND@RANK[:PHASE]): make one rank fail the way real ranks do."""
-    if not spec:
-        return
-    kind, _, rest = spec.partition("@")
-    target, _, at = rest.partition(":")
-    if int(target) != rank or (at or "load") != phase:
-        return
-    if kind == "raise":
-        raise RuntimeError(f"injected failure in rank {rank} during {phase}")
-    if kind == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if kind == "hang":
-        time.sleep(3600)
 
 
 def peak_memory(device) -> int:
@@ -143,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hf", action="store_true", help="rank 0 also cross-checks against transformers")
     a = ap.parse_args(argv)
     t_start = time.perf_counter()
+    watch_parent()
     rank, world, local_rank = env_ranks()
     emit("start", rank=rank, world=world, pid=os.getpid())
 
@@ -206,34 +178,23 @@ def main(argv: list[str] | None = None) -> int:
 
     result = None
     if rank == 0:
-        result = {
-            "world_size": world, "backend": a.backend, "device": str(device), "torch": torch.__version__,
-            "params": json.loads((a.ckpt_dir / "params.json").read_text()),
-            "prompts": prompts_text,
-            "greedy": {"tokens": greedy.tokens, "text": [tok.decode(x) for x in greedy.tokens]},
-            "sampled": {"tokens": sampled.tokens, "text": [tok.decode(x) for x in sampled.tokens],
-                        "temperature": TEMPERATURE, "top_p": TOP_P, "seed": a.seed},
-            "lockstep": lockstep,
-            "timings": {"import_s": t_import, "rendezvous_s": t_rdzv, "load_s": t_load,
-                        "first_token_s": greedy.first_token_s,
-                        "tokens_per_s": sum(map(len, greedy.tokens)) / max(greedy.decode_s, 1e-9),
-                        "collective_latency_s": latency},
-            "collectives_per_step": collectives_per_step,
-            "shard_bytes": shard_bytes,
-            "peak_memory": memory,
-        }
-        if a.reference:
-            result["reference"] = reference(a.ckpt_dir / "reference", prompts, a, greedy, sampled)
-        if a.hf:
-            from ddoctor.smoke.hf_check import cross_check
-
-            result["hf"] = cross_check(a.ckpt_dir / "reference", prompts, greedy.tokens, a.max_new_tokens, tok.eos_id)
+        result = SmokeResult(
+            world_size=world, backend=a.backend, device=str(device), torch=torch.__version__,
+            params=json.loads((a.ckpt_dir / "params.json").read_text()), prompts=tuple(prompts_text),
+            greedy=Generated(tokens=_rows(greedy.tokens), text=tuple(tok.decode(x) for x in greedy.tokens)),
+            sampled=Generated(tokens=_rows(sampled.tokens), text=tuple(tok.decode(x) for x in sampled.tokens),
+                              temperature=TEMPERATURE, top_p=TOP_P, seed=a.seed),
+            lockstep=lockstep,
+            timings=Timings(import_s=t_import, rendezvous_s=t_rdzv, load_s=t_load, first_token_s=greedy.first_token_s,
+                            tokens_per_s=sum(map(len, greedy.tokens)) / max(greedy.decode_s, 1e-9),
+                            collective_latency_s=latency),
+            collectives_per_step=collectives_per_step, shard_bytes=shard_bytes, peak_memory=tuple(memory),
+            reference=reference(a.ckpt_dir / "reference", prompts, a, greedy, sampled) if a.reference else None,
+            hf=_hf(a, prompts, greedy.tokens, tok.eos_id) if a.hf else None)
     dist.barrier()
     dist.destroy_process_group()
     if result is not None and a.result:
-        tmp = a.result.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result))
-        os.replace(tmp, a.result)
+        write_document(a.result, result)
     emit("done", rank=rank)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -262,26 +223,37 @@ def forward_only(model, mp, rank, world, device, a, t_rdzv, t_load, latency, sha
     dist.barrier()
     dist.destroy_process_group()
     if rank == 0 and a.result:
-        a.result.write_text(json.dumps({
-            "world_size": world, "backend": a.backend, "device": str(device), "torch": torch.__version__,
-            "forward_only": True, "finite": finite, "lockstep": all(g == mine for g in gathered),
-            "timings": {"rendezvous_s": t_rdzv, "load_s": t_load, "first_token_s": t_fwd, "tokens_per_s": 0.0,
-                        "collective_latency_s": latency},
-            "collectives_per_step": mp.collectives, "shard_bytes": shard_bytes, "peak_memory": memory}))
+        write_document(a.result, ForwardResult(
+            world_size=world, backend=a.backend, device=str(device), torch=torch.__version__, finite=finite,
+            lockstep=all(g == mine for g in gathered),
+            timings=Timings(rendezvous_s=t_rdzv, load_s=t_load, first_token_s=t_fwd, tokens_per_s=0.0,
+                            collective_latency_s=latency),
+            collectives_per_step=mp.collectives, shard_bytes=shard_bytes, peak_memory=tuple(memory)))
     emit("done", rank=rank)
     sys.stdout.flush()
     os._exit(0)
 
 
-def reference(ref_dir: Path, prompts, a, greedy, sampled) -> dict:
+def reference(ref_dir: Path, prompts, a, greedy, sampled) -> Reference:
     """The same flow in one process on the unsharded checkpoint: what the sharded run must equal."""
     import torch
 
     model, tok, _, _ = load_model(ref_dir, 0, 1, torch.device("cpu"), 2 * len(prompts), 64)
     ref, ref_sampled = split_rows(run_both(model, prompts, a, tok, torch.device("cpu")), len(prompts))
     diff = (ref.prefill_logits - greedy.prefill_logits.cpu()).abs().max().item()
-    return {"tokens": ref.tokens, "sampled_tokens": ref_sampled.tokens, "max_abs_logit_diff": diff,
-            "greedy_match": ref.tokens == greedy.tokens, "sampled_match": ref_sampled.tokens == sampled.tokens}
+    return Reference(tokens=_rows(ref.tokens), sampled_tokens=_rows(ref_sampled.tokens), max_abs_logit_diff=diff,
+                     greedy_match=ref.tokens == greedy.tokens, sampled_match=ref_sampled.tokens == sampled.tokens)
+
+
+def _hf(a, prompts, greedy_tokens, eos_id: int) -> HfCheck:
+    from ddoctor.smoke.hf_check import cross_check
+
+    found = cross_check(a.ckpt_dir / "reference", prompts, greedy_tokens, a.max_new_tokens, eos_id)
+    return HfCheck(**{**found, "tokens": _rows(found.get("tokens", ()))})
+
+
+def _rows(rows) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(t) for t in r) for r in rows)
 
 
 if __name__ == "__main__":

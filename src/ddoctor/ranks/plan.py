@@ -1,0 +1,36 @@
+"""How many ranks, which backend, which device: chosen from plain host facts (no options type)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddoctor.model.host import HostFacts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    nproc: int
+    backend: str
+    device: str
+    reason: str
+
+
+def make_plan(facts: HostFacts, *, nproc: int | None = None, backend: str | None = None,
+              device: str | None = None) -> Plan:
+    """Default: NCCL with one rank per GPU where CUDA works; Gloo with 2 CPU ranks elsewhere (MPS on Macs)."""
+    if not device:
+        if facts.nvidia_gpus and facts.torch_cuda:
+            device = "cuda"
+        elif facts.system == "Darwin" and facts.machine == "arm64":
+            device = "mps"
+        else:
+            device = "cpu"
+    backend = backend or ("nccl" if device == "cuda" else "gloo")
+    nproc = nproc or (min(facts.nvidia_gpus, 8) if device == "cuda" else 2)
+    if device == "cuda":
+        reason = f"{facts.nvidia_gpus} NVIDIA GPU(s) with a CUDA {facts.torch_cuda} build: {backend}, one rank per GPU"
+    elif device == "mps":
+        reason = "Apple silicon: model on MPS, collectives through Gloo on CPU tensors"
+    else:
+        reason = f"no usable GPU: {backend} on CPU"
+    return Plan(nproc=nproc, backend=backend, device=device, reason=reason)
