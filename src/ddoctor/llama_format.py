@@ -9,6 +9,7 @@ rope.freqs are replicated in every shard.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -73,23 +74,67 @@ class Params:
         return d
 
 
-def parse_params(data: dict, vocab_size: int | None = None) -> Params:
+# Sane bounds, far above the largest published LLaMA (405B: dim 16384, 126 layers, 128 heads,
+# vocabulary 128256): a params.json outside them is damaged or hostile, and believing it would make
+# ddoctor allocate a shape table of its size.
+INT_BOUNDS = {"dim": (1, 1 << 17), "n_layers": (1, 4096), "n_heads": (1, 4096), "n_kv_heads": (1, 4096),
+              "vocab_size": (1, 1 << 24), "multiple_of": (1, 1 << 17)}
+FLOAT_BOUNDS = {"norm_eps": (0.0, 1.0), "ffn_dim_multiplier": (0.0, 64.0), "rope_theta": (0.0, 1e12)}
+
+
+def _int(data: dict[str, object], key: str, default: int | None = None) -> int:
+    value = data.get(key, default)
+    lo, hi = INT_BOUNDS[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FormatError(f"params.json: {key} must be an integer, not {_show(value)}")
+    if not lo <= value <= hi:
+        raise FormatError(f"params.json: {key}={value} is outside {lo}..{hi}")
+    return value
+
+
+def _float(data: dict[str, object], key: str, default: float) -> float:
+    value = data.get(key, default)
+    lo, hi = FLOAT_BOUNDS[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FormatError(f"params.json: {key} must be a number, not {_show(value)}")
+    if not (math.isfinite(value) and lo < value <= hi):
+        raise FormatError(f"params.json: {key}={value} is outside ({lo}, {hi:g}]")
+    return float(value)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__}"
+
+
+def parse_params(data: object, vocab_size: int | None = None) -> Params:
+    """params.json as Meta's loader reads it, every value checked: FormatError for anything else."""
+    if not isinstance(data, dict):
+        raise FormatError(f"params.json must be a JSON object, not {type(data).__name__}")
     unknown = set(data) - PARAMS_KEYS
     if unknown:
-        raise FormatError(f"params.json has keys this format does not know: {sorted(unknown)}")
-    try:
-        v = int(data.get("vocab_size", -1))
-        if v <= 0:
-            if vocab_size is None:
-                raise FormatError("params.json has vocab_size -1 and no tokenizer gives the size")
-            v = vocab_size
-        return Params(dim=int(data["dim"]), n_layers=int(data["n_layers"]), n_heads=int(data["n_heads"]),
-                      n_kv_heads=int(data.get("n_kv_heads") or data["n_heads"]), vocab_size=v,
-                      multiple_of=int(data.get("multiple_of", 256)), norm_eps=float(data.get("norm_eps", 1e-5)),
-                      ffn_dim_multiplier=data.get("ffn_dim_multiplier"),
-                      rope_theta=float(data.get("rope_theta", 10000.0)))
-    except KeyError as exc:
-        raise FormatError(f"params.json is missing {exc}") from None
+        raise FormatError(f"params.json has keys this format does not know: {sorted(map(str, unknown))}")
+    missing = [k for k in ("dim", "n_layers", "n_heads") if k not in data]
+    if missing:
+        raise FormatError(f"params.json is missing {missing[0]!r}")
+    raw_vocab = data.get("vocab_size", -1)
+    if isinstance(raw_vocab, int) and not isinstance(raw_vocab, bool) and raw_vocab <= 0:  # Meta writes -1
+        if vocab_size is None:
+            raise FormatError("params.json has vocab_size -1 and no tokenizer gives the size")
+        v = _int({"vocab_size": vocab_size}, "vocab_size")
+    else:
+        v = _int(data, "vocab_size")
+    dim, n_heads = _int(data, "dim"), _int(data, "n_heads")
+    n_kv = _int(data, "n_kv_heads", n_heads) if data.get("n_kv_heads") is not None else n_heads
+    if dim % n_heads:
+        raise FormatError(f"params.json: dim={dim} is not divisible by n_heads={n_heads}")
+    if n_kv > n_heads or n_heads % n_kv:
+        raise FormatError(f"params.json: n_kv_heads={n_kv} must divide n_heads={n_heads}")
+    ffn = data.get("ffn_dim_multiplier")
+    return Params(dim=dim, n_layers=_int(data, "n_layers"), n_heads=n_heads, n_kv_heads=n_kv, vocab_size=v,
+                  multiple_of=_int(data, "multiple_of", 256), norm_eps=_float(data, "norm_eps", 1e-5),
+                  ffn_dim_multiplier=None if ffn is None else _float(data, "ffn_dim_multiplier", 1.0),
+                  rope_theta=_float(data, "rope_theta", 10000.0))
 
 
 def full_shapes(p: Params) -> dict[str, tuple[int, ...]]:

@@ -65,3 +65,90 @@ def test_ctrl_c_reaches_the_job_and_leaves_nothing(tmp_path):
     assert p.returncode == 3 and marker.read_text() == "yes"
     time.sleep(0.3)
     assert not [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    gone = not _alive(pid)
+    if not gone:
+        os.kill(pid, signal.SIGKILL)
+    return gone
+
+
+def test_background_children_are_killed_after_the_job_exits(tmp_path):
+    pidfile = tmp_path / "bg.pid"
+    code = ("import subprocess, sys\n"
+            "bg = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+            f"open({str(pidfile)!r}, 'w').write(str(bg.pid))\n")
+    r = subprocess.run([sys.executable, "-m", "ddoctor", "run", "--no-host", "--", sys.executable, "-c", code],
+                       capture_output=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
+    assert r.returncode == 0
+    assert _gone_within(int(pidfile.read_text()), 10)
+
+
+def test_ctrl_c_kills_a_child_that_ignores_it_after_the_grace_period(tmp_path):
+    pidfile = tmp_path / "stubborn.pid"
+    stubborn = "import signal, time; [signal.signal(s, signal.SIG_IGN) for s in (2, 15)]; time.sleep(120)"
+    code = ("import signal, subprocess, sys, time\n"
+            f"bg = subprocess.Popen([sys.executable, '-c', {stubborn!r}])\n"
+            f"open({str(pidfile)!r}, 'w').write(str(bg.pid))\n"
+            "time.sleep(120)\n")
+    p = subprocess.Popen([sys.executable, "-m", "ddoctor", "run", "--no-host", "--", sys.executable, "-c", code],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGINT
+    assert _gone_within(int(pidfile.read_text()), 10)
+
+
+def test_carriage_return_progress_passes_at_once():
+    code = "import sys, time; sys.stdout.write('progress 50%\\r'); sys.stdout.flush(); time.sleep(60)"
+    p = subprocess.Popen([sys.executable, "-m", "ddoctor", "run", "--no-host", "--", sys.executable, "-c", code],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+    import selectors
+
+    got = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(p.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 30
+        while b"\r" not in got and time.monotonic() < deadline:
+            if sel.select(timeout=0.5):
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                got += chunk
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    assert got == b"progress 50%\r"
+
+
+def test_a_huge_line_is_streamed_in_bounded_memory():
+    size = 256 << 20
+    code = ("import sys\nblock = 'x' * 65536\n"
+            f"for _ in range({size} // 65536):\n    sys.stdout.write(block)\n")
+    p = subprocess.Popen([sys.executable, "-m", "ddoctor", "run", "--no-host", "--", sys.executable, "-c", code],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+    me = psutil.Process(p.pid)
+    peak, total = 0, 0
+    while chunk := p.stdout.read1(1 << 20):
+        total += len(chunk)
+        try:
+            peak = max(peak, me.memory_info().rss)
+        except psutil.NoSuchProcess:
+            pass
+    assert p.wait(timeout=60) == 0
+    assert total == size  # every byte passed through
+    assert peak < 150 << 20, f"ddoctor grew to {peak >> 20} MiB"

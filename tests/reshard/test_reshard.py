@@ -2,6 +2,11 @@
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -64,3 +69,77 @@ def test_a_failing_reshard_leaves_nothing(run_cli, tmp_path):
     r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "1", "--out", str(tmp_path / "out"))
     assert r.returncode == 1 and "KeyError" in r.stderr
     assert not (tmp_path / "out").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def big_checkpoint(folder, dim=1024, layers=6, vocab=8192):
+    """A checkpoint large enough (~150 MB) that resharding it takes a while: zeros, written fast."""
+    from ddoctor.llama_format import full_shapes, parse_params
+
+    params = {"dim": dim, "n_layers": layers, "n_heads": 8, "n_kv_heads": 8, "vocab_size": vocab, "multiple_of": 256,
+              "norm_eps": 1e-5}
+    folder.mkdir()
+    (folder / "params.json").write_text(json.dumps(params))
+    shapes = full_shapes(parse_params(params))
+    torch.save({k: torch.zeros(s, dtype=torch.bfloat16) for k, s in shapes.items()}, folder / "consolidated.00.pth")
+    return folder
+
+
+def partial_dirs(parent, out_name):
+    return [p.name for p in parent.iterdir() if p.name.startswith(f".{out_name}.")]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_reshard_leaves_no_partial_output(tmp_path, sig):
+    src = big_checkpoint(tmp_path / "ck")
+    p = subprocess.Popen([sys.executable, "-m", "ddoctor", "reshard", str(src), "--mp", "2", "--out",
+                          str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, "NO_COLOR": "1"})
+    deadline = time.monotonic() + 120
+    while not partial_dirs(tmp_path, "out") and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert partial_dirs(tmp_path, "out"), "the reshard finished before it could be interrupted"
+    p.send_signal(sig)
+    p.communicate(timeout=60)
+    assert p.returncode == 128 + sig
+    assert partial_dirs(tmp_path, "out") == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_reshard_that_runs_out_of_time_leaves_no_partial_output(run_cli, tmp_path):
+    src = big_checkpoint(tmp_path / "ck")
+    r = run_cli("reshard", str(src), "--mp", "2", "--out", str(tmp_path / "out"), "--timeout", "1")
+    assert r.returncode == 1 and "timed out" in r.stderr
+    assert partial_dirs(tmp_path, "out") == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB filesystem (tmpfs; needs root, as CI runs)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_is_a_clear_error(run_cli, tmp_path, small_disk):
+    checkpoint.write(tmp_path / "ck", 1)
+    r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "2", "--out", str(small_disk / "out"))
+    assert r.returncode == 2
+    assert "No space left on device" in r.stderr
+    assert list(small_disk.iterdir()) == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("n_layers", 10**9), ("n_heads", 0), ("dim", "wide"),
+                                              ("norm_eps", "Infinity"), ("n_kv_heads", [8])])
+def test_absurd_params_are_refused_before_any_work(run_cli, tmp_path, field, value):
+    checkpoint.write(tmp_path / "ck", 1)
+    params = json.loads((tmp_path / "ck" / "params.json").read_text())
+    params[field] = value
+    (tmp_path / "ck" / "params.json").write_text(json.dumps(params).replace('"Infinity"', "Infinity"))
+    r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "2", "--out", str(tmp_path / "out"), timeout=60)
+    assert r.returncode == 2
+    assert "params.json" in r.stderr and field in r.stderr
+    assert "internal error" not in r.stderr

@@ -48,3 +48,28 @@ def test_params_errors():
         parse_params({"dim": 8, "n_layers": 1, "n_heads": 2, "vocab_size": 4, "hidden_act": "silu"})
     with pytest.raises(FormatError, match="missing"):
         parse_params({"n_layers": 1, "n_heads": 2, "vocab_size": 4})
+
+
+GOOD = {"dim": 128, "n_layers": 2, "n_heads": 16, "n_kv_heads": 8, "vocab_size": 64, "multiple_of": 32,
+        "norm_eps": 1e-5}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("n_layers", 10**9), ("n_layers", 0), ("n_heads", 0), ("n_heads", -4), ("dim", "128"), ("dim", 128.5),
+    ("dim", True), ("dim", [128]), ("dim", 1 << 40), ("vocab_size", 10**12), ("n_kv_heads", 3),
+    ("n_kv_heads", 32), ("norm_eps", float("inf")), ("norm_eps", float("nan")), ("norm_eps", "small"),
+    ("rope_theta", -1.0), ("ffn_dim_multiplier", float("inf")), ("multiple_of", 0), ("dim", None),
+])
+def test_absurd_params_are_a_format_error(field, value):
+    with pytest.raises(FormatError, match=field):
+        parse_params({**GOOD, field: value})
+
+
+def test_params_must_be_an_object():
+    with pytest.raises(FormatError, match="object"):
+        parse_params([GOOD])  # type: ignore[arg-type]
+
+
+def test_sane_params_still_parse():
+    p = parse_params(GOOD)
+    assert (p.dim, p.n_layers, p.n_heads, p.n_kv_heads) == (128, 2, 16, 8)

@@ -186,3 +186,18 @@ def test_under_srun(run_cli):
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and doc["ok"] and doc["config"]["launcher"] == "srun", r.stdout + r.stderr
     assert rank_processes() == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("n_layers", 10**9), ("n_heads", 0), ("dim", "wide"),
+                                              ("n_kv_heads", [8])])
+def test_preflight_reports_absurd_params_as_a_failed_finding(run_cli, tmp_path, field, value):
+    from ddoctor.smoke import checkpoint
+
+    checkpoint.write(tmp_path / "ck", 2)
+    params = json.loads((tmp_path / "ck" / "params.json").read_text())
+    (tmp_path / "ck" / "params.json").write_text(json.dumps({**params, field: value}))
+    r = run_cli("smoke", "--ckpt-dir", str(tmp_path / "ck"), "--format", "json", timeout=120)
+    assert r.returncode == 1, r.stderr
+    f = {x["id"]: x for x in json.loads(r.stdout)["findings"]}
+    assert f["ckpt.params"]["status"] == "fail" and field in f["ckpt.params"]["summary"]
+    assert "ckpt.shapes" not in f

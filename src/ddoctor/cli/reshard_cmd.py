@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 from ddoctor.cli.output import Output, error
+from ddoctor.host import processes
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+
+MAX_PARAMS_BYTES = 1 << 20
 
 
 def run_reshard(*, ckpt_dir: Path, mp: int, out: Path, fmt: str, no_color: bool, timeout: float) -> int:
@@ -39,28 +42,39 @@ def run_reshard(*, ckpt_dir: Path, mp: int, out: Path, fmt: str, no_color: bool,
         error(f"{dest.parent}: no such directory")
         return EXIT_USAGE
     try:
-        raw = json.loads((src / "params.json").read_text())
+        raw = _read_params(src / "params.json")
     except FileNotFoundError:
         error(f"{ckpt_dir}/params.json not found")
         return EXIT_USAGE
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         error(f"{ckpt_dir}/params.json is not valid JSON: {exc}")
         return EXIT_USAGE
     try:
         # The real vocabulary size is checked by the worker (it reads output.weight); here, dims and heads.
-        params = parse_params(raw if int(raw.get("vocab_size", -1)) > 0 else {**raw, "vocab_size": mp})
+        params = parse_params(raw, vocab_size=mp)
         _check_heads(params, mp)
     except FormatError as exc:
         error(f"cannot reshard to {mp}: {exc}")
         return EXIT_USAGE
+    need = sum(p.stat().st_size for p in shards)
+    if _free_bytes(dest.parent) < need:
+        error(f"No space left on device: the output needs about {human_bytes(need)}, "
+              f"{human_bytes(_free_bytes(dest.parent))} are free in {dest.parent}")
+        return EXIT_USAGE
     worker = str(Path(__file__).resolve().parents[1] / "reshard" / "worker.py")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONWARNINGS": "ignore"}
-    r = run_python_child(worker, [str(src), str(dest), str(mp)], timeout=timeout, env=env)
+    # The parent owns the partial output: whatever ends the worker (Ctrl-C, SIGTERM, --timeout, a
+    # crash), the directory is removed here or by the exit-time cleanup.
+    tmp = processes.scratch_dir(f".{dest.name}.", dest.parent)
+    try:
+        r = run_python_child(worker, [str(src), str(dest), str(mp), str(tmp)], timeout=timeout, env=env)
+    finally:
+        processes.remove_scratch(tmp)
     done = next((m for m in r.messages if m.get("event") == "done"), None)
     failed = next((m for m in r.messages if m.get("event") == "error"), None)
     if done is None:
         error(failed["message"] if failed else f"reshard {describe_exit(r)}")
-        return EXIT_PROBLEMS
+        return EXIT_USAGE if failed and failed.get("no_space") else EXIT_PROBLEMS
     largest = max(done["largest_input_shard"], done["largest_output_shard"])
     if fmt == "json":
         o.write(envelope("reshard", {"input": str(src), "output": str(dest), **done,
@@ -74,6 +88,17 @@ def run_reshard(*, ckpt_dir: Path, mp: int, out: Path, fmt: str, no_color: bool,
                 f"interpreter, {(done['peak_rss'] - done['baseline_rss']) / largest:.2f}x the largest shard)\n"
                 f"run it with: torchrun --nproc_per_node {mp} ... --ckpt_dir {out}")
     return EXIT_OK
+
+
+def _read_params(path: Path) -> object:
+    if path.stat().st_size > MAX_PARAMS_BYTES:
+        raise ValueError(f"{path.stat().st_size} bytes; a params.json is a few hundred")
+    return json.loads(path.read_text())
+
+
+def _free_bytes(folder: Path) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
 
 
 def _check_heads(params, mp: int) -> None:

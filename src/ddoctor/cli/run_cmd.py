@@ -1,9 +1,12 @@
 """`ddoctor run -- CMD...`: run a job, pass its output through unchanged, diagnose it if it fails.
 
-The job runs in its own process session: Ctrl-C is forwarded to its whole process group (a second
-Ctrl-C kills it), so torchrun and its workers stop and nothing is orphaned. Its output is copied to
-our stdout/stderr as it arrives and fed, line by line, to the streaming diagnosis engine, so memory
-stays bounded however long the job runs. The exit code is the job's (128+N for a signal).
+The job runs in its own process session (through `ranks.job`, so even a `kill -9` of ddoctor takes
+its main process down): Ctrl-C is forwarded to its whole process group (a second Ctrl-C kills
+it), and once its main process has exited, whatever it left running in its group gets a grace
+period and is then stopped, so torchrun, its workers and background helpers never outlive the run.
+Its output is copied to our stdout/stderr in chunks as it arrives (progress bars drawn with `\r`
+pass at once) and fed, line by line, to the streaming diagnosis engine, so memory stays bounded
+however long the job runs or its lines are. The exit code is the job's (128+N for a signal).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import sys
 import threading
 
 from ddoctor.cli.output import Output, error, stderr_console
-from ddoctor.host.processes import kill_group, release
+from ddoctor.host.processes import kill_group
 from ddoctor.model.report import EXIT_USAGE
-from ddoctor.ranks.job import Job
+from ddoctor.ranks.job import Job, pump
 
 
 def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_color: bool) -> int:
@@ -40,15 +43,12 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
         error(f"cannot start {cmd[0]}: {exc.strerror or exc}")
         return 127 if isinstance(exc, FileNotFoundError) else 126
 
-    def pump(src, dst):
-        for raw in iter(src.readline, b""):
-            dst.buffer.write(raw)
-            dst.flush()
-            with lock:
-                feed(raw.decode("utf-8", "replace").rstrip("\r\n"))
+    def on_line(text: str) -> None:
+        with lock:
+            feed(text)
 
-    threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout), daemon=True),
-               threading.Thread(target=pump, args=(proc.stderr, sys.stderr), daemon=True)]
+    threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout.buffer, on_line), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, sys.stderr.buffer, on_line), daemon=True)]
     for t in threads:
         t.start()
     interrupts = [0]
@@ -61,12 +61,13 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
         rc = proc.wait()
+        job.linger()
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        job.stop()
     for t in threads:
         t.join(timeout=5)
-    release(proc)
     close()
     exit_code = rc if rc >= 0 else 128 - rc
     if rc != 0:

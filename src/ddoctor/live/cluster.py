@@ -15,8 +15,10 @@ from typing import Any
 
 from ddoctor.host import processes
 from ddoctor.host.base import Host
+from ddoctor.host.system import loopback_interface
 from ddoctor.model.finding import Finding
 from ddoctor.ranks.job import RankJob
+from ddoctor.ranks.plan import on_one_host
 from ddoctor.redact import redact_env_value
 
 CRITICAL = ("torch", "torch_cuda", "nccl", "driver", "python", "ddoctor")
@@ -60,6 +62,9 @@ def gather(fp: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
         mine, out = work / "mine.json", work / "gathered.json"
         mine.write_text(json.dumps(fp))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DDOCTOR_TIMEOUT": str(timeout)}
+        lo = loopback_interface()
+        if on_one_host(env) and lo:
+            env.setdefault("GLOO_SOCKET_IFNAME", lo)  # every rank is here: Gloo needs no other interface
         job = RankJob(1, fixed=False)
         try:
             job.start([sys.executable, RANK_SCRIPT, str(mine), str(out)], env)

@@ -8,10 +8,34 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import socket
 import sys
 import time
 
+from ddoctor.ranks.plan import on_one_host
 from ddoctor.ranks.protocol import emit, env_ranks, watch_parent
+
+
+def loopback_store(rank: int, world: int, timeout: datetime.timedelta):
+    """Launched srun-style (no torchrun agent hosting the store) with every rank on this host: rank
+    0 serves the store on a socket bound to loopback, where TCPStore alone would bind every
+    interface. Returns (store, the socket it serves on, to keep open), or None where the default
+    env:// rendezvous applies."""
+    import torch.distributed as dist
+
+    env = os.environ
+    if env.get("TORCHELASTIC_USE_AGENT_STORE") == "True" or not on_one_host(env) or "MASTER_PORT" not in env:
+        return None
+    port = int(env["MASTER_PORT"])
+    if rank != 0:
+        return dist.TCPStore("127.0.0.1", port, world, False, timeout), None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(max(128, world))
+    store = dist.TCPStore("127.0.0.1", port, world, True, timeout, wait_for_workers=False,
+                          master_listen_fd=sock.fileno())
+    return store, sock
 
 
 def main() -> int:
@@ -24,7 +48,12 @@ def main() -> int:
 
     started = time.time()
     emit("phase", rank=rank, phase="rendezvous")
-    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=float(os.environ.get("DDOCTOR_TIMEOUT", 60))))
+    timeout = datetime.timedelta(seconds=float(os.environ.get("DDOCTOR_TIMEOUT", 60)))
+    served = loopback_store(rank, world, timeout)
+    if served is not None:
+        dist.init_process_group("gloo", store=served[0], rank=rank, world_size=world, timeout=timeout)
+    else:
+        dist.init_process_group("gloo", timeout=timeout)
     mine["arrived_at"] = started
     gathered = [None] * dist.get_world_size()
     emit("phase", rank=rank, phase="gather")

@@ -18,15 +18,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any
 
 from ddoctor.host import processes
 from ddoctor.ranks.plan import Plan
 from ddoctor.ranks.protocol import RankEvent
 
-GRACE_S = 5.0  # after the first failure, how long the other ranks may take to fail on their own
+GRACE_S = 5.0  # after the first failure (or the leader's exit), how long the rest may take on their own
 STOP_S = 2.0  # between SIGTERM and SIGKILL when stopping
 TAIL_LINES = 400
+CHUNK = 64 << 10
+MAX_LINE = 64 << 10  # a longer line passes through whole but reaches `on_line` cut to this
 LAUNCHER_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK")
 _SRUN_LABEL = re.compile(r"^\s{0,6}(\d{1,6}): ")
 _TORCHRUN_PREFIX = re.compile(r"^\[default([^\]]*)\]:")
@@ -100,25 +102,33 @@ class Job:
                 return True
             time.sleep(poll_s)
 
+    def _groups_alive(self) -> bool:
+        return any(p.poll() is None or processes.group_alive(p.pid) for p, _ in self._procs)
+
     def stop(self) -> None:
-        """SIGTERM every group still running, SIGKILL what is left after STOP_S, and every group whose
-        leader already exited (what it started may still run)."""
+        """SIGTERM every process group that still has a member (a running leader, or what an exited
+        leader left behind), then SIGKILL whatever is left after STOP_S."""
         import signal
 
         for p, _ in self._procs:
             if p.poll() is None:
                 self._stopped.add(p.pid)
-                processes.kill_group(p.pid, signal.SIGTERM)
+            processes.kill_group(p.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_S
-        for p, _ in self._procs:
-            try:
-                p.wait(timeout=max(0.05, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
+        while self._groups_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         for p, _ in self._procs:
             processes.kill_group(p.pid)
             p.wait()
             processes.release(p)
+
+    def linger(self, grace: float = GRACE_S) -> None:
+        """The leaders have exited: give what they left running in their groups `grace` seconds to
+        finish, then stop it (a job's background children must not outlive ddoctor)."""
+        deadline = time.monotonic() + grace
+        while self._groups_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.stop()
 
     def pids(self) -> tuple[int, ...]:
         """The processes ddoctor started (ranks, or the launcher that starts them)."""
@@ -136,6 +146,57 @@ class Job:
     def exits(self) -> tuple[ProcessExit, ...]:
         return tuple(ProcessExit(pid=p.pid, rank=r, returncode=p.returncode, stopped=p.pid in self._stopped)
                      for p, r in self._procs)
+
+
+class LineSplitter:
+    """Bytes as they arrive -> whole lines (without `\n` or a trailing `\r`), each cut to `max_line`
+    characters, so a job that never prints a newline cannot grow ddoctor's memory."""
+
+    def __init__(self, on_line: Callable[[str], None], max_line: int = MAX_LINE) -> None:
+        self._on_line = on_line
+        self._max = max_line
+        self._buf = bytearray()
+        self._cut = False  # the current line already reached max_line; drop the rest of it
+
+    def feed(self, chunk: bytes) -> None:
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            self._take(chunk[start:end])
+            self._emit()
+            start = end + 1
+        self._take(chunk[start:])
+
+    def _take(self, piece: bytes) -> None:
+        room = self._max - len(self._buf)
+        if not self._cut and piece:
+            self._buf += piece[:room]
+            self._cut = len(piece) > room
+
+    def _emit(self) -> None:
+        self._on_line(self._buf.decode("utf-8", "replace").rstrip("\r"))
+        self._buf.clear()
+        self._cut = False
+
+    def close(self) -> None:
+        if self._buf or self._cut:
+            self._emit()
+
+
+def pump(src: IO[bytes], dst: IO[bytes] | None, on_line: Callable[[str], None]) -> None:
+    """Copy a pipe to `dst` chunk by chunk as it arrives (a `\r` progress line passes at once) and
+    hand its lines to `on_line`. A closed `dst` (a reader that went away) still drains the pipe, so
+    the job never blocks on a full pipe."""
+    splitter = LineSplitter(on_line)
+    fd = src.fileno()
+    while chunk := os.read(fd, CHUNK):
+        if dst is not None:
+            try:
+                dst.write(chunk)
+                dst.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                dst = None
+        splitter.feed(chunk)
+    splitter.close()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ddoctor.model.host import HostFacts
@@ -13,6 +14,18 @@ class Plan:
     backend: str
     device: str
     reason: str
+
+
+def on_one_host(environ: Mapping[str, str]) -> bool:
+    """Every rank of the job runs on this host (one node, or a loopback MASTER_ADDR), so what the
+    ranks listen on can be bound to loopback."""
+    addr = environ.get("MASTER_ADDR", "")
+    if addr == "localhost" or addr.startswith("127.") or addr in ("::1", "[::1]"):
+        return True
+    if "1" in (environ.get("SLURM_NNODES"), environ.get("SLURM_JOB_NUM_NODES")):
+        return True
+    local, world = environ.get("LOCAL_WORLD_SIZE"), environ.get("WORLD_SIZE")
+    return bool(local) and local == world
 
 
 def make_plan(facts: HostFacts, *, nproc: int | None = None, backend: str | None = None,

@@ -1,20 +1,22 @@
 """Merge and re-split every key of a Meta-format checkpoint along its model-parallel dimension.
 
-Runs in its own process (`python -m ddoctor.reshard.worker IN OUT N`), prints JSON events. Bounded
+Runs in its own process (`python -m ddoctor.reshard.worker IN OUT N TMP`), prints JSON events. Bounded
 memory: output shards are built one at a time from memory-mapped inputs, reading only the slices
-each output shard needs; inputs are unmapped before the next shard. Everything is written into a
-temporary directory beside OUT that is renamed into place only when complete and verified, so the
-input is never modified and a failure leaves no half-written checkpoint.
+each output shard needs; inputs are unmapped before the next shard. Everything is written into TMP,
+a directory beside OUT that the parent made (so it can remove it however this process ends), and
+renamed into place only when complete and verified: the input is never modified and a failure
+leaves no half-written checkpoint. Each shard's size is checked against the free space first, so a
+full disk is reported as such, not as torch's "file write failed".
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +33,25 @@ def peak_rss() -> int:
     return rss if sys.platform == "darwin" else rss * 1024
 
 
-def reshard(src: Path, out: Path, mp: int) -> dict:
+def _free_bytes(folder: Path) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
+
+
+def _save(torch, state: dict, path: Path) -> None:
+    need = sum(t.numel() * t.element_size() for t in state.values())
+    if _free_bytes(path.parent) < need:
+        raise OSError(errno.ENOSPC, f"No space left on device: {path.name} needs {need} bytes, "
+                                    f"{_free_bytes(path.parent)} are free in {path.parent.parent}")
+    try:
+        torch.save(state, path)
+    except RuntimeError:  # torch reports a failed write without its errno
+        if _free_bytes(path.parent) < need:
+            raise OSError(errno.ENOSPC, f"No space left on device while writing {path.name}") from None
+        raise
+
+
+def reshard(src: Path, out: Path, mp: int, tmp: Path) -> dict:
     import torch
 
     baseline = peak_rss()  # the interpreter with torch imported, before any checkpoint is touched
@@ -49,7 +69,6 @@ def reshard(src: Path, out: Path, mp: int) -> dict:
     keys = list(first.keys())
     del first
     full = full_shapes(params)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for j in range(mp):
             shards = [torch.load(p, map_location="cpu", mmap=True, weights_only=True) for p in inputs]
@@ -74,7 +93,7 @@ def reshard(src: Path, out: Path, mp: int) -> dict:
                 if key in full and list(state[key].shape) != list(shard_shape(key, full[key], mp)):
                     raise ValueError(f"{key}: built {list(state[key].shape)}, expected "
                                      f"{list(shard_shape(key, full[key], mp))}")
-            torch.save(state, tmp / SHARD_NAME.format(j))
+            _save(torch, state, tmp / SHARD_NAME.format(j))
             del state, shards
             emit("shard", index=j, of=mp)
         for name in COPY:
@@ -92,12 +111,13 @@ def reshard(src: Path, out: Path, mp: int) -> dict:
 
 
 def main() -> int:
-    src, out, mp = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    src, out, mp, tmp = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
     t = time.perf_counter()
     try:
-        result = reshard(src, out, mp)
+        result = reshard(src, out, mp, tmp)
     except (ValueError, KeyError, OSError) as exc:
-        emit("error", message=f"{type(exc).__name__}: {exc}")
+        no_space = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+        emit("error", message=f"{type(exc).__name__}: {exc}", no_space=no_space)
         return 1
     emit("done", seconds=time.perf_counter() - t, **result)
     return 0

@@ -127,12 +127,16 @@ def _start(job: RankJob, opts: SmokeOptions, plan: Plan, work: Path, rank_args: 
                    "--label", *rank_cmd], senv)
     else:
         argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(plan.nproc), "--tee", "3"]
+        tenv = dict(env)
         if opts.nnodes > 1:
             argv += ["--nnodes", str(opts.nnodes), "--node_rank", str(opts.node_rank), "--rdzv_backend",
                      "c10d", "--rdzv_endpoint", opts.rdzv_endpoint or f"127.0.0.1:{free_port()}"]
         else:
-            argv += ["--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{free_port()}"]
-        tenv = dict(env)
-        if lo and plan.backend == "gloo" and opts.nnodes == 1:
-            tenv.setdefault("GLOO_SOCKET_IFNAME", lo)
+            # One node: torchrun's TCPStores bind every interface, so rendezvous through files instead
+            # (the agents' store, and the workers' through DDOCTOR_STORE_FILE): nothing listens.
+            argv += ["--rdzv_backend", "c10d", "--rdzv_endpoint", str(work / "agents.store"), "--rdzv_conf",
+                     "store_type=file"]
+            tenv.update(TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1", DDOCTOR_STORE_FILE=str(work / "rendezvous.store"))
+            if lo and plan.backend == "gloo":
+                tenv.setdefault("GLOO_SOCKET_IFNAME", lo)
         job.start([*argv, *rank_cmd[1:]], tenv)
