@@ -385,13 +385,14 @@ def smoke(
 
 
 def _cleanup_on_exit() -> None:
-    """No helper process (torch/NVML probe children, smoke ranks) may outlive ddoctor."""
+    """No child (probe children, ranks, a run's job) or scratch directory may outlive ddoctor: the
+    one registry in host.processes is emptied at exit, and SIGTERM exits through it like Ctrl-C."""
     import atexit
     import signal
 
-    from ddoctor.host.child import kill_live_children
+    from ddoctor.host.processes import cleanup
 
-    atexit.register(kill_live_children)
+    atexit.register(cleanup)
 
     def on_term(signum, frame):
         raise SystemExit(128 + signum)

@@ -14,12 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from ddoctor.host.processes import cleanup, kill_group, release, spawn
-
-
-def kill_live_children() -> int:
-    """Kill every child still running and remove scratch directories (Ctrl-C, SIGTERM, exit)."""
-    return cleanup()
+from ddoctor.host.processes import kill_group, release, spawn
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import shutil
 import signal
@@ -28,18 +28,24 @@ _LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 
 
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # libc, already loaded into this interpreter
+    except (OSError, AttributeError):
+        return None
+
+
 def _parent_death_hook() -> Callable[[], None] | None:
     """A preexec function asking the kernel to SIGKILL the child when its parent dies (Linux).
 
     The kernel sends it when the *thread* that forked the child ends, so children must be started
     from a thread that outlives them (the main thread, or a thread that waits for the child).
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
+    prctl = _prctl()
+    if prctl is None:
         return None
     parent = os.getpid()
 
