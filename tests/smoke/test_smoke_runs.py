@@ -20,10 +20,11 @@ CPU = HostFacts(system="Linux", machine="x86_64", nvidia_gpus=0, torch_cuda=None
 
 
 def rank_processes():
+    """Smoke ranks started by this checkout's interpreter (other checkouts on the machine run their own)."""
     found = []
     for p in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "ddoctor.smoke.rank" in cmd:
+        argv = p.info["cmdline"] or []
+        if argv and argv[0] == sys.executable and "ddoctor.smoke.rank" in " ".join(argv):
             found.append(p)
     return found
 
