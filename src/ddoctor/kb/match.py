@@ -286,8 +286,12 @@ class Matcher:
                 aggs[c.sig.name] = agg
                 agg.add(c.rule.weight, c.rule.symptom or c.sig.symptom, ev, caps)
         found = list(aggs.values())
-        if not found and self.failure_evidence and self.unknown_sig is not None:
-            agg = _Agg(sig=self.unknown_sig, strength=0.5, symptom=False)
+        known = [a for a in found if a.sig.role != "unknown"]
+        if known:
+            found = known  # `unknown` lines (a launcher saying a child failed) only ever stand alone
+        elif (found or self.failure_evidence) and self.unknown_sig is not None:
+            agg = found[0] if found else _Agg(sig=self.unknown_sig, strength=0.5, symptom=False)
+            agg.strength, agg.symptom = max(agg.strength, 0.5), False
             for ev in self.failure_evidence:
                 agg.add(0.5, False, ev)
             found = [agg]

@@ -10,7 +10,9 @@ import re
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # torch's excepthook writes `[rank3]:`; torchrun --tee writes `[default0]:`; both can stack.
-_RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?")
+_RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?"
+                          # torchx: `trainer/0 [1]:` (role/replica, then the local rank)
+                          r"|^\s{0,8}[A-Za-z_][\w.-]{0,60}/\d{1,6} \[(\d{1,6})\]:\s?")
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
 _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s")
 # rich's boxed tracebacks put │ at both ends of every line.
@@ -49,7 +51,7 @@ def clean_line(raw: str) -> tuple[int | None, bool, str]:
         if m.group(2) is not None:
             rank, is_global = int(m.group(2)), True
         elif not is_global:
-            rank = int(m.group(3))
+            rank = int(m.group(3) or m.group(4))
         text = text[m.end():]
     if text.startswith(">"):
         text = _QUOTE.sub("", text)

@@ -127,6 +127,8 @@ _WORD_STARTS = tuple(_SHELL_WORDS)
 
 def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
     """One launcher exit line as a RankFailure, or None. `text` is a cleaned line."""
+    if text[:1] == "`" or text[-1:] == "`":
+        text = text.strip("` ")  # a Markdown code span around a pasted line: `Killed```
     for shape in SHAPES:
         if shape.literal:
             if shape.literal not in text:

@@ -52,6 +52,10 @@ def looks_like_source(path: str) -> bool:
 # IPython/Jupyter frames: `~/lib/python3.6/site-packages/torch/utils/cpp_extension.py in _run_ninja_build(...)`
 IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s]{0,2000})"
                        r" in (?P<func>[\w<>.]{1,200})\(")
+# IPython 8: `File ~/site-packages/vllm/attention.py:1233, in flash_attn_with_kvcache(q, k_cache, ...)` and
+# `Cell In[3], line 12` for a notebook cell
+IPY8_FRAME = re.compile(r"^(?:File (?P<file>\S[^\n]{0,2000}?):(?P<line>\d{1,9}), in (?P<func>[\w<>.]{1,200})\("
+                        r"|Cell (?P<cell>In ?\[\d{1,6}\]), line (?P<cline>\d{1,9}))")
 # IPython marks the failing source line with an arrow: `-> 1673             env=env)`
 IPY_ARROW = re.compile(r"^\s{0,8}-{0,3}-> ?\d{1,7}\s")
 # rich's frames: `/path/train.py:42 in main` (or `in main:42` when the file is unknown).
@@ -120,6 +124,7 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     # rich's boxed frames (`.../dataloader.py:1024 in _try_get_data` and its ❱ failing line), header or not
     (r"\.pyx?:\d{1,9}(?: in [\w<>.]{1,200})? {0,400}(?:│ {0,4})?$", False),
     (r"❱", False),
+    (r"^(?:File \S[^\n]{0,400}:\d{1,9}, in [\w<>.]{1,200}\(|Cell In ?\[\d{1,6}\], line \d)", False),
 )
 
 
@@ -257,6 +262,11 @@ class LogParser:
             if im:
                 tb.frames.append(Frame(filename=im.group("file"), lineno=None, function=im.group("func")))
                 return True
+            i8 = IPY8_FRAME.match(stripped) if not text[:1].isspace() else None
+            if i8:
+                tb.frames.append(Frame(filename=i8.group("file") or i8.group("cell"),
+                                       lineno=int(i8.group("line") or i8.group("cline")), function=i8.group("func")))
+                return True
             if stripped.startswith("❱") or (IPY_ARROW.match(text) and tb.frames):
                 # the line rich (❱) or IPython (->) marks as the one that raised
                 if tb.frames:
@@ -366,6 +376,10 @@ class LogParser:
             self._open(key, tb)
             return True
         stripped = text.strip()
+        if not text[:1].isspace() and IPY8_FRAME.match(stripped):
+            tb = _Pending(rank=rank, start=lineno, last=lineno)
+            self._open(key, tb)
+            return self._line(lineno, rank, text)
         if not text[:1].isspace() and (RICH_FRAME.match(stripped) or RICH_PATH_LINE.match(stripped)):
             # a rich traceback box pasted without its header: `.../dataloader.py:1024` + `in _try_get_data`
             tb = _Pending(rank=rank, start=lineno, last=lineno)
@@ -374,7 +388,8 @@ class LogParser:
         if text[:1].isspace() or ":" not in stripped:
             return False
         em = EXC_LINE.match(stripped)
-        if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning"):
+        if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning") \
+                and em.group("type") != "Error":  # `Error: failed to run ...`: a CLI's message, not an exception
             tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
             self._open(key, tb)
