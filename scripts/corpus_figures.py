@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from ddoctor.host.log_input import open_log
 from ddoctor.kb.engine import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +32,13 @@ def entries(index: Path) -> list[dict]:
 
 
 def diagnose(path: Path, windowed: bool) -> list[str]:
+    """As `ddoctor diagnose FILE` reads it (open_log: gzip, UTF-16), in paste or windowed mode."""
     s = Session(small=0 if windowed else 1 << 20)
-    with open(path, "rb") as f:
-        s.add_stream(f, path.name)
+    inp = open_log(str(path))
+    try:
+        s.add_stream(inp.stream, path.name)
+    finally:
+        inp.close()
     return [d.name for d in s.result().diagnoses]
 
 

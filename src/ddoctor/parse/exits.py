@@ -160,7 +160,7 @@ TRIGGERS: tuple[str, ...] = (
     r"Killed process \d",
     r"^Fatal Python error: ",
     r"\] Signal: [A-Z][a-z]{2,30}",
-    r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |$)",
+    r"^`{0,3}(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |`|$)",
     r"terminated with code -?\d",
     r"finished with exit code",
     r"exited with (?:exit )?(?:status|code) -?\d",
