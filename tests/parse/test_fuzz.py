@@ -100,7 +100,8 @@ ADVERSARIAL = {
 def test_line_patterns_are_linear(name):
     make = ADVERSARIAL[name]
     pats = [parser.HEADER, parser.FRAME, parser.RICH_FRAME, parser.RICH_FRAME_HEAD, parser.EXC_LINE, parser.SPAWN, parser.REPEATED, parser.CARETS,
-            parser.GROUP_DECOR, parser.MANGLED_SPLIT, parser.LOG_PREFIX, parser.TR_FIELD, parser.AGENT_FAILED]
+            parser.GROUP_DECOR, parser.MANGLED_SPLIT, parser.LOG_PREFIX, parser.TR_FIELD, parser.AGENT_FAILED,
+            parser.SAID_EXC, parser.LOGGER_PREFIX, parser.IPY8_FRAME, parser.ANY_EXC_LINE]
 
     def apply(s):
         for p in pats:

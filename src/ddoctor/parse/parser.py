@@ -64,6 +64,10 @@ RICH_FRAME = re.compile(r"^(?P<file>(?:[A-Za-z]:)?[^\s:]{1,2000}):(?P<line>\d{1,
 RICH_PATH_LINE = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}\.pyx?:\d{1,9}$")
 RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
+# An exception named inside a sentence: after a quote, a backtick or `with`/`raises`/`get`/`:`
+SAID_EXC = re.compile(
+    r"(?:['\"`“(]|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
+    r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception))\s?[:：]\s{0,2}(?P<msg>\S[^\n]{0,600})")
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
 # also translated the exception's name.
 ANY_EXC_LINE = re.compile(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
@@ -393,6 +397,15 @@ class LogParser:
             tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
             self._open(key, tb)
+            return False
+        said = SAID_EXC.search(stripped) if len(stripped) < 4000 else None
+        if said:
+            # `... fails with 'TypeError: boost() missing 1 required positional argument'`: an exception
+            # quoted in a sentence (a paste cut before its traceback, the error named in prose)
+            msg = said.group("msg").rstrip(" .'\"`*)")
+            self.on_traceback(Traceback(blocks=(ExceptionBlock(type_name=said.group("type"), message=msg,
+                                                               lineno=lineno),), rank=rank, start_line=lineno,
+                                        end_line=lineno))
         return False
 
     def _open(self, key: object, tb: _Pending) -> None:
