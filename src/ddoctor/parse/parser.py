@@ -118,7 +118,7 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     (r"ChildFailedError", True),
     (r"(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件|파일)\s{1,2}[\"“]", False),
     (r"[\"“][^\"”\n]{1,400}\.py[\"”]\s{0,2}[,，、]", False),
-    (r"(?:^|[\s\]>|:])[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout)\s?(?::|：|$)",
+    (r"(?:^|[\s\]>|:'\"`(“])[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout)\s?(?::|：|$)",
      False),
     (r"Root Cause \(first observed failure\)", False),
     (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
