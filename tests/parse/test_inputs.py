@@ -245,12 +245,26 @@ def test_a_signal_during_a_parallel_scan_ends_it_promptly(tmp_path, sig):
 
     big = tmp_path / "big.log"
     with open(big, "wb") as f:
-        block = b"[rank0]:[2026-11-24 17:00:00] INFO trainer.py:12 step 10 loss 0.5\n" * 16384
-        for _ in range(300):  # ~330 MB: long enough to be interrupted in the middle
+        # Every line trips a trigger, so each window is parsed: seconds of work even on a fast
+        # machine (a clean log of this size is scanned in about one second).
+        block = b"[rank0]: RuntimeError: step 10 failed, retrying (error 3)\n" * 16384
+        for _ in range(300):  # ~285 MB
             f.write(block)
     proc = subprocess.Popen([sys.executable, "-m", "ddoctor", "diagnose", "--no-host", str(big)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    io = f"/proc/{proc.pid}/io"
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:  # the scan has begun once the process has read part of the file
+            with open(io) as f:
+                rchar = int(next(line for line in f if line.startswith("rchar:")).split()[1])
+        except (OSError, StopIteration):
+            rchar = 0
+        if rchar > 32 << 20:
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.fail(f"the scan ended (rc {proc.returncode}) before it could be interrupted")
     proc.send_signal(getattr(signal, sig))
     try:
         rc = proc.wait(timeout=30)
