@@ -312,3 +312,86 @@ def test_committed_gpu_log_diagnoses_to_its_label(entry, run_cli):
     r = run_cli("diagnose", "--format", "json", "--no-host", str(GPU_LOGS / entry["file"]))
     names = [d["name"] for d in json.loads(r.stdout)["diagnoses"]]
     assert names[:1] == ([] if entry["cause"] == "none" else [entry["cause"]])
+
+
+# -- what the gpu tests rely on, checked here so that a change shows before the next GPU run -----------------
+FAKE_SMI = r"""#!/bin/sh
+q=--format=csv,noheader,nounits
+case "$*" in
+  "--query-gpu=name --format=csv,noheader") echo "NVIDIA H200" ;;
+  "--query-gpu=index,name,uuid,pci.bus_id,driver_version,memory.total,memory.used,compute_mode,compute_cap $q")
+    echo "0, NVIDIA H200, GPU-6f6b2c1e-0000-1111-2222-333344445555, 00000000:1A:00.0, 580.159.04, 143771, 0, Default, 9.0" ;;
+  "--query-gpu=ecc.errors.uncorrected.volatile.total $q") echo "0" ;;
+  "--query-gpu=mig.mode.current $q") echo "Disabled" ;;
+  "--query-gpu=persistence_mode $q") echo "[N/A]" ;;
+  "-q") printf 'Driver Version                            : 580.159.04\nCUDA Version                              : 13.0\n' ;;
+  "--query-compute-apps=pid,used_memory $q") printf '4242, 1034\n4343, [N/A]\n' ;;
+  *) echo "Field is not a valid field to query." >&2; exit 2 ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_smi(tmp_path, monkeypatch):
+    """An nvidia-smi that answers as a one-H200 machine does, except that it knows no memory.reserved."""
+    from tests.gpu import conftest
+
+    exe = tmp_path / "bin" / "nvidia-smi"
+    exe.parent.mkdir()
+    exe.write_text(FAKE_SMI)
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    conftest.smi_gpus.cache_clear()
+    conftest.cuda_gpu_names.cache_clear()
+    yield conftest
+    conftest.smi_gpus.cache_clear()
+    conftest.cuda_gpu_names.cache_clear()
+
+
+def test_nvidia_smi_gpu_rows_are_parsed(fake_smi):
+    assert fake_smi.smi_gpus() == (fake_smi.SmiGpu(
+        index=0, name="NVIDIA H200", uuid="GPU-6f6b2c1e-0000-1111-2222-333344445555", pci_bus_id="00000000:1A:00.0",
+        driver_version="580.159.04", memory_total_mib=143771, memory_used_mib=0, compute_mode="Default",
+        capability=(9, 0), memory_reserved_mib=None, ecc_uncorrected_volatile=0, mig_mode="Disabled",
+        persistence_mode=None),)
+
+
+def test_nvidia_smi_cuda_version_is_parsed(fake_smi):
+    assert fake_smi.smi_cuda_version() == "13.0"
+
+
+def test_nvidia_smi_processes_are_parsed(fake_smi):
+    assert fake_smi.smi_compute_processes() == {4242: 1034, 4343: 0}
+
+
+def test_a_gpu_listed_by_nvidia_smi_is_found(fake_smi):
+    assert fake_smi.cuda_gpu_names() == ("NVIDIA H200",)
+
+
+@pytest.mark.parametrize(("module", "name", "arguments"), [
+    ("ddoctor.host.nvml", "collect_nvml_facts", {"environ": {}, "timeout": 1}),
+    ("ddoctor.host.torch_facts", "collect_torch_facts", {"environ": {}, "runtime": True, "use_cache": False,
+                                                         "timeout": 1}),
+    ("ddoctor.live.launch", "run_live", {"plan": None, "timeout": 1, "min_busbw": None, "max_bytes": 1}),
+    ("ddoctor.smoke.launch", "Plan", {"nproc": 1, "backend": "gloo", "device": "cpu", "reason": ""}),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_the_gpu_tests_call_ddoctor_as_it_is(module, name, arguments):
+    import importlib
+    import inspect
+
+    inspect.signature(getattr(importlib.import_module(module), name)).bind(**arguments)
+
+
+@pytest.mark.parametrize(("cls", "attrs"), [
+    ("NvmlFacts", "available error driver_version cuda_driver_version_str gpus device_nodes"),
+    ("NvmlGpu", "index name uuid pci_bus_id memory_total memory_used capability ecc_uncorrected_volatile "
+                "mig_enabled compute_mode persistence_mode processes"),
+    ("GpuProcess", "pid used_memory name"),
+    ("TorchFacts", "cuda arch_list nccl_available nccl_version"),
+    ("TorchRuntimeFacts", "cuda_available device_count devices cuda_init"),
+    ("CudaDeviceFacts", "name capability total_memory"),
+])
+def test_the_gpu_tests_read_facts_that_exist(cls, attrs):
+    from ddoctor.host import facts
+
+    assert [a for a in attrs.split() if not hasattr(getattr(facts, cls), a)] == []
