@@ -220,7 +220,8 @@ def _failures(logs: Path) -> list[dict]:
 def summary(out: Path, dry_run: bool) -> int:
     steps = {s["name"]: s for s in _steps(out)}
     reports = [*REPORTS, *(() if dry_run else ("smoke-hf.json",))]
-    docs = {name: _load(out / name) for name in reports}
+    # The gpu tests leave the reports in gpu/; the script's own commands write them where the tests did not.
+    docs = {name: _load(out / name) or _load(out / "gpu" / name) for name in reports}
     doc = {
         "schema": SCHEMA, "dry_run": dry_run, "steps": list(steps.values()),
         "install": _load(out / "install.json"), "pytest": _pytest(out / "pytest-gpu.xml"),

@@ -11,7 +11,7 @@ import pytest
 from ddoctor.live.launch import run_live
 from ddoctor.model.status import Status
 from ddoctor.smoke.launch import Plan
-from tests.gpu.conftest import ddoctor, ddoctor_json, findings_by_id, smi_gpus
+from tests.gpu.conftest import ddoctor_json, findings_by_id, smi_gpus
 
 pytestmark = pytest.mark.gpu
 # The default sweep on CUDA: 1 KiB to 256 MiB in steps of 4.
@@ -69,12 +69,6 @@ def test_busbw_is_algbw_times_the_ring_factor(table):
 
 def test_bandwidth_verdict(live):
     assert live[1]["live.bandwidth"]["status"] == "pass"
-
-
-def test_live_text_prints_the_table(cache_dir, gpu_out):
-    r = ddoctor("check", "live", "-v", "--no-color", "--live-max-bytes", str(1 << 20), cache=cache_dir, timeout=400)
-    (gpu_out / "check-live-v.txt").write_text(r.stdout)
-    assert "busbw" in r.stdout
 
 
 @pytest.fixture(scope="module", params=[("gloo", "cpu", 2), ("gloo", "cuda", 1)], ids=["gloo-cpu", "gloo-cuda"])
