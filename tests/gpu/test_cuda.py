@@ -96,7 +96,7 @@ def test_arch_compares_the_real_pair(gpu_check, torch_truth):
 
 def test_driver_evidence(gpu_check):
     ev = gpu_check[1]["cuda.driver"]["evidence"]
-    assert (ev["driver"], ev["gpus"]) == (smi_gpus()[0].driver_version, len(smi_gpus()))
+    assert (ev["driver"], ev["nvidia_gpus"]) == (smi_gpus()[0].driver_version, len(smi_gpus()))
 
 
 def test_backend_for_this_host_is_nccl(gpu_check):

@@ -373,7 +373,7 @@ def test_a_gpu_listed_by_nvidia_smi_is_found(fake_smi):
     ("ddoctor.host.torch_facts", "collect_torch_facts", {"environ": {}, "runtime": True, "use_cache": False,
                                                          "timeout": 1}),
     ("ddoctor.live.launch", "run_live", {"plan": None, "timeout": 1, "min_busbw": None, "max_bytes": 1}),
-    ("ddoctor.smoke.launch", "Plan", {"nproc": 1, "backend": "gloo", "device": "cpu", "reason": ""}),
+    ("ddoctor.ranks.plan", "Plan", {"nproc": 1, "backend": "gloo", "device": "cpu", "reason": ""}),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_the_gpu_tests_call_ddoctor_as_it_is(module, name, arguments):
     import importlib

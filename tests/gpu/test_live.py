@@ -10,7 +10,7 @@ import pytest
 
 from ddoctor.live.launch import run_live
 from ddoctor.model.status import Status
-from ddoctor.smoke.launch import Plan
+from ddoctor.ranks.plan import Plan
 from tests.gpu.conftest import ddoctor_json, findings_by_id, smi_gpus
 
 pytestmark = pytest.mark.gpu
