@@ -101,6 +101,62 @@ def test_plan_file_names_are_unique():
     assert len(names) == len(set(names))
 
 
+def test_plan_names_exactly_the_logs_in_the_index():
+    assert [f for _, _, f in generate.plan()] == [e["file"] for e in INDEX]
+
+
+def test_retired_numbers_stay_unused():
+    assert [f for _, _, f in generate.plan() if int(f[1:5]) in generate.RETIRED_NUMBERS] == []
+
+
+# ---------------------------------------------------------------- labels follow the text
+
+
+def _text(path):
+    data = path.read_bytes()
+    return data[2:].decode("utf-16-le") if data.startswith(b"\xff\xfe") else data.decode("utf-8", "replace")
+
+
+def test_every_failing_log_shows_a_failure():
+    assert [e["file"] for e in INDEX if e["cause"] != "none" and not variants.shows_failure(_text(GENERATED / e["file"]))] == []
+
+
+def _cuts():
+    base = {sc.id: f for sc, v, f in generate.plan() if v is None}
+    return [(sc, v, f, base[sc.id]) for sc, v, f in generate.plan() if v in variants.CUTS]
+
+
+def _derived(sc, v, base):
+    return variants.derive(v, (GENERATED / base).read_bytes(), cause=sc.cause, evidence=sc.expect,
+                           reading=sc.readings.get(v))
+
+
+def test_cut_variants_rebuild_to_the_bytes_on_disk():
+    assert [f for sc, v, f, base in _cuts() if _derived(sc, v, base).data != (GENERATED / f).read_bytes()] == []
+
+
+def test_cut_variants_carry_the_label_their_kept_text_supports():
+    causes = {e["file"]: e["cause"] for e in INDEX}
+    assert [f for sc, v, f, base in _cuts() if _derived(sc, v, base).cause != causes[f]] == []
+
+
+def test_relabelled_variants_say_so_in_why():
+    scenario = {f"generated:{sc.id}": sc for sc in generate.scenarios()}
+    assert [e["file"] for e in INDEX if e["cause"] != scenario[e["source"]].cause
+            and f"relabelled from {scenario[e['source']].cause}: the variant keeps only" not in e["why"]] == []
+
+
+def test_readings_are_given_only_for_cuts_the_scenario_makes():
+    assert [(sc.id, v) for sc in generate.scenarios() for v in sc.readings
+            if v not in variants.CUTS or v not in sc.variants] == []
+
+
+def test_a_failing_run_whose_text_shows_no_failure_is_refused():
+    sc = generate.S("quiet", "unknown", "bash programs/quiet.sh", "exits 4 silently", "preprocessing", "bash")
+    run = generate.Run(command="bash programs/quiet.sh", exit_status=4, text="preprocessing shard 3\n")
+    assert "shows no failure" in generate.check_run(sc, run)
+
+
 # ---------------------------------------------------------------- variants
 
 CHAINED = """Traceback (most recent call last):
@@ -177,3 +233,96 @@ def test_interleave_keeps_every_line():
 def test_interleave_mixes_the_ranks():
     text = "".join(f"[rank{r}]: line {i}\n" for r in (0, 1) for i in range(6))
     assert variants.interleave(text, b"seed") != text
+
+
+SUMMARY = """torch.distributed.elastic.multiprocessing.errors.ChildFailedError:
+============================================================
+programs/train.py FAILED
+------------------------------------------------------------
+Failures:
+[1]:
+  rank      : 1 (local_rank: 1)
+  exitcode  : {other} (pid: 11)
+------------------------------------------------------------
+Root Cause (first observed failure):
+[0]:
+  rank      : 0 (local_rank: 0)
+  exitcode  : {root} (pid: 10)
+============================================================
+"""
+
+
+def test_a_summary_of_plain_exit_codes_supports_only_unknown():
+    assert variants.summary_cause(SUMMARY.format(other="1", root="1")) == "unknown"
+
+
+def test_a_summary_whose_root_cause_was_sigkill_supports_host_oom_killed():
+    assert variants.summary_cause(SUMMARY.format(other="-15", root="-9")) == "host-oom-killed"
+
+
+def test_a_summary_whose_root_cause_was_sigsegv_supports_segfault():
+    assert variants.summary_cause(SUMMARY.format(other="-15", root="-11")) == "segfault"
+
+
+def test_the_root_cause_rank_decides_over_the_other_ranks():
+    assert variants.summary_cause(SUMMARY.format(other="-9", root="1")) == "unknown"
+
+
+def test_deepspeeds_return_code_is_read_like_torchruns_exitcode():
+    line = "[ERROR] [launch.py:259:sigkill_handler] ['python', 'train.py'] exits with return code = -9\n"
+    assert variants.summary_cause(line) == "host-oom-killed"
+
+
+def test_a_cut_that_keeps_no_failure_has_no_label():
+    with pytest.raises(ValueError, match="no sign of a failure"):
+        variants.supported_cause("tail5", "preprocessing shard 3\n", run_cause="unknown", run_evidence="shard",
+                                 reading=None)
+
+
+def test_a_cut_that_keeps_the_runs_evidence_keeps_the_runs_cause():
+    kept = variants.tail5(CHAINED)
+    assert variants.supported_cause("tail5", kept, run_cause="nccl-unavailable", run_evidence="NCCL built in",
+                                    reading=None) == "nccl-unavailable"
+
+
+def test_a_cut_that_loses_the_runs_evidence_needs_a_reading():
+    with pytest.raises(ValueError, match="give it a Reading"):
+        variants.supported_cause("cut-chain", variants.cut_chain(CHAINED), run_cause="nccl-unavailable",
+                                 run_evidence="NCCL built in", reading=None)
+
+
+def test_a_reading_labels_the_cut_it_was_given_for():
+    reading = variants.Reading(cause="user-code-error", shown_by="KeyError: 'a'", keeps="a KeyError in import")
+    assert variants.supported_cause("cut-chain", variants.cut_chain(CHAINED), run_cause="nccl-unavailable",
+                                    run_evidence="NCCL built in", reading=reading) == "user-code-error"
+
+
+def test_a_reading_whose_evidence_was_cut_away_is_reviewed_again():
+    reading = variants.Reading(cause="user-code-error", shown_by="KeyError: 'b'", keeps="a KeyError in import")
+    with pytest.raises(ValueError, match="review its label again"):
+        variants.supported_cause("cut-chain", variants.cut_chain(CHAINED), run_cause="nccl-unavailable",
+                                 run_evidence="NCCL built in", reading=reading)
+
+
+def test_a_launcher_summary_is_labelled_by_its_signals_without_a_reading():
+    kept = variants.launcher_only(SUMMARY.format(other="-15", root="-9"))
+    assert variants.supported_cause("launcher-only", kept, run_cause="host-oom-killed", run_evidence="SIGKILL",
+                                    reading=None) == "host-oom-killed"
+
+
+def test_a_reading_that_contradicts_a_launcher_summary_is_refused():
+    reading = variants.Reading(cause="unknown", shown_by="exitcode", keeps="torchrun's summary")
+    with pytest.raises(ValueError, match="reads as segfault"):
+        variants.supported_cause("launcher-only", SUMMARY.format(other="-15", root="-11"), run_cause="segfault",
+                                 run_evidence="SIGSEGV", reading=reading)
+
+
+def test_a_variant_that_keeps_every_line_takes_no_reading():
+    reading = variants.Reading(cause="unknown", shown_by="KeyError", keeps="everything")
+    with pytest.raises(ValueError, match="a Reading is for cuts"):
+        variants.derive("ansi", CHAINED.encode(), cause="nccl-unavailable", evidence="NCCL", reading=reading)
+
+
+def test_a_variant_that_keeps_every_line_keeps_the_runs_cause():
+    assert variants.derive("ansi", CHAINED.encode(), cause="nccl-unavailable", evidence="NCCL").cause \
+        == "nccl-unavailable"
