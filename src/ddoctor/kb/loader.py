@@ -9,6 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ddoctor.kb import cache as kb_cache
 from ddoctor.kb.conditions import parse_condition
 from ddoctor.model.diagnosis import Example, HostAdvice, Rule, Signature
 
@@ -34,11 +35,11 @@ _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
 
-def _rule(raw: dict[str, Any], where: str) -> Rule:
+def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
     unknown = set(raw) - RULE_KEYS
     if unknown:
         raise SignatureError(f"{where}: unknown rule keys {sorted(unknown)}")
-    for key in ("message", "frame", "source", "line"):
+    for key in ("message", "frame", "source", "line") if validate else ():
         if key in raw:
             try:
                 re.compile(raw[key])
@@ -53,7 +54,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         raise SignatureError(f"{where}: exit rules (exitcode/signal) stand alone")
     if raw.get("warning") and "line" not in raw:
         raise SignatureError(f"{where}: `warning` applies to `line` rules")
-    for cond in raw.get("when", ()):
+    for cond in raw.get("when", ()) if validate else ():
         try:
             parse_condition(cond)
         except ValueError as exc:
@@ -80,13 +81,14 @@ def _advice(raw: dict[str, Any], where: str) -> HostAdvice:
     return HostAdvice(when=when, note=raw.get("note"), commands=tuple(raw.get("commands", ())))
 
 
-def parse_signature(data: dict[str, Any], where: str) -> Signature:
+def parse_signature(data: dict[str, Any], where: str, *, validate: bool = True) -> Signature:
+    """`validate=False` skips the costly checks (regex compiles) for files validated when cached."""
     try:
         fix = data["fix"]
         sig = Signature(
             name=data["name"], code=data["code"], title=data["title"], category=data["category"],
             priority=int(data["priority"]), symptom=bool(data.get("symptom", False)),
-            rules=tuple(_rule(r, f"{where} rule {i}") for i, r in enumerate(data.get("rule", []))),
+            rules=tuple(_rule(r, f"{where} rule {i}", validate) for i, r in enumerate(data.get("rule", []))),
             what=data["explain"]["what"].strip(), why=data["explain"]["why"].strip(),
             fix_summary=fix["summary"].strip(), fix_steps=tuple(s.strip() for s in fix.get("steps", ())),
             commands=tuple(fix.get("commands", ())), snippet=fix.get("snippet"),
@@ -123,12 +125,35 @@ def _read(files: Iterable[Traversable], where: str) -> list[Signature]:
     return sigs
 
 
+def _read_shipped(files: list[Traversable]) -> list[Signature]:
+    """The shipped files through the user's cache (kb/cache.py); validated whenever parsed afresh."""
+    from ddoctor import __version__
+
+    texts = [(f.name, f.read_text(encoding="utf-8")) for f in files]
+    k = kb_cache.key(__version__, texts)
+    cached = kb_cache.read(k)
+    if cached is not None and len(cached) == len(texts):
+        try:
+            return [parse_signature(d, name, validate=False) for d, (name, _) in zip(cached, texts, strict=True)]
+        except (SignatureError, TypeError, ValueError, AttributeError):
+            pass  # a damaged cache: parse the files
+    raw = []
+    for name, text in texts:
+        try:
+            raw.append(tomllib.loads(text))
+        except tomllib.TOMLDecodeError as exc:
+            raise SignatureError(f"{name}: {exc}") from None
+    sigs = [parse_signature(d, name) for d, (name, _) in zip(raw, texts, strict=True)]
+    kb_cache.write(k, raw)
+    return sigs
+
+
 @lru_cache(maxsize=1)
 def load_signatures() -> tuple[Signature, ...]:
     # The package is installed on disk (setuptools), so the resources are Paths and sort as such.
     files = sorted(p for p in resources.files("ddoctor.kb").joinpath("signatures").iterdir()  # type: ignore[type-var]
                    if p.name.endswith(".toml"))
-    sigs = _read(files, "")
+    sigs = _read_shipped(files)
     from ddoctor.plugins import plugin_signature_dirs
 
     for name, folder in plugin_signature_dirs():

@@ -40,15 +40,32 @@ def evidence_text(text: str) -> str:
     return scrub(text.strip())[:EVIDENCE_CHARS]
 
 
+class _LazyRegex:
+    """Compiled on first use: a run meets few of the rules, and compiling them all cost more than
+    reading a pasted log."""
+
+    __slots__ = ("_rx", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._rx: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = re.compile(self.pattern)
+        return rx.search(text)
+
+
 @dataclass(slots=True)
 class _Compiled:
     sig: Signature
     rule: Rule
-    regex: re.Pattern[str] | None
+    regex: _LazyRegex | None
     literal: str | None
     types: frozenset[str]
-    frame: re.Pattern[str] | None
-    source: re.Pattern[str] | None
+    frame: _LazyRegex | None
+    source: _LazyRegex | None
 
 
 @dataclass(slots=True)
@@ -92,10 +109,10 @@ class _Agg:
 
 def _compile(sig: Signature, rule: Rule) -> _Compiled:
     pat = rule.line or rule.message
-    return _Compiled(sig=sig, rule=rule, regex=re.compile(pat) if pat else None,
+    return _Compiled(sig=sig, rule=rule, regex=_LazyRegex(pat) if pat else None,
                      literal=required_literal(pat) if pat else None, types=frozenset(rule.exception),
-                     frame=re.compile(rule.frame) if rule.frame else None,
-                     source=re.compile(rule.source) if rule.source else None)
+                     frame=_LazyRegex(rule.frame) if rule.frame else None,
+                     source=_LazyRegex(rule.source) if rule.source else None)
 
 
 def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:

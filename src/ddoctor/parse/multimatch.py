@@ -111,10 +111,10 @@ class MultiPattern:
         self.patterns = tuple(patterns)
         want = engine or os.environ.get("DDOCTOR_SCAN_ENGINE") or ("hyperscan" if _hs is not None else "re")
         self.engine = "hyperscan" if want == "hyperscan" and _hs is not None else "re"
-        self._regex = tuple(re.compile(p.encode(), re.MULTILINE) for p in self.patterns)
         if self.engine == "hyperscan":
             self._db: Any = _load_or_compile(self.patterns, cache_dir)
         else:
+            self._regex = tuple(re.compile(p.encode(), re.MULTILINE) for p in self.patterns)
             self._literals = tuple((required_literal(p) or "").encode() for p in self.patterns)
 
     # -- scanning ---------------------------------------------------------------------------------

@@ -10,12 +10,8 @@ so signatures see one spelling. Lines of any length are cut to their head, their
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-try:
-    import ftfy as _ftfy
-    from ftfy.badness import is_bad as _is_bad
-except ImportError:  # pragma: no cover - ftfy is a dependency; the repair is best effort without it
-    _ftfy = None  # type: ignore[assignment]
+from functools import lru_cache
+from typing import Any
 
 MAX_LINE = 16 << 10  # bytes of a line kept whole; longer lines keep head, tail and segments with hits
 HEAD = TAIL = 4 << 10
@@ -36,13 +32,25 @@ def decode(b: bytes) -> str:
     return repair(text)
 
 
+@lru_cache(maxsize=1)
+def _ftfy() -> Any:
+    """Imported at the first non-ASCII line: most logs have none, and the import costs 50 ms."""
+    try:
+        import ftfy
+        from ftfy.badness import is_bad
+    except ImportError:  # pragma: no cover - ftfy is a dependency; the repair is best effort without it
+        return None
+    return ftfy, is_bad
+
+
 def repair(text: str) -> str:
     """Undo mojibake (UTF-8 decoded as a single-byte code page); ASCII lines cost one check."""
-    if text.isascii() or _ftfy is None:
+    if text.isascii():
         return text
-    if not _is_bad(text):
+    lib = _ftfy()
+    if lib is None or not lib[1](text):
         return text
-    return _ftfy.fix_text(text, normalization=None, uncurl_quotes=True, fix_line_breaks=False)
+    return lib[0].fix_text(text, normalization=None, uncurl_quotes=True, fix_line_breaks=False)
 
 
 def shorten(line: bytes, hit_ends: Iterable[int] = ()) -> bytes:
