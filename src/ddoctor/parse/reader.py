@@ -13,7 +13,7 @@ import bisect
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -241,20 +241,33 @@ def ends_open(chunk: bytes, regions: list[tuple[int, int]]) -> bool:
     return bool(regions) and regions[-1][1] >= len(chunk)
 
 
-def region_lines(chunk: bytes, regions: list[tuple[int, int]], hits: list[int]) -> list[tuple[int, list[str]]]:
-    """(line offset of the region within the chunk, decoded lines) for each region."""
-    out, pos, line = [], 0, 0
+def line_marks(chunk: bytes, positions: Iterable[int]) -> dict[int, int]:
+    """Newlines before each position: one pass of `count` over the chunk, however many region lists
+    ask (counting newlines costs as much as the multi-pattern scan itself)."""
+    marks: dict[int, int] = {}
+    pos = line = 0
+    for m in sorted(set(positions)):
+        line += chunk.count(b"\n", pos, m)
+        marks[m] = line
+        pos = m
+    return marks
+
+
+def region_lines(chunk: bytes, regions: list[tuple[int, int]], hits: list[int],
+                 marks: dict[int, int] | None = None) -> list[tuple[int, list[str]]]:
+    """(line offset of the region within the chunk, decoded lines) for each region.
+    `marks`: `line_marks` of the chunk for (at least) every region start."""
+    if marks is None:
+        marks = line_marks(chunk, (s for s, _ in regions))
+    out = []
     for s, e in regions:
-        line += chunk.count(b"\n", pos, s)
         lines, at = [], s
         while at < e:
             nl = chunk.find(b"\n", at, e)
             stop = e if nl == -1 else nl
             lines.append(_decode_line(chunk[at:stop], hits, at))
             at = stop + 1
-        out.append((line, lines))
-        line += chunk.count(b"\n", s, e)
-        pos = e
+        out.append((marks[s], lines))
     return out
 
 
@@ -334,10 +347,11 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, triggers: Triggers, small: int 
         buf2 = tail + block
         starts, ends = _hits(buf2, len(tail), triggers, counts)
         regions = chunk_regions(buf2, starts, is_open, len(tail))
-        feeder.windows(lineno - tail.count(b"\n"), region_lines(buf2, regions, ends))
+        marks = line_marks(buf2, itertools.chain((len(tail), len(buf2)), (r[0] for r in regions)))
+        feeder.windows(lineno - marks[len(tail)], region_lines(buf2, regions, ends, marks))
         is_open = ends_open(buf2, regions)
+        lineno += marks[len(buf2)] - marks[len(tail)] + (0 if block.endswith(b"\n") else 1)
         tail = tail_lines(block)
-        lineno += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
     return total[0], lineno - 1
 
 
@@ -362,9 +376,10 @@ def _scan_range(path: str, start: int, end: int, triggers: Triggers, counts: _Co
     starts, ends = _hits(buf, look, triggers, counts, triggers.patterns.scratch())
     closed = chunk_regions(buf, starts, False, look)
     opened = chunk_regions(buf, starts, True, look)
-    n_lines = buf.count(b"\n", look) + (0 if buf.endswith(b"\n") else 1)
-    return _RangeResult(region_lines(buf, closed, ends), ends_open(buf, closed), region_lines(buf, opened, ends),
-                        ends_open(buf, opened), n_lines, buf.count(b"\n", 0, look))
+    marks = line_marks(buf, itertools.chain((look, len(buf)), (r[0] for r in closed), (r[0] for r in opened)))
+    n_lines = marks[len(buf)] - marks[look] + (0 if buf.endswith(b"\n") else 1)
+    return _RangeResult(region_lines(buf, closed, ends, marks), ends_open(buf, closed),
+                        region_lines(buf, opened, ends, marks), ends_open(buf, opened), n_lines, marks[look])
 
 
 def _line_aligned_bounds(path: str, size: int, chunk_size: int) -> list[int] | None:
