@@ -50,8 +50,8 @@ def looks_like_source(path: str) -> bool:
     """A frame's file: a path, a module file or `<frozen ...>`/`<string>` (not `echo "hi", 3`)."""
     return path.startswith("<") or "/" in path or "\\" in path or path.endswith((".py", ".pyx", ".pyw"))
 # IPython/Jupyter frames: `~/lib/python3.6/site-packages/torch/utils/cpp_extension.py in _run_ninja_build(...)`
-IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s]{0,2000})"
-                       r" in (?P<func>[\w<>.]{1,200})\(")
+IPY_FRAME = re.compile(r"^(?P<file>(?:~|/|[A-Za-z]:\\|<ipython-input-|/tmp/ipykernel_)[^\s:]{0,2000})"
+                       r" in (?P<func>[\w<>.]{1,200})(?:\(|$)")
 # IPython 8: `File ~/site-packages/vllm/attention.py:1233, in flash_attn_with_kvcache(q, k_cache, ...)` and
 # `Cell In[3], line 12` for a notebook cell
 IPY8_FRAME = re.compile(r"^(?:File (?P<file>\S[^\n]{0,2000}?):(?P<line>\d{1,9}), in (?P<func>[\w<>.]{1,200})\("
@@ -148,6 +148,7 @@ class _Pending:
     wrap: str = ""  # first half of a rich frame line wrapped at the panel edge
     last: int = 0
     frame_indent: int | None = None  # indentation of the frame lines (a paste may indent everything)
+    header: bool = False  # opened by a `Traceback (most recent call last)` header
 
 
 class LogParser:
@@ -229,7 +230,7 @@ class LogParser:
                 self._finish(key)
             pending_rank = self._spawn_rank.pop(key, None)
             self._open(key, _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
-                                     last=lineno))
+                                     last=lineno, header=True))
             return False
         m = SPAWN.match(text)
         if m:
@@ -430,8 +431,8 @@ class LogParser:
 
     @staticmethod
     def _end_block(tb: _Pending) -> None:
-        if tb.exc_type is None and not tb.frames:
-            return
+        if tb.exc_type is None and not tb.frames and not (tb.header and not tb.blocks):
+            return  # (a header followed by nothing readable is still a traceback: a cut paste)
         if tb.exc_type is None and tb.frames and tb.frames[-1].line:
             # cut before the exception line: the innermost source line often says what it raised
             raised = RAISE.match(tb.frames[-1].line)
