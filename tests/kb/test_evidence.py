@@ -3,6 +3,8 @@ messages in other languages or mis-encoded, and the root cause across ranks."""
 
 from __future__ import annotations
 
+import pytest
+
 from ddoctor.kb.engine import diagnose_text
 
 NCCL_FRAMES = """\
@@ -83,6 +85,28 @@ def test_exits_from_other_launchers_are_failures():
     }
     for line, want in cases.items():
         assert names("step 1 ok\n" + line + "\n")[:1] == [want], line
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    ("srun: error: gpu07: task 3: Out Of Memory", "host-oom-killed"),
+    ("command terminated with exit code 137", "host-oom-killed"),
+    ("zsh: killed     python train.py", "host-oom-killed"),
+    ("zsh: segmentation fault  python train.py", "segfault"),
+    ("[1]+  Killed                  python train.py", "host-oom-killed"),
+    ("[2]-  Exit 1                  python train.py", "unknown"),
+    ("Process finished with exit code -1073741819 (0xC0000005)", "segfault"),
+    ("Process finished with exit code 3221225477", "segfault"),
+    ("ray.exceptions.RayActorError: The actor died unexpectedly before finishing this task.", "unknown"),
+])
+def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
+    assert names("step 1 ok\n" + line + "\n")[:1] == [want]
+
+
+@pytest.mark.parametrize("line", ["[1]+  Done                    python train.py", "[3] 4242",
+                                  "zsh: command not found: nvidia-smi  "])
+def test_job_control_lines_that_are_not_failures(line):
+    assert names("step 1 ok\n" + line + "\n") != ["segfault"]
+    assert "host-oom-killed" not in names("step 1 ok\n" + line + "\n")
 
 
 def test_a_silent_non_zero_exit_is_unknown_not_clean():

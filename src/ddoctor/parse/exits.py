@@ -22,10 +22,19 @@ _SHELL_WORDS = {"Killed": 9, "Segmentation fault": 11, "Bus error": 7, "Aborted"
                 "Floating point exception": 8, "Terminated": 15, "Hangup": 1, "Quit": 3}
 
 
+# Windows has no signals: a crashed process exits with an NTSTATUS code, printed signed or unsigned.
+_NTSTATUS = {0xC0000005: "SIGSEGV",  # access violation
+             0xC00000FD: "SIGSEGV",  # stack overflow
+             0xC000001D: "SIGILL",  # illegal instruction
+             0xC0000409: "SIGABRT"}  # fail-fast (abort(), a failed security check)
+
+
 def signal_of(code: int | None) -> str | None:
-    """Signal name for torch-style negative codes and shell-style 128+N codes."""
+    """Signal name for torch-style negative codes, shell-style 128+N codes and Windows crash codes."""
     if code is None:
         return None
+    if code & 0xFFFFFFFF in _NTSTATUS and abs(code) > 0xFFFF:
+        return _NTSTATUS[code & 0xFFFFFFFF]
     if code < 0:
         return SIGNALS.get(-code)
     if 128 < code <= 128 + 64:
@@ -65,6 +74,8 @@ def _shell_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
 
 
 _WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
+_ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
+              "terminated": 15, "floating point exception": 8}
 SHAPES: tuple[_Shape, ...] = (
     # DeepSpeed: [launch.py:434:sigkill_handler] ['python', ..., '--local_rank=0'] exits with return code = -9
     _Shape("deepspeed", "exits with return code", re.compile(
@@ -73,7 +84,7 @@ SHAPES: tuple[_Shape, ...] = (
     # torch.distributed.launch / subprocess: died with <Signals.SIGSEGV: 11>. / returned non-zero exit status 1.
     _Shape("subprocess", "died with <Signals.", re.compile(r"died with <Signals\.(?P<sig>SIG[A-Z0-9]{2,8}): \d{1,3}>"),
            _named_signal),
-    _Shape("subprocess", "non-zero exit status", re.compile(r"returned non-zero exit status (?P<code>-?\d{1,6})"),
+    _Shape("subprocess", "non-zero exit status", re.compile(r"returned non-zero exit status (?P<code>-?\d{1,10})"),
            _code("code")),
     # torch.multiprocessing.spawn: process 1 terminated with signal SIGKILL / with exit code 1
     _Shape("mp.spawn", "terminated with signal", re.compile(
@@ -91,6 +102,8 @@ SHAPES: tuple[_Shape, ...] = (
         r"(?P<code>-?\d{1,6})|(?P<word>" + _WORDS + r"))"),
         lambda m: (int(m.group("code")), signal_of(int(m.group("code"))), int(m.group("rank"))) if m.group("code")
         else (-_SHELL_WORDS[m.group("word")], SIGNALS.get(_SHELL_WORDS[m.group("word")]), int(m.group("rank")))),
+    _Shape("srun", "Out Of Memory", re.compile(r"srun: error: \S{1,200}: tasks? (?P<rank>\d{1,6})[^\n]{0,200}: "
+                                                r"Out Of Memory"), lambda m: (-9, "SIGKILL", int(m.group("rank")))),
     _Shape("slurm", "oom_kill event", re.compile(r"Detected \d{1,9} oom_kill events?"),
            lambda m: (-9, "SIGKILL", None)),
     _Shape("slurm", "CANCELLED AT", re.compile(r"\*\*\* (?:JOB|STEP) \S{1,40} ON \S{1,200} CANCELLED AT"),
@@ -110,19 +123,31 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("shell", "", re.compile(
         r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?: {1,40}\(core dumped\))?"
         r"(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
+    # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
+    _Shape("shell", "", re.compile(r"^(?:zsh|fish): (?P<zword>killed|segmentation fault|bus error|abort|"
+                                   r"illegal hardware instruction|terminated|floating point exception)\b"),
+           lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
+    # bash job control: `[1]+  Killed                  python train.py`, `[2]-  Exit 1   python x.py`
+    _Shape("shell", "", re.compile(r"^\[\d{1,4}\][+-]? {1,20}(?:Exit (?P<code>\d{1,3})|(?P<word>" + _WORDS + r"))"
+                                   r"(?: \(core dumped\))? {1,60}\S"),
+           lambda m: (int(m.group("code")), signal_of(int(m.group("code"))), None) if m.group("code")
+           else _shell_word(m)),
+    # kubectl exec / run: command terminated with exit code 137
+    _Shape("kubernetes", "command terminated with exit code", re.compile(
+        r"command terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Lightning's DDP launcher
     _Shape("lightning", "terminated with code", re.compile(
         r"Child process with PID \d{1,12} terminated with code (?P<code>-?\d{1,6})"), _code("code")),
     # wrapper scripts: `training exited with status 137`, `worker exited with code 1`
-    _Shape("wrapper", "exited with ", re.compile(r"\bexited with (?:exit )?(?:status|code) (?P<code>-?\d{1,6})\b"),
+    _Shape("wrapper", "exited with ", re.compile(r"\bexited with (?:exit )?(?:status|code) (?P<code>-?\d{1,10})\b"),
            _code("code")),
     # IDEs and wrappers: Process finished with exit code 137 (interrupted by signal 9: SIGKILL)
-    _Shape("process", "finished with exit code", re.compile(r"finished with exit code (?P<code>-?\d{1,6})"),
+    _Shape("process", "finished with exit code", re.compile(r"finished with exit code (?P<code>-?\d{1,10})"),
            _code("code")),
     # Kubernetes pod status pasted into an issue
     _Shape("kubernetes", "OOMKilled", re.compile(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
 )
-_WORD_STARTS = tuple(_SHELL_WORDS)
+_WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[")
 
 
 def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
@@ -165,4 +190,8 @@ TRIGGERS: tuple[str, ...] = (
     r"finished with exit code",
     r"exited with (?:exit )?(?:status|code) -?\d",
     r"OOMKilled",
+    r"^(?:zsh|fish): (?:killed|segmentation fault|bus error|abort|illegal hardware instruction|terminated)",
+    r"^\[\d{1,4}\][+-]? {1,20}(?:Exit \d|" + _WORDS + r")",
+    r"command terminated with exit code",
+    r": Out Of Memory",
 )

@@ -50,7 +50,8 @@ def repair(text: str) -> str:
     lib = _ftfy()
     if lib is None or not lib[1](text):
         return text
-    return lib[0].fix_text(text, normalization=None, uncurl_quotes=True, fix_line_breaks=False)
+    fixed: str = lib[0].fix_text(text, normalization=None, uncurl_quotes=True, fix_line_breaks=False)
+    return fixed
 
 
 def shorten(line: bytes, hit_ends: Iterable[int] = ()) -> bytes:
