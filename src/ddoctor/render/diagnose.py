@@ -95,8 +95,9 @@ def render_text(result, console: Console, *, show_all: bool, hints: bool = False
                        style="dim"))
 
 
-def render_json(result, *, host: dict | None, hints: bool = False) -> str:
-    return envelope("diagnosis", {
+def render_json(result, *, host: dict | None, hints: bool = False, extra: dict | None = None) -> str:
+    """`extra`: keys a caller adds (`ddoctor run --exit-codes`: action, exit_code)."""
+    return envelope("diagnosis", {**(extra or {}),
         "diagnoses": [{**d.to_dict(), **({"fix_hints": fix_hints(d)} if hints else {})} for d in result.diagnoses],
         "sources": list(result.sources),
         "stats": {"bytes": result.bytes_read, "lines": result.lines_parsed, "tracebacks": result.tracebacks},
