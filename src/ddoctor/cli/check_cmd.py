@@ -162,17 +162,18 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
     from ddoctor.redact import scrub_values
     from ddoctor.render import cluster as rc
 
-    if "RANK" not in host.environ:
+    rank = host.environ.get("RANK", host.environ.get("SLURM_PROCID"))
+    if rank is None:
         error("--cluster runs inside a launched job: torchrun --nnodes N --nproc_per_node M -m ddoctor check "
-              "--cluster (or srun ... python -m ddoctor check --cluster)")
+              "--cluster (or srun ... python -m ddoctor check --cluster, with MASTER_ADDR and MASTER_PORT exported)")
         return EXIT_USAGE
     try:
         got = c.gather(c.fingerprint(host, findings), timeout)
     except c.ClusterGatherError as exc:
         error(str(exc))
         return 1
-    if host.environ.get("RANK") != "0":  # every rank exits with rank 0's verdict; rank 0 prints the report
-        sys.stderr.write(f"ddoctor: rank {host.environ.get('RANK')} on {host.platform().hostname} sent its facts\n")
+    if rank != "0":  # every rank exits with rank 0's verdict; rank 0 prints the report
+        sys.stderr.write(f"ddoctor: rank {rank} on {host.platform().hostname} sent its facts\n")
         return 1 if got.get("problems") else 0
     from ddoctor.live.grouping import summarize
     from ddoctor.model.fingerprint import Fingerprint

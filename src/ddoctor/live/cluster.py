@@ -39,9 +39,11 @@ def fingerprint(host: Host, findings: tuple[Finding, ...]) -> dict[str, Any]:
     gpus = host.gpus()
     plat = host.platform()
     shm = host.disk("/dev/shm")
-    env = {k: redact_env_value(k, v) for k, v in sorted(host.environ.items()) if k.startswith(ENV_PREFIXES)}
+    env = host.environ
+    settings = {k: redact_env_value(k, v) for k, v in sorted(env.items()) if k.startswith(ENV_PREFIXES)}
     return {
-        "rank": int(host.environ.get("RANK", -1)), "local_rank": int(host.environ.get("LOCAL_RANK", -1)),
+        "rank": int(env.get("RANK", env.get("SLURM_PROCID", -1))),
+        "local_rank": int(env.get("LOCAL_RANK", env.get("SLURM_LOCALID", -1))),
         "host": plat.hostname, "ddoctor": __version__, "python": plat.python_version, "torch": t.version,
         "torch_cuda": t.cuda, "nccl": t.nccl_version,
         "driver": nv.driver_version if nv is not None else None,
@@ -49,7 +51,7 @@ def fingerprint(host: Host, findings: tuple[Finding, ...]) -> dict[str, Any]:
         "gpu_count": len(gpus),
         "shm_bytes": shm.total if shm else None,
         "interfaces": ",".join(sorted(i.name for i in host.interfaces() if i.is_up)),
-        "env": env,
+        "env": settings,
         "failed_checks": ",".join(sorted(f.id for f in findings if f.status.value in ("fail", "error"))),
     }
 
