@@ -287,19 +287,24 @@ def run(
     fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
                                    help="Diagnosis format on failure: text or json."),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host."),
+    exit_codes: ExitCodes = typer.Option(ExitCodes.default, "--exit-codes", help="default: the job's own exit "
+                                         "code; slurm (0 ok, 1 drain the node, 2 failed, not the node) or kubeflow "
+                                         "(0 ok, 20 retryable, 30 fatal), from the failure's root cause."),
     no_color: bool = typer.Option(False, "--no-color"),
 ) -> None:
     """Run a job, stream its output unchanged, and diagnose it when it fails (on stderr).
 
-    The exit code is the job's. Ctrl-C is forwarded to the job's whole process group (a second one
-    kills it); nothing is left running.
+    The exit code is the job's, unless --exit-codes maps the outcome for a scheduler: a faulty node
+    (GPU, driver, disk) drains, a transient failure (a peer timed out, the network, a held port,
+    preemption) is retryable, anything else (the job's code or configuration) is fatal. Ctrl-C
+    is forwarded to the job's whole process group (a second one kills it); nothing is left running.
 
     Example: ddoctor run --preflight -- torchrun --nproc_per_node 8 train.py --config run.yaml
     """
     from ddoctor.cli.run_cmd import run_job
 
     raise typer.Exit(run_job(cmd=list(cmd or []), preflight=preflight, fmt=fmt.value, use_host=not no_host,
-                             no_color=no_color))
+                             no_color=no_color, exit_codes=exit_codes.value))
 
 
 @app.command()

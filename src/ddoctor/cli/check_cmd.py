@@ -162,26 +162,30 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
     from ddoctor.redact import scrub_values
     from ddoctor.render import cluster as rc
 
-    if "RANK" not in host.environ:
+    rank = host.environ.get("RANK", host.environ.get("SLURM_PROCID"))
+    if rank is None:
         error("--cluster runs inside a launched job: torchrun --nnodes N --nproc_per_node M -m ddoctor check "
-              "--cluster (or srun ... python -m ddoctor check --cluster)")
+              "--cluster (or srun ... python -m ddoctor check --cluster, with MASTER_ADDR and MASTER_PORT exported)")
         return EXIT_USAGE
     try:
-        fps = c.gather(c.fingerprint(host, findings), timeout)
+        got = c.gather(c.fingerprint(host, findings), timeout)
     except c.ClusterGatherError as exc:
         error(str(exc))
         return 1
-    fps = scrub_values(fps, out.secrets)
-    diffs, slow = c.differences(fps), c.stragglers(fps)
-    code = 1 if any(fp["failed_checks"] for fp in fps) or any(d["critical"] for d in diffs) else 0
-    if host.environ.get("RANK") != "0":  # every rank exits with the verdict; rank 0 prints the report
-        sys.stderr.write(f"ddoctor: rank {host.environ.get('RANK')} on {host.platform().hostname} sent its facts\n")
-        return code
+    if rank != "0":  # every rank exits with rank 0's verdict; rank 0 prints the report
+        sys.stderr.write(f"ddoctor: rank {rank} on {host.platform().hostname} sent its facts\n")
+        return 1 if got.get("problems") else 0
+    from ddoctor.live.grouping import summarize
+    from ddoctor.model.fingerprint import Fingerprint
+
+    fps = scrub_values(got.get("ranks", []), out.secrets)
+    summary = summarize([Fingerprint.from_dict(fp) for fp in fps], world_size=got.get("world_size"),
+                        deadline_s=timeout)
     if fmt == "json":
-        out.write(rc.render_json(fps, diffs, slow))
+        out.write(rc.render_json(fps, summary))
     else:
-        out.render(lambda console: rc.render_text(fps, diffs, slow, console))
-    return code
+        out.render(lambda console: rc.render_text(summary, console))
+    return 1 if summary.problems else 0
 
 
 def _live(host, nproc, timeout, min_busbw, max_bytes, fault):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ddoctor.host.log_input import LogInputError, head_of, open_log
-from ddoctor.host.log_tree import discover, error_file_text
+from ddoctor.host.log_tree import TreeLog, discover, error_file_text
 from ddoctor.kb.engine import Session
 from ddoctor.parse.reader import looks_binary
 
@@ -39,10 +39,13 @@ def read_logs(session: Session, args: list[str], *, progress: ProgressFactory | 
             if not logs:
                 raise LogInputError(f"{arg}: a folder with no log files in it (expected *.log, *.out, error.json)")
             for log in logs:
+                if log.kind == "flight-dump":
+                    continue
                 if log.kind == "error-file":
                     session.add_text(error_file_text(log.path), log.path, rank=log.rank)
                 else:
                     _read_one(session, log.path, progress, on_notice, rank=log.rank, in_tree=True)
+            _read_dumps(session, arg, [log for log in logs if log.kind == "flight-dump"], on_notice)
             continue
         _read_one(session, arg, progress, on_notice)
 
@@ -71,3 +74,28 @@ def _read_one(session: Session, arg: str, progress: ProgressFactory | None, on_n
             session.notice(notice)
     finally:
         inp.close()
+
+
+def _read_dumps(session: Session, root: str, dumps: list[TreeLog], on_notice: Callable[[str], None]) -> None:
+    """Flight-recorder dumps of the tree, compared across ranks (parse/flight_recorder.py); what they
+    show joins the logs' evidence after them, so a rank's own error still comes first."""
+    if not dumps:
+        return
+    from pathlib import Path
+
+    from ddoctor.parse.flight_recorder import analyze_dumps
+
+    by_rank: dict[int, TreeLog] = {}
+    for d in dumps:
+        if d.rank is None or d.rank in by_rank:
+            on_notice(f"{d.path}: a flight-recorder dump without a rank of its own in its name; not compared")
+            continue
+        by_rank[d.rank] = d
+    rep = analyze_dumps({r: Path(d.path) for r, d in by_rank.items()})
+    for problem in rep.unreadable:
+        on_notice(f"flight recorder: {problem}")
+    hosts = {r: d.host for r, d in by_rank.items() if d.host}
+    for p in rep.problems:
+        where = ", ".join(f"rank {r} on {hosts[r]}" for r in p.ranks[:8] if r in hosts)
+        text = f"Flight recorder: {p.text}" + (f" ({where})" if where and p.kind == "missing" else "")
+        session.add_text(text + "\n", f"{root} (flight recorder)", rank=p.ranks[0] if p.kind == "missing" else None)

@@ -18,11 +18,14 @@ import threading
 
 from ddoctor.cli.output import Output, error, stderr_console
 from ddoctor.host.processes import kill_group
-from ddoctor.model.report import EXIT_USAGE
+from ddoctor.model.report import EXIT_USAGE, Action, action_exit_code
 from ddoctor.ranks.job import Job, pump
 
 
-def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_color: bool) -> int:
+def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_color: bool,
+            exit_codes: str = "default") -> int:
+    """`exit_codes`: default passes the job's exit code through; slurm and kubeflow turn the outcome into
+    that contract's code (kb/actions.py: drain, retry or stop, by the root cause)."""
     from ddoctor.kb.engine import Session
 
     if not cmd:
@@ -75,12 +78,22 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
             feed2, close2 = session.line_feeder("job status")
             feed2(f"failed (exitcode: {rc}) local_rank: 0 (pid: {proc.pid}) of binary: {cmd[0]}")
             close2()
-        _report(session, fmt, use_host, no_color, exit_code)
-    return exit_code
+        action = _report(session, fmt, use_host, no_color, exit_code, exit_codes)
+    else:
+        action = Action.CONTINUE
+    if exit_codes == "default":
+        return exit_code
+    code = action_exit_code(action, exit_codes)
+    if fmt != "json":
+        sys.stderr.write(f"ddoctor: action {action.value} (exit {code} under --exit-codes {exit_codes}; "
+                         f"the job exited with {exit_code})\n")
+    return code
 
 
-def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int) -> None:
+def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int, exit_codes: str) -> Action:
+    """Print the diagnosis on stderr; the action its root cause asks of a scheduler."""
     from ddoctor.host.summary import local_host_facts
+    from ddoctor.kb.actions import failure_action
     from ddoctor.kb.tailor import tailor
     from ddoctor.redact import scrub_values
     from ddoctor.render import diagnose as r
@@ -93,12 +106,16 @@ def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int) -
             facts = None
     out = Output(no_color=no_color)
     result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
+    action = failure_action(result.diagnoses)
     if fmt == "json":
-        sys.stderr.write(r.render_json(result, host=None, hints=True) + "\n")
-        return
+        contract = {} if exit_codes == "default" else {"action": action.value,
+                                                       "exit_code": action_exit_code(action, exit_codes)}
+        sys.stderr.write(r.render_json(result, host=None, hints=True, extra=contract) + "\n")
+        return action
     console = stderr_console()
     console.print(f"[bold red]ddoctor: the job exited with code {exit_code}[/]")
     r.render_text(result, console, show_all=False, hints=True)
+    return action
 
 
 def _preflight(no_color: bool) -> int:

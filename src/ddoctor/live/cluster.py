@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,8 @@ from ddoctor.ranks.job import RankJob
 from ddoctor.ranks.plan import on_one_host
 from ddoctor.redact import redact_env_value
 
-CRITICAL = ("torch", "torch_cuda", "nccl", "driver", "python", "ddoctor")
 ENV_PREFIXES = ("NCCL_", "TORCH_", "GLOO_", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTORCH_", "MASTER_ADDR",
                 "MASTER_PORT")
-STRAGGLER_S = 5.0
 RANK_SCRIPT = str(Path(__file__).with_name("cluster_rank.py"))
 
 
@@ -40,9 +39,11 @@ def fingerprint(host: Host, findings: tuple[Finding, ...]) -> dict[str, Any]:
     gpus = host.gpus()
     plat = host.platform()
     shm = host.disk("/dev/shm")
-    env = {k: redact_env_value(k, v) for k, v in sorted(host.environ.items()) if k.startswith(ENV_PREFIXES)}
+    env = host.environ
+    settings = {k: redact_env_value(k, v) for k, v in sorted(env.items()) if k.startswith(ENV_PREFIXES)}
     return {
-        "rank": int(host.environ.get("RANK", -1)), "local_rank": int(host.environ.get("LOCAL_RANK", -1)),
+        "rank": int(env.get("RANK", env.get("SLURM_PROCID", -1))),
+        "local_rank": int(env.get("LOCAL_RANK", env.get("SLURM_LOCALID", -1))),
         "host": plat.hostname, "ddoctor": __version__, "python": plat.python_version, "torch": t.version,
         "torch_cuda": t.cuda, "nccl": t.nccl_version,
         "driver": nv.driver_version if nv is not None else None,
@@ -50,64 +51,42 @@ def fingerprint(host: Host, findings: tuple[Finding, ...]) -> dict[str, Any]:
         "gpu_count": len(gpus),
         "shm_bytes": shm.total if shm else None,
         "interfaces": ",".join(sorted(i.name for i in host.interfaces() if i.is_up)),
-        "env": env,
+        "env": settings,
         "failed_checks": ",".join(sorted(f.id for f in findings if f.status.value in ("fail", "error"))),
     }
 
 
-def gather(fp: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
-    """Every rank's fingerprint, from a rank child that joins the job's process group."""
+def gather(fp: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """What the rank child learnt within `timeout` seconds: on rank 0 every fingerprint that arrived
+    (`ranks`) and the ranks that never did (`missing`); on the others the verdict (`problems`)."""
     work = processes.scratch_dir("ddoctor-cluster-")
     try:
         mine, out = work / "mine.json", work / "gathered.json"
         mine.write_text(json.dumps(fp))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DDOCTOR_TIMEOUT": str(timeout)}
+        # The child's own deadline comes first, leaving a second to exit before it is stopped.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+               "DDOCTOR_DEADLINE": repr(time.time() + max(0.5, timeout - 1.0))}
         lo = loopback_interface()
         if on_one_host(env) and lo:
-            env.setdefault("GLOO_SOCKET_IFNAME", lo)  # every rank is here: Gloo needs no other interface
+            env.setdefault("GLOO_SOCKET_IFNAME", lo)
+        if "MASTER_PORT" not in env:
+            raise ClusterGatherError("the gather needs MASTER_ADDR and MASTER_PORT (set by torchrun, or export "
+                                     "them for srun)")
         job = RankJob(1, fixed=False)
         try:
             job.start([sys.executable, RANK_SCRIPT, str(mine), str(out)], env)
-            timed_out = job.wait(timeout + 30)
+            timed_out = job.wait(timeout)
         finally:
             job.stop()
         outcome = job.outcome()
         code = outcome.processes[0].returncode
         if timed_out:
-            raise ClusterGatherError(f"the gather failed: no answer within {timeout + 30:.0f} s")
-        if code != 0:
-            last = next((line for line in reversed(outcome.other) if line.strip()), None)
-            raise ClusterGatherError(f"the gather failed: {last.strip() if last else code}")
-        if not out.exists():
-            return []
-        data: list[dict[str, Any]] = json.loads(out.read_text())
+            raise ClusterGatherError(f"the gather failed: no answer within {timeout:.0f} s")
+        if code != 0 or not out.exists():
+            lines = [line for st in outcome.ranks.values() for line in st.lines] + list(outcome.other)
+            last = next((line for line in reversed(lines) if line.strip()), None)
+            raise ClusterGatherError(f"the gather failed: {last.strip() if last else f'exit code {code}'}")
+        data: dict[str, Any] = json.loads(out.read_text())
         return data
     finally:
         processes.remove_scratch(work)
-
-
-def differences(fps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fields whose value is not the same on every rank, with which ranks hold which value."""
-    diffs = []
-    fields = [k for k in fps[0] if k not in ("rank", "local_rank", "host", "env", "arrived_at")]
-    env_keys = sorted({k for fp in fps for k in fp["env"]})
-
-    def add(name: str, get) -> None:
-        values: dict[str, list[int]] = {}
-        for fp in fps:
-            values.setdefault(str(get(fp)), []).append(fp["rank"])
-        if len(values) > 1:
-            diffs.append({"field": name, "critical": name in CRITICAL or name.startswith("NCCL_"),
-                          "values": {v: sorted(r) for v, r in values.items()}})
-
-    for f in fields:
-        add(f, lambda fp, f=f: fp[f])
-    for k in env_keys:
-        add(k, lambda fp, k=k: fp["env"].get(k, "<unset>"))
-    return diffs
-
-
-def stragglers(fps: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    first = min(fp["arrived_at"] for fp in fps)
-    return sorted(((fp["rank"], fp["arrived_at"] - first) for fp in fps if fp["arrived_at"] - first > STRAGGLER_S),
-                  key=lambda x: -x[1])

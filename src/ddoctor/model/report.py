@@ -89,11 +89,17 @@ def contract_exit_code(report: CheckReport, *, strict: bool, contract: str = "de
     """
     if contract == "default":
         return check_exit_code(report, strict=strict)
-    action = report.action
+    return action_exit_code(report.action, contract,
+                            warned=any(f.status is Status.WARN for f in report.findings))
+
+
+def action_exit_code(action: Action, contract: str, *, warned: bool = False) -> int:
+    """An action as the exit code of the slurm or kubeflow contract (contract_exit_code says what they mean);
+    `ddoctor run` uses the same table for a job's outcome."""
     if contract == "slurm":
         return {Action.CONTINUE: 0, Action.DRAIN: 1}.get(action, 2)
     if contract == "kubeflow":
         if action is Action.CONTINUE:
-            return 10 if any(f.status is Status.WARN for f in report.findings) else 0
+            return 10 if warned else 0
         return 30 if action is Action.STOP else 20
     raise ValueError(f"unknown exit-code contract {contract!r}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ddoctor.ranknames import pod_rank
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # torch's excepthook writes `[rank3]:`; torchrun --tee writes `[default0]:`; both can stack.
 _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?"
@@ -16,6 +18,11 @@ _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
 _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s")
 # rich's boxed tracebacks put │ at both ends of every line.
+# `kubectl logs --prefix`: `[pod/<pod>/<container>] `; the pod's name may say its rank (ranknames.py).
+_KUBECTL_PREFIX = re.compile(r"^\[pod/(?P<pod>[a-z0-9][a-z0-9.-]{0,252})/[a-z0-9][a-z0-9-]{0,62}\] ")
+# The kubelet's own files (/var/log/pods/<ns>_<pod>_<uid>/<container>/0.log, CRI format):
+# `<RFC 3339 time> stdout F <text>` (P marks a line the runtime split; its rest follows).
+_CRI = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (?:stdout|stderr) [FP] ")
 _BOX_EDGES = re.compile(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
 _BOX_ONLY = re.compile(r"^\s{0,4}[╭╰┏┗─━]+.{0,200}[╮╯┓┛]\s*$")
 _CI_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")
@@ -26,20 +33,32 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text) if "\x1b" in text else text
 
 
-def clean_line(raw: str) -> tuple[int | None, bool, str]:
+def _strip_time(text: str) -> str:
+    """The kubelet's CRI header, or the timestamp GitHub Actions / kubectl --timestamps put before a line."""
+    if not text[:2].isdigit():
+        return text
+    m = _CRI.match(text) or _CI_TIMESTAMP.match(text)
+    return text[m.end():] if m else text
+
+
+def clean_line(raw: str, *, has_master: bool = False) -> tuple[int | None, bool, str]:
     """(rank, is_global_rank, text) for one physical line.
 
     `\\r` progress redraws keep only the last non-empty segment; rank prefixes are peeled off
-    (a `[rankN]:` global rank wins over a `[default0]:` local one).
+    (a `[rankN]:` global rank wins over a pod's rank, which wins over a `[default0]:` local one).
+    `has_master`: the log holds a PyTorchJob master pod, so worker pods are numbered from 1.
     """
     if "\r" in raw:
         parts = [p for p in raw.split("\r") if p.strip()]
         raw = parts[-1] if parts else ""
     text = strip_ansi(raw).replace("\x00", "").rstrip("\n")
-    if text[:2].isdigit() and (ts := _CI_TIMESTAMP.match(text)):
-        text = text[ts.end():]  # GitHub Actions / kubectl --timestamps put one before every line
+    text = _strip_time(text)
     rank: int | None = None
-    is_global = False
+    is_global = from_pod = False
+    if text.startswith("[pod/") and (pod := _KUBECTL_PREFIX.match(text)):
+        rank = pod_rank(pod.group("pod"), has_master=has_master)
+        from_pod = rank is not None
+        text = _strip_time(text[pod.end():])  # kubectl --prefix --timestamps: the prefix comes first
     for _ in range(3):
         m = _RANK_PREFIX.match(text)
         if not m:
@@ -50,7 +69,7 @@ def clean_line(raw: str) -> tuple[int | None, bool, str]:
             continue
         if m.group(2) is not None:
             rank, is_global = int(m.group(2)), True
-        elif not is_global:
+        elif not is_global and not from_pod:
             rank = int(m.group(3) or m.group(4))
         text = text[m.end():]
     if text.startswith(">"):

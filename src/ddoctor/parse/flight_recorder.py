@@ -16,9 +16,12 @@ import io
 import json
 import pickle
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
+
+from ddoctor.ranksets import plural_ranks
 
 MAX_DUMP_BYTES = 256 << 20  # a 20 000-entry NCCL dump is a few MB
 MAX_ENTRIES = 1 << 20
@@ -165,12 +168,20 @@ def _rank_of(path: Path) -> int | None:
 
 
 def analyze(folder: Path) -> FrReport:
-    rep = FrReport()
-    dumps: dict[int, Dump] = {}
+    """The dumps in one folder, each file's rank from the number that ends its name."""
+    paths: dict[int, Path] = {}
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         rank = _rank_of(path)
-        if rank is None:
-            continue
+        if rank is not None:
+            paths.setdefault(rank, path)
+    return analyze_dumps(paths)
+
+
+def analyze_dumps(paths: Mapping[int, Path]) -> FrReport:
+    """Dumps wherever they lie (a log tree's hosts each wrote their own), by rank."""
+    rep = FrReport()
+    dumps: dict[int, Dump] = {}
+    for rank, path in sorted(paths.items()):
         try:
             dumps[rank] = read_dump(path)
             rep.ranks[rank] = path.name
@@ -193,7 +204,7 @@ def analyze(folder: Path) -> FrReport:
             for r, e in present.items():
                 kinds.setdefault(e.description, []).append(r)
             if len(kinds) > 1:
-                detail = "; ".join(f"ranks {','.join(map(str, rs))}: {k}" for k, rs in kinds.items())
+                detail = "; ".join(f"{plural_ranks(rs)}: {k}" for k, rs in kinds.items())
                 rep.problems.append(Problem(kind="mismatch", process_group=pg, seq=seq, ranks=tuple(sorted(present)),
                                             text=f"collective #{seq} differs between ranks ({detail})"))
                 break
@@ -201,8 +212,7 @@ def analyze(folder: Path) -> FrReport:
                 what = next(iter(kinds))
                 rep.problems.append(Problem(
                     kind="missing", process_group=pg, seq=seq, ranks=tuple(absent),
-                    text=f"rank{'s' if len(absent) > 1 else ''} {', '.join(map(str, absent))} never issued "
-                         f"collective #{seq} ({what}) that rank{'s' if len(present) > 1 else ''} "
-                         f"{', '.join(map(str, sorted(present)))} entered: the others wait for it forever"))
+                    text=f"{plural_ranks(absent)} never issued collective #{seq} ({what}) that "
+                         f"{plural_ranks(present)} entered: the others wait for it forever"))
                 break
     return rep

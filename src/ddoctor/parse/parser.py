@@ -164,6 +164,7 @@ class LogParser:
         self._spawn_rank: dict[object, int] = {}
         self._tr_root = False
         self._tr_entry: dict[str, Any] | None = None
+        self._has_master = False
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
@@ -182,7 +183,9 @@ class LogParser:
         self._feed_line(lineno, raw)
 
     def _feed_line(self, lineno: int, raw: str) -> None:
-        rank, _, text = clean_line(raw)
+        if not self._has_master and raw.startswith("[pod/") and "-master-" in raw[:320]:
+            self._has_master = True  # a PyTorchJob master pod: worker pods count from rank 1
+        rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
         if rank is None:

@@ -15,6 +15,7 @@ from ddoctor import redact
 from ddoctor.model.finding import Remediation
 from ddoctor.probes import claims
 from ddoctor.probes.base import Outcome, ProbeContext, fail, fix, ok, skip, warn
+from ddoctor.ranknames import pod_role
 
 TORCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 REQUIRED_ENV_INIT = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -27,18 +28,24 @@ LAUNCHER_VARS = {
               "SLURM_NNODES", "SLURM_NTASKS_PER_NODE", "SLURM_NODEID", "SLURM_STEP_NUM_TASKS", "SLURM_GPUS_ON_NODE"),
     "kubeflow": ("PET_NNODES", "PET_NPROC_PER_NODE", "PET_NODE_RANK", "PET_MASTER_ADDR", "PET_MASTER_PORT"),
     "deepspeed": ("CROSS_RANK", "CROSS_SIZE", "LOCAL_SIZE"),
-    "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_RANK", "PMI_SIZE",
-            "PMIX_RANK", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE"),
+    "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE",
+            "PMI_RANK", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_RANK",
+            "MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE"),
 }
 # Counts that must be integers wherever they are set (PET_NNODES may be a `min:max` range, PET_NPROC_PER_NODE
 # may be `auto`, `gpu` or `cpu`: both are read by torchrun, which accepts those forms).
 INT_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE", "SLURM_PROCID",
             "SLURM_LOCALID", "SLURM_NTASKS", "SLURM_JOB_NUM_NODES", "SLURM_NNODES", "SLURM_NODEID", "PET_NODE_RANK",
             "CROSS_RANK", "CROSS_SIZE", "LOCAL_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
-            "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_RANK", "PMI_SIZE")
+            "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID",
+            "MPI_LOCALNRANKS", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_RANK",
+            "MV2_COMM_WORLD_LOCAL_SIZE", "JOB_COMPLETION_INDEX")
 MPI_WORLD = (("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"),
              ("PMI_SIZE", "PMI_RANK", "MPI_LOCALRANKID"), ("MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_RANK",
                                                           "MV2_COMM_WORLD_LOCAL_RANK"))
+# Open MPI, MPICH/Intel MPI (Hydra) and MVAPICH: the processes on this node.
+MPI_LOCAL_SIZE = {"OMPI_COMM_WORLD_SIZE": "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_SIZE": "MPI_LOCALNRANKS",
+                  "MV2_COMM_WORLD_SIZE": "MV2_COMM_WORLD_LOCAL_SIZE"}
 
 
 def _int(env, key):
@@ -102,6 +109,16 @@ def _world_problems(env) -> list[Problem]:
                                                             "srun --ntasks-per-node=1 torchrun --nnodes "
                                                             "$SLURM_JOB_NUM_NODES --nproc_per_node N ..."),
                            fatal=False))
+    node_id = _int(env, "SLURM_NODEID")
+    if isinstance(nodes, int) and isinstance(node_id, int) and not 0 <= node_id < nodes:
+        out.append(Problem(summary=f"SLURM_NODEID={node_id} is outside 0..SLURM_JOB_NUM_NODES-1 ({nodes})",
+                           remedy=fix("Do not copy Slurm's variables between jobs or steps: run inside the "
+                                      "allocation (srun), which sets them.", "env | grep ^SLURM_  # inside srun")))
+    localid = _int(env, "SLURM_LOCALID")
+    if isinstance(per_node, int) and isinstance(localid, int) and not 0 <= localid < per_node:
+        out.append(Problem(summary=f"SLURM_LOCALID={localid} is outside 0..SLURM_NTASKS_PER_NODE-1 ({per_node})",
+                           remedy=fix("Do not copy Slurm's variables between jobs or steps: run inside the "
+                                      "allocation (srun), which sets them.", "env | grep ^SLURM_  # inside srun")))
     procid = _int(env, "SLURM_PROCID")
     if not torchrun and isinstance(procid, int) and isinstance(ntasks, int) and ntasks > 1:
         if isinstance(world, int) and world != ntasks:
@@ -133,6 +150,22 @@ def _world_problems(env) -> list[Problem]:
                                           "PET_NPROC_PER_NODE ranks per pod and sets WORLD_SIZE = nodes × procs.",
                                           "torchrun train.py  # torchrun reads PET_NNODES, PET_NPROC_PER_NODE, ..."),
                                fatal=False))
+    if not torchrun and isinstance(pet_rank, int) and isinstance(rank, int) and pet_nproc in (None, 1) \
+            and rank != pet_rank:
+        out.append(Problem(summary=f"RANK={rank} but this pod is PET_NODE_RANK={pet_rank} (one rank per pod)",
+                           remedy=fix("Let the Kubeflow controller set RANK and PET_NODE_RANK; do not override "
+                                      "them in the container spec.", "kubectl get pod $HOSTNAME -o yaml | grep -B1 "
+                                      "-A1 -E 'RANK|PET_'")))
+    index = _int(env, "JOB_COMPLETION_INDEX")
+    if isinstance(index, int) and isinstance(pet_rank, int) and index != pet_rank:
+        out.append(Problem(summary=f"PET_NODE_RANK={pet_rank} but this pod is JOB_COMPLETION_INDEX={index} of its "
+                                   "JobSet: the node rank the controller gave is not the pod's index",
+                           remedy=fix("Take PET_NODE_RANK from the pod's completion index (Trainer and JobSet do), "
+                                      "not from a value written into the spec.",
+                                      "kubectl get pod $HOSTNAME -o jsonpath="
+                                      "'{.metadata.annotations.batch\\.kubernetes\\.io/job-completion-index}'"),
+                           fatal=False))
+    out += _deepspeed_problems(env, world, lrank, lws)
     cross, local_size = _int(env, "CROSS_SIZE"), _int(env, "LOCAL_SIZE")
     if all(isinstance(v, int) for v in (cross, local_size, world)) and world != cross * local_size:
         out.append(Problem(summary=f"WORLD_SIZE={world} but DeepSpeed's CROSS_SIZE={cross} nodes × LOCAL_SIZE="
@@ -147,6 +180,40 @@ def _world_problems(env) -> list[Problem]:
         if isinstance(mrank, int) and isinstance(rank, int) and mrank != rank:
             out.append(Problem(summary=f"RANK={rank} but this process is {rank_key}={mrank}",
                                remedy=fix("Map the ranks from MPI's variables.", _mpi_map(size_key))))
+        out += _mpi_local_problems(env, size_key, lrank, lws)
+    return out
+
+
+def _deepspeed_problems(env, world, lrank, lws) -> list[Problem]:
+    """DeepSpeed's launcher: CROSS_RANK is the node among CROSS_SIZE, LOCAL_SIZE the ranks on it."""
+    out: list[Problem] = []
+    cross, cross_rank, local_size = _int(env, "CROSS_SIZE"), _int(env, "CROSS_RANK"), _int(env, "LOCAL_SIZE")
+    remedy = fix("Let the DeepSpeed launcher set its variables, and give every host the same slots.",
+                 "cat /job/hostfile  # host slots=N, the same N on every line")
+    if isinstance(cross, int) and isinstance(cross_rank, int) and not 0 <= cross_rank < cross:
+        out.append(Problem(summary=f"CROSS_RANK={cross_rank} is outside 0..CROSS_SIZE-1 ({cross})", remedy=remedy))
+    if isinstance(local_size, int) and isinstance(lrank, int) and not 0 <= lrank < local_size:
+        out.append(Problem(summary=f"LOCAL_RANK={lrank} is outside 0..LOCAL_SIZE-1 ({local_size})", remedy=remedy))
+    if isinstance(local_size, int) and isinstance(lws, int) and local_size != lws:
+        out.append(Problem(summary=f"LOCAL_WORLD_SIZE={lws} but DeepSpeed's LOCAL_SIZE={local_size}", remedy=remedy))
+    return out
+
+
+def _mpi_local_problems(env, size_key: str, lrank, lws) -> list[Problem]:
+    """This node's ranks as MPI counts them against LOCAL_RANK / LOCAL_WORLD_SIZE, and ranks against the size."""
+    out: list[Problem] = []
+    _, rank_key, local_key = next(w for w in MPI_WORLD if w[0] == size_key)
+    size, mrank, mlocal = _int(env, size_key), _int(env, rank_key), _int(env, local_key)
+    nlocal = _int(env, MPI_LOCAL_SIZE[size_key])
+    remedy = fix("Map the ranks from MPI's variables.", _mpi_map(size_key))
+    if isinstance(size, int) and isinstance(mrank, int) and not 0 <= mrank < size:
+        out.append(Problem(summary=f"{rank_key}={mrank} is outside 0..{size_key}-1 ({size})", remedy=remedy))
+    if isinstance(mlocal, int) and isinstance(lrank, int) and mlocal != lrank:
+        out.append(Problem(summary=f"LOCAL_RANK={lrank} but this process is {local_key}={mlocal}: two ranks may "
+                                   "share a GPU", remedy=remedy))
+    if isinstance(nlocal, int) and isinstance(lws, int) and nlocal != lws:
+        out.append(Problem(summary=f"LOCAL_WORLD_SIZE={lws} but MPI started {MPI_LOCAL_SIZE[size_key]}={nlocal} "
+                                   "ranks on this node", remedy=remedy))
     return out
 
 
@@ -274,8 +341,10 @@ def check_addr(ctx: ProbeContext) -> Outcome:
     shown = redact.redact_env_value(key, addr)
     res = ctx.host.resolve(addr)
     if isinstance(res, str):
+        kube = "PET_NNODES" in ctx.env or key == "PET_MASTER_ADDR" or (pod_role(addr.split(".")[0]) or ("",))[0] \
+            in ("master", "node")
         service = " (under Kubeflow this is the master pod's service: is the job's headless Service up?)" \
-            if "PET_NNODES" in ctx.env or key == "PET_MASTER_ADDR" else ""
+            if kube else ""
         return fail(f"{key}={shown!r} does not resolve: {res}{service}", fix(
             "Use an IP address or a hostname every node can resolve.", f"getent hosts {shown}",
             f"export {key}=<IP of the rank-0 node>"), evidence={key: shown})

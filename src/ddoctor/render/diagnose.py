@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ddoctor.model.diagnosis import Diagnosis, Signature
+from ddoctor.ranksets import plural_ranks
 from ddoctor.render.jsonout import envelope
 
 
@@ -44,7 +45,7 @@ def _panel(d: Diagnosis, index: int, hints: bool = False) -> Panel:
     if d.occurrences > len(d.evidence[:4]):
         extra.append(f"{d.occurrences} occurrences")
     if d.ranks:
-        extra.append("ranks " + ",".join(str(r) for r in d.ranks[:16]) + ("…" if len(d.ranks) > 16 else ""))
+        extra.append(plural_ranks(d.ranks))
     if extra:
         parts.append(Text("  (" + "; ".join(extra) + ")", style="dim"))
     if d.user_frame:
@@ -87,7 +88,7 @@ def render_text(result, console: Console, *, show_all: bool, hints: bool = False
     if symptoms:
         console.print(Text("Consequences seen after the root cause:", style="bold"))
         for d in symptoms:
-            ranks = f" on ranks {','.join(map(str, d.ranks[:16]))}" if d.ranks else ""
+            ranks = f" on {plural_ranks(d.ranks)}" if d.ranks else ""
             console.print(Text(f"  • {d.title} ({d.name}), {d.occurrences}×{ranks}"))
     hidden = len(rest) - len(shown_rest) - len(symptoms)
     console.print(Text(f"{len(ds)} cause(s) found in {result.lines_parsed:,} line(s), {result.tracebacks} "
@@ -95,8 +96,9 @@ def render_text(result, console: Console, *, show_all: bool, hints: bool = False
                        style="dim"))
 
 
-def render_json(result, *, host: dict | None, hints: bool = False) -> str:
-    return envelope("diagnosis", {
+def render_json(result, *, host: dict | None, hints: bool = False, extra: dict | None = None) -> str:
+    """`extra`: keys a caller adds (`ddoctor run --exit-codes`: action, exit_code)."""
+    return envelope("diagnosis", {**(extra or {}),
         "diagnoses": [{**d.to_dict(), **({"fix_hints": fix_hints(d)} if hints else {})} for d in result.diagnoses],
         "sources": list(result.sources),
         "stats": {"bytes": result.bytes_read, "lines": result.lines_parsed, "tracebacks": result.tracebacks},
