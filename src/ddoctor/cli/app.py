@@ -308,6 +308,47 @@ def run(
 
 
 @app.command()
+def snapshot(
+    pids: list[str] = typer.Argument(None, help="The job's launcher (torchrun, mpirun, a shell script) or its ranks; "
+                                     "nothing: find the rank processes of this user."),
+    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.snapshot/1)."),
+    timeout: float = typer.Option(20.0, "--timeout", min=1.0, max=600.0,
+                                  help="Seconds the whole snapshot may take (stacks, dumps, RAS)."),
+    no_native: bool = typer.Option(False, "--no-native", help="Python frames only (skip py-spy --native)."),
+    ras: str = typer.Option(None, "--ras", help="HOST:PORT of NCCL's RAS service (default: the ranks' NCCL_RAS_ADDR, "
+                            "else localhost:28028, asked only where NCCL is loaded)."),
+    bundle: Path = typer.Option(None, "--bundle", help="Also write FILE.tar.gz for an issue report: the snapshot and "
+                                "the check report, secrets redacted."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every group's full stack and each rank's last line."),
+    no_color: bool = typer.Option(False, "--no-color"),
+) -> None:
+    """Where every rank of a running job is, and which rank the others wait for.
+
+    Finds the ranks from the launcher's process tree (torchrun agents, DeepSpeed, mpirun, srun,
+    plain processes), reads each rank's stack with py-spy (native frames too), groups ranks by
+    stack as LLNL's STAT does, and names the rank that is not where the others wait, with its
+    innermost frame of your code as file:line. Where the job turned the flight recorder on it
+    asks for a dump; where NCCL is loaded it asks NCCL's RAS service. Without py-spy (or when the
+    kernel refuses ptrace) it says so and shows what the kernel knows of each rank instead.
+
+    Examples:
+
+      ddoctor snapshot $(pgrep -f torchrun)     # a torchrun job: the agent's pid
+
+      ddoctor snapshot                          # the rank processes of this user
+
+      ddoctor snapshot 4242 --format json --bundle hang.tar.gz
+
+    Exit codes: 0 no rank stands out, 1 a rank is behind, mismatched or gone (the suspect is
+    named), 2 nothing to examine (no such process, no ranks found, several jobs) or bad usage.
+    """
+    from ddoctor.cli.snapshot_cmd import run_snapshot
+
+    raise typer.Exit(run_snapshot(pids=list(pids or []), fmt=fmt.value, timeout=timeout, native=not no_native,
+                                  bundle=bundle, no_color=no_color, ras=ras, verbose=verbose))
+
+
+@app.command()
 def explain(
     name: str = typer.Argument(..., help="Signature name or code (nccl-unavailable, DD101) or fix rule (DDF001)."),
     fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text, json, markdown."),

@@ -85,6 +85,28 @@ def _collect(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes, bool
     return bytes(out), bytes(err), timed_out
 
 
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    stdout: str
+    stderr: str
+    returncode: int | None
+    timed_out: bool
+
+
+def run_command(argv: list[str], *, timeout: float, env: dict | None = None) -> CommandResult:
+    """Run a tool (py-spy, ...) with a hard deadline: killed with its group when it overruns."""
+    proc = spawn(argv, env=env)
+    try:
+        out, err, timed_out = _collect(proc, timeout)
+    finally:
+        if proc.poll() is None:
+            _kill_tree(proc)
+            proc.wait()
+        release(proc)
+    return CommandResult(stdout=out.decode(errors="replace"), stderr=err.decode(errors="replace")[-4000:],
+                         returncode=proc.returncode, timed_out=timed_out)
+
+
 def start_python_child(script: str, args: list[str], *, env: dict | None = None,
                        python: str | None = None) -> subprocess.Popen:
     """Start a helper in its own session (so a kill takes its whole process group); see finish_python_child."""
