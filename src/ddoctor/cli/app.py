@@ -290,21 +290,38 @@ def run(
     exit_codes: ExitCodes = typer.Option(ExitCodes.default, "--exit-codes", help="default: the job's own exit "
                                          "code; slurm (0 ok, 1 drain the node, 2 failed, not the node) or kubeflow "
                                          "(0 ok, 20 retryable, 30 fatal), from the failure's root cause."),
+    hang_timeout: float = typer.Option(None, "--hang-timeout", min=1.0, metavar="SECONDS",
+                                       help="A job that prints nothing new (no output, no progress-bar step) for "
+                                       "SECONDS is snapshotted (every rank's stack, the rank the others wait "
+                                       "for), reported and stopped: exit 124."),
+    bundle: Path = typer.Option(None, "--bundle", help="On a hang or Ctrl-C, also write FILE.tar.gz for an issue "
+                                "report: the snapshot, the job's last lines, the check report, secrets redacted."),
     no_color: bool = typer.Option(False, "--no-color"),
 ) -> None:
     """Run a job, stream its output unchanged, and diagnose it when it fails (on stderr).
 
-    The exit code is the job's, unless --exit-codes maps the outcome for a scheduler: a faulty node
+    The exit code is the job's (128+N when a signal killed it; a SIGKILL is attributed: the kernel's
+    OOM killer, or someone else), unless --exit-codes maps the outcome for a scheduler: a faulty node
     (GPU, driver, disk) drains, a transient failure (a peer timed out, the network, a held port,
-    preemption) is retryable, anything else (the job's code or configuration) is fatal. Ctrl-C
-    is forwarded to the job's whole process group (a second one kills it); nothing is left running.
+    preemption) is retryable, anything else (the job's code or configuration, a hang) is fatal.
+    With --hang-timeout a job that stops making progress is snapshotted, reported and stopped
+    (exit 124). Ctrl-C shows where each rank was, then stops the job (a second Ctrl-C kills it at
+    once) and exits 130. Nothing is left running.
 
-    Example: ddoctor run --preflight -- torchrun --nproc_per_node 8 train.py --config run.yaml
+    Examples:
+
+      ddoctor run --preflight -- torchrun --nproc_per_node 8 train.py --config run.yaml
+
+      ddoctor run --hang-timeout 600 --bundle hang.tar.gz -- torchrun --nproc_per_node 8 train.py
+
+    Exit codes: the job's own; 124 stopped by --hang-timeout; 130 interrupted; 126/127 the command
+    cannot run; 2 bad usage.
     """
     from ddoctor.cli.run_cmd import run_job
 
     raise typer.Exit(run_job(cmd=list(cmd or []), preflight=preflight, fmt=fmt.value, use_host=not no_host,
-                             no_color=no_color, exit_codes=exit_codes.value))
+                             no_color=no_color, exit_codes=exit_codes.value, hang_timeout=hang_timeout,
+                             bundle=bundle))
 
 
 @app.command()

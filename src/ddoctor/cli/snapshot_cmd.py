@@ -144,7 +144,8 @@ def write(path: Path, snap: HangSnapshot, *, logs: Mapping[str, Sequence[str]], 
     clean = scrub_values(snap, out.secrets)
     buf = io.StringIO()
     r.render_text(clean, Console(file=buf, no_color=True, width=120, highlight=False, emoji=False), verbose=True)
-    members = {"README.txt": _readme(logs), "snapshot.json": r.render_json(clean) + "\n", "snapshot.txt": buf.getvalue()}
+    members = {"README.txt": _readme(logs), "snapshot.json": r.render_json(clean) + "\n",
+               "snapshot.txt": buf.getvalue()}
     for name, lines in logs.items():
         members[f"logs/{name}.log"] = "\n".join(lines) + "\n"
     if sys.stderr.isatty():

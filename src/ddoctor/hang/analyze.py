@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ddoctor.model.hang import HangVerdict, RankStack, StackGroup, ThreadStack, short_path, where
+from ddoctor.model.hang import HangVerdict, RankStack, StackGroup, ThreadStack, where
 from ddoctor.model.logs import Frame, Traceback
 from ddoctor.ranksets import plural_ranks
 
@@ -153,7 +153,7 @@ def verdict(stacks: Sequence[RankStack], groups: Sequence[StackGroup], *, missin
             steps.append(f"Take {_who([r for g in blind for r in g.ranks])}'s stack by hand: py-spy dump --pid PID.")
         if len(waiting) > 1:
             steps.append(DETAIL_STEP)
-        return HangVerdict(kind="behind", summary="; ".join(parts + [wait_text]), suspects=tuple(suspects),
+        return HangVerdict(kind="behind", summary="; ".join([*parts, wait_text]), suspects=tuple(suspects),
                            next_steps=tuple(steps))
     sites = {(g.collective, where(g.user_frame)) for g in waiting}
     if len(sites) > 1:
@@ -188,6 +188,9 @@ def verdict(stacks: Sequence[RankStack], groups: Sequence[StackGroup], *, missin
                            suspects=suspects,
                            next_steps=("The job is stuck in its own code, not in communication: look at the "
                                        "innermost frames above (a lock, a queue, a subprocess, I/O).",))
+    if not blind:
+        return HangVerdict(kind="no-stacks", summary="no process of the job was running to examine",
+                           next_steps=("The job had not started a rank yet, or every process had exited.",))
     reasons = sorted({g.no_stack or "" for g in blind})
     return HangVerdict(kind="no-stacks", summary="no Python stack could be taken: " + "; ".join(reasons),
                        next_steps=("Install py-spy (pip install py-spy) and allow it to attach (run as the job's "

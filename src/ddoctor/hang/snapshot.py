@@ -170,7 +170,8 @@ def take(view: targets.JobView, *, trigger: Trigger, opts: Options, quiet_s: flo
     extra = extra or Extra()
     notes: list[str] = list(extra.notes)
     say = on_progress or (lambda _text: None)
-    procs = [r.info for r in view.ranks] or list(view.lone)
+    # No rank yet (a launcher still importing torch): the launcher's own stack says where it is.
+    procs = [r.info for r in view.ranks] or list(view.lone) or [p for _, p in view.launchers]
     rank_of = {r.info.pid: r.rank for r in view.ranks}
     say(f"reading the stacks of {len(procs)} process(es)")
     stacks = _stacks(opts, procs, deadline, notes) if procs else {}
@@ -181,9 +182,9 @@ def take(view: targets.JobView, *, trigger: Trigger, opts: Options, quiet_s: flo
         if threads is None and (fb := extra.fallback.get(rank)) is not None:
             source, threads = "KeyboardInterrupt traceback", (fb,)
         st = jobprocs.state(p.pid)
-        out.append(RankStack(pid=p.pid, rank=rank, source=source, threads=threads or (), error=None if threads else error,
-                             state=st.status, wchan=st.wchan, cwd=p.cwd, last_line=extra.last_lines.get(rank)
-                             if rank is not None else None))
+        out.append(RankStack(pid=p.pid, rank=rank, source=source, threads=threads or (),
+                             error=None if threads else error, state=st.status, wchan=st.wchan, cwd=p.cwd,
+                             last_line=extra.last_lines.get(rank) if rank is not None else None))
     seen = {s.rank for s in out}
     out += [g for g in extra.gone if g.rank not in seen]
     out.sort(key=lambda s: (s.rank if s.rank is not None else 1 << 30, s.pid))

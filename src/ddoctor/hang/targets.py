@@ -9,7 +9,7 @@ of the job runs on this host, the ranks that are not found are missing; otherwis
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ddoctor.host.jobprocs import ProcInfo
@@ -125,14 +125,19 @@ def classify(procs: Iterable[ProcInfo]) -> JobView:
             continue
         candidates[p.pid] = RankProc(info=p, rank=r[0], world=r[1], local_rank=r[2], local_world=r[3])
     ranks, helpers = [], []
+    wrappers = set()  # `timeout`, `numactl`, a shell: a same-rank Python process below it is the rank
+    for rp in candidates.values():
+        if not is_python(rp.info.cmdline):
+            continue
+        for up in _ancestors(rp.info, by_pid):
+            c = candidates.get(up.pid)
+            if c is not None and c.rank == rp.rank and not is_python(c.info.cmdline):
+                wrappers.add(up.pid)
     for pid, rp in candidates.items():
-        parent, is_helper = by_pid.get(rp.info.ppid), False
-        while parent is not None:
-            up = candidates.get(parent.pid)
-            if up is not None and up.rank == rp.rank:
-                is_helper = True
-                break
-            parent = by_pid.get(parent.ppid) if parent.ppid != parent.pid else None
+        if pid in wrappers:
+            continue
+        is_helper = any((c := candidates.get(up.pid)) is not None and c.rank == rp.rank and up.pid not in wrappers
+                        for up in _ancestors(rp.info, by_pid))
         (helpers.append(rp.info) if is_helper else ranks.append(rp))
     lone: list[ProcInfo] = []
     if not ranks:
@@ -141,6 +146,15 @@ def classify(procs: Iterable[ProcInfo]) -> JobView:
         lone = [p for p in plain if p.ppid not in plain_pids][:MAX_LONE]
     return JobView(ranks=tuple(sorted(ranks, key=lambda r: (r.rank, r.info.pid))), launchers=tuple(launchers),
                    helpers=tuple(helpers), lone=tuple(lone))
+
+
+def _ancestors(p: ProcInfo, by_pid: Mapping[int, ProcInfo]) -> Iterator[ProcInfo]:
+    seen = {p.pid}
+    parent = by_pid.get(p.ppid)
+    while parent is not None and parent.pid not in seen:
+        yield parent
+        seen.add(parent.pid)
+        parent = by_pid.get(parent.ppid)
 
 
 def split_jobs(view: JobView) -> dict[str, JobView]:

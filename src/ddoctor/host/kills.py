@@ -196,8 +196,8 @@ class KillWatch:
                 seen.append("the cgroup's oom_kill count did not change")
             if unreadable:
                 evidence.append(f"kernel log unreadable: {unreadable}")
-            return KillCause(verdict="not-oom", summary="not the OOM killer (" + "; ".join(seen) + "): the SIGKILL came "
-                             "from outside the job (a scheduler's time or memory limit, a watchdog, `kill -9`)",
+            return KillCause(verdict="not-oom", summary="not the OOM killer (" + "; ".join(seen) + "): the SIGKILL "
+                             "came from outside the job (a scheduler's time or memory limit, a watchdog, `kill -9`)",
                              evidence=tuple(evidence))
         return KillCause(verdict="unknown", summary="cannot tell who sent the SIGKILL: neither the kernel log nor the "
                          f"cgroup's memory events can be read here ({unreadable})", evidence=tuple(evidence))

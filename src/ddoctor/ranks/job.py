@@ -182,13 +182,17 @@ class LineSplitter:
             self._emit()
 
 
-def pump(src: IO[bytes], dst: IO[bytes] | None, on_line: Callable[[str], None]) -> None:
+def pump(src: IO[bytes], dst: IO[bytes] | None, on_line: Callable[[str], None],
+         on_chunk: Callable[[bytes], None] | None = None) -> None:
     """Copy a pipe to `dst` chunk by chunk as it arrives (a `\r` progress line passes at once) and
-    hand its lines to `on_line`. A closed `dst` (a reader that went away) still drains the pipe, so
-    the job never blocks on a full pipe."""
+    hand its lines to `on_line` (and the raw chunks to `on_chunk`: a progress clock sees `\r`
+    redraws that never end a line). A closed `dst` (a reader that went away) still drains the pipe,
+    so the job never blocks on a full pipe."""
     splitter = LineSplitter(on_line)
     fd = src.fileno()
     while chunk := os.read(fd, CHUNK):
+        if on_chunk is not None:
+            on_chunk(chunk)
         if dst is not None:
             try:
                 dst.write(chunk)
