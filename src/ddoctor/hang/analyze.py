@@ -123,7 +123,8 @@ def verdict(stacks: Sequence[RankStack], groups: Sequence[StackGroup], *, missin
     gone = [s for s in stacks if s.exit is not None]
     if missing or gone:
         absent = sorted(set(missing) | {s.rank for s in gone if s.rank is not None})
-        how = "; ".join(f"rank {s.rank} {s.exit}" for s in gone if s.rank is not None and s.exit)
+        ended = [s for s in gone if s.rank is not None and s.exit]
+        how = ended[0].exit if len(ended) == 1 else "; ".join(f"rank {s.rank} {s.exit}" for s in ended)
         summary = (f"{plural_ranks(absent)} {_verb(absent, 'is', 'are')} not running"
                    + (f" ({how})" if how else "") + (f"; {wait_text}" if wait_text else ""))
         steps = [f"The other ranks wait for {plural_ranks(absent)}: read {_verb(absent, 'its', 'their')} own output "

@@ -48,7 +48,7 @@ def _group_head(g: StackGroup, cwd: str | None, suspect: bool) -> Text:
         t.append(f" (pid {', '.join(map(str, g.pids))})", style="dim")
     t.append("  ")
     if g.collective:
-        t.append(f"waits in {g.collective}")
+        t.append(f"{'waits' if len(g.ranks) == 1 else 'wait'} in {g.collective}")
     elif g.function:
         t.append(f"in {g.function}")
     else:
