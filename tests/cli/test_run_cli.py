@@ -37,7 +37,8 @@ def test_failure_keeps_the_exit_code_and_diagnoses_on_stderr(run_cli):
 
 def test_killed_job_reports_the_signal(run_cli):
     r = run_cli("run", "--no-host", "--", sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
-    assert r.returncode == 128 + signal.SIGKILL and "killed by the kernel" in r.stderr
+    assert r.returncode == 128 + signal.SIGKILL
+    assert "SIGKILL: " in r.stderr  # attributed from the kernel's evidence (OOM killer or not, or cannot tell)
 
 
 def test_missing_command(run_cli):
@@ -62,7 +63,8 @@ def test_ctrl_c_reaches_the_job_and_leaves_nothing(tmp_path):
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=30)
-    assert p.returncode == 3 and marker.read_text() == "yes"
+    assert p.returncode == 130  # interrupted, whatever the job's own exit code
+    assert marker.read_text() == "yes"
     time.sleep(0.3)
     assert not [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
 

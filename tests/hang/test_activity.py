@@ -49,3 +49,10 @@ def test_a_rank_event_is_progress():
     a = ActivityClock(c)
     a.feed(b"\r 5/10 [")
     assert after(c, 9, b'@@ddoctor {"event": "phase", "rank": 0, "phase": "x"}\n', a) == 0
+
+
+def test_a_huge_chunk_without_newlines_is_read_in_linear_time():
+    c = Clock()
+    a = ActivityClock(c)
+    a.feed(b"\r 5/10 [")
+    assert after(c, 9, b"x" * (4 << 20), a) == 0

@@ -19,6 +19,9 @@ _BAR = re.compile(r"(?P<desc>[^\r\n|]{0,80}?)(?P<pct>\d{1,3})%\|[^|]{0,200}\|\s{
                   r"|(?P<desc2>[^\r\n]{0,80}?)(?P<count2>\d{1,15}/\d{1,15})\s{0,4}\[")
 
 
+MAX_BAR = 400
+
+
 class ActivityClock:
     """Seconds since the job last made progress; thread-safe (both output pipes feed it)."""
 
@@ -34,7 +37,7 @@ class ActivityClock:
         for segment in re.split(r"[\r\n]", text):
             if not segment.strip():
                 continue
-            if segment.startswith(MARKER):
+            if segment.startswith(MARKER) or len(segment) > MAX_BAR:  # a progress bar is one short line
                 moved = True
                 continue
             m = _BAR.search(segment)
