@@ -10,7 +10,7 @@ is used: the text comes from another program.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 from ddoctor.model.hang import ThreadStack
 from ddoctor.model.logs import Frame
@@ -25,7 +25,7 @@ class PySpyFormatError(ValueError):
     """Not the JSON py-spy prints (another version, or an error message instead)."""
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
