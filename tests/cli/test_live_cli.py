@@ -41,3 +41,11 @@ def test_a_killed_rank_is_named_with_its_signal(run_cli):
     f = findings(r)["live.collectives"]
     assert r.returncode == 1 and "rank 1 never arrived at all_reduce" in f["summary"]
     assert "rank 1 was killed by SIGKILL" in f["summary"] and f["affects"] == ["rank 1"]
+
+
+def test_ranks_absent_from_the_monitored_barrier_are_named(run_cli):
+    r = run_cli("check", "live", "--format", "json", "--nproc", "3", "--fault", "hang@2:monitored_barrier",
+                "--timeout", "40", timeout=180)
+    f = findings(r)["live.collectives"]
+    assert f["affects"] == ["rank 2"]
+    assert "rank 2 never reached the monitored barrier" in f["summary"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ddoctor.host import processes
 from ddoctor.host.system import loopback_interface
-from ddoctor.live.result import LiveResult
+from ddoctor.live.result import Absent, LiveResult
 from ddoctor.model.finding import Finding
 from ddoctor.probes.base import Outcome, Probe, fail, fix, ok
 from ddoctor.probes.runner import run_probes
@@ -17,7 +17,8 @@ from ddoctor.ranks.job import JobOutcome, RankJob, base_env, local_rank_env
 from ddoctor.ranks.plan import Plan
 from ddoctor.ranks.protocol import ProtocolError, read_document
 
-PHASES = ("start", "rendezvous", "all_reduce", "broadcast", "all_gather", "barrier", "bandwidth", "verify", "done")
+PHASES = ("start", "rendezvous", "monitored_barrier", "all_reduce", "broadcast", "all_gather", "barrier", "bandwidth",
+          "verify", "done")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,13 +30,14 @@ class LiveRun:
     plan: Plan
     min_busbw: float | None
     timeout: float
+    absent: Absent | None = None  # ranks that never reached the monitored barrier, by rank 0's count
 
 
 def run_live(plan: Plan, *, timeout: float, min_busbw: float | None, max_bytes: int,
              fault: str | None = None) -> tuple[Finding, ...]:
     work = processes.scratch_dir("ddoctor-live-")
     try:
-        result_path = work / "result.json"
+        result_path, absent_path = work / "result.json", work / "absent.json"
         job = RankJob(plan.nproc, fixed=True)
         env = base_env(plan)
         lo = loopback_interface()
@@ -44,7 +46,7 @@ def run_live(plan: Plan, *, timeout: float, min_busbw: float | None, max_bytes: 
             for r in range(plan.nproc):
                 argv = [sys.executable, "-m", "ddoctor.live.rank", "--result", str(result_path), "--backend",
                         plan.backend, "--device", plan.device, "--timeout", str(pg_timeout), "--max-bytes",
-                        str(max_bytes)]
+                        str(max_bytes), "--absent", str(absent_path)]
                 job.start(argv + (["--fault", fault] if fault else []), local_rank_env(env, plan, r, work, lo), r)
             job.wait(timeout)
         finally:
@@ -53,9 +55,13 @@ def run_live(plan: Plan, *, timeout: float, min_busbw: float | None, max_bytes: 
             result = read_document(result_path, LiveResult)
         except ProtocolError:
             result = None
+        try:
+            absent = read_document(absent_path, Absent)
+        except ProtocolError:
+            absent = None
     finally:
         processes.remove_scratch(work)
-    run = LiveRun(job=job.outcome(), result=result, plan=plan, min_busbw=min_busbw, timeout=timeout)
+    run = LiveRun(job=job.outcome(), result=result, plan=plan, min_busbw=min_busbw, timeout=timeout, absent=absent)
     return run_probes(live_probes(run), run)
 
 
@@ -75,6 +81,15 @@ def _straggler(job: JobOutcome) -> tuple[str, list[int]] | None:
 def check_no_result(run: LiveRun) -> Outcome:
     """No result document: name the rank that stalled or died, and how."""
     job, plan = run.job, run.plan
+    if run.absent is not None and run.absent.ranks:
+        who = run.absent.ranks
+        return fail(f"rank{'s' if len(who) > 1 else ''} {', '.join(map(str, who))} never reached the monitored "
+                    f"barrier within {run.absent.timeout_s:.0f} s (Gloo's monitored_barrier names every absent "
+                    "rank): they are stuck before their first collective",
+                    fix("Find where those ranks stop: take their stacks while they hang, and rerun with "
+                        "debugging on.", "ddoctor snapshot PID",
+                        "TORCH_DISTRIBUTED_DEBUG=DETAIL ddoctor check --live -v"),
+                    affects=tuple(f"rank {r}" for r in who))
     straggler = _straggler(job)
     failed = [p.rank for p in job.processes if p.rank is not None and p.returncode not in (0, None)
               and not p.stopped]

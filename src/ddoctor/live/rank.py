@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
-from ddoctor.live.result import LiveResult, Placement, SweepPoint
+from ddoctor.live.result import Absent, LiveResult, Placement, SweepPoint
 from ddoctor.ranks.protocol import emit, env_ranks, inject_fault, watch_parent, write_document
 
 
@@ -28,6 +29,30 @@ def timed(fn, device) -> float:
     return time.perf_counter() - t
 
 
+ABSENT = re.compile(r"Ranks? ([\d, ]+) failed to pass monitoredBarrier")
+
+
+def monitored_barrier(a, rank: int, world: int) -> None:
+    """Gloo's monitored_barrier(wait_all_ranks=True) before any collective: rank 0 learns every rank
+    that never arrives and says so (a plain barrier would hang on the first one, naming no one)."""
+    import torch.distributed as dist
+
+    inject_fault(a.fault, rank, "monitored_barrier")
+    emit("phase", rank=rank, phase="monitored_barrier")
+    group = None if a.backend == "gloo" else dist.new_group(backend="gloo")
+    wait = datetime.timedelta(seconds=max(2.0, a.timeout * 0.5))
+    try:
+        dist.monitored_barrier(group=group, timeout=wait, wait_all_ranks=True)
+    except RuntimeError as exc:
+        m = ABSENT.search(str(exc))
+        if rank == 0 and m and a.absent:
+            ranks = tuple(int(x) for x in m.group(1).replace(" ", "").split(",") if x)
+            write_document(a.absent, Absent(ranks=ranks, timeout_s=wait.total_seconds(), message=str(exc)[:500]))
+            sys.stdout.flush()
+            os._exit(1)
+        raise
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m ddoctor.live.rank")
     ap.add_argument("--result", type=Path, required=True)
@@ -36,6 +61,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--max-bytes", type=int, default=64 << 20)
     ap.add_argument("--fault")
+    ap.add_argument("--absent", type=Path, help="where rank 0 reports the ranks absent from the monitored barrier")
     a = ap.parse_args()
     watch_parent()
     rank, world, local_rank = env_ranks()
@@ -53,6 +79,7 @@ def main() -> int:
     dist.init_process_group(a.backend, timeout=datetime.timedelta(seconds=a.timeout), **kw)
     placement = Placement(rank=rank, local_rank=local_rank, device=str(device),
                           current_device=torch.cuda.current_device() if device.type == "cuda" else None)
+    monitored_barrier(a, rank, world)
     checks, wrong = {}, []
     inject_fault(a.fault, rank, "all_reduce")
     emit("phase", rank=rank, phase="all_reduce")

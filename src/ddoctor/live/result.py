@@ -32,3 +32,13 @@ class LiveResult:
     collectives_s: dict[str, float]
     wrong: tuple[tuple[str, ...], ...]  # per rank: the collectives that returned wrong values
     sweep: tuple[SweepPoint, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Absent:
+    """Rank 0's report when Gloo's monitored_barrier(wait_all_ranks=True) timed out: every rank that
+    never reached it (a plain barrier would only hang, naming no one)."""
+
+    ranks: tuple[int, ...]
+    timeout_s: float
+    message: str
