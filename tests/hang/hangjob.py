@@ -6,12 +6,15 @@ MASTER_ADDR=127.0.0.1, MASTER_PORT set by torchrun or by the test).
   preinit   rank 1 is stuck before init_process_group (the others wait in the rendezvous)
   killed    rank 1 SIGKILLs itself before init_process_group (the others wait in the rendezvous)
 
-Each rank prints `rank N at PLACE` just before it blocks, so a test knows when to look.
+Each rank prints `rank N at PLACE` just before it blocks, so a test knows when to look; until then it
+prints a line a second (importing torch can take many seconds on a loaded machine, and a job that
+prints is not hung: `--hang-timeout` counts from the moment it blocks).
 """
 
 import datetime
 import os
 import sys
+import threading
 import time
 
 MODE = sys.argv[1]
@@ -20,7 +23,17 @@ WORLD = int(os.environ["WORLD_SIZE"])
 STALL_S = float(os.environ.get("HANGJOB_STALL_S", "60"))
 
 
+BLOCKED = threading.Event()
+
+
+def heartbeat():
+    start = time.monotonic()
+    while not BLOCKED.wait(1.0):
+        print(f"rank {RANK} starting ({time.monotonic() - start:.0f} s)", flush=True)
+
+
 def at(place):
+    BLOCKED.set()
     print(f"rank {RANK} at {place}", flush=True)
 
 
@@ -30,6 +43,7 @@ def load_batch():
 
 
 def main():
+    threading.Thread(target=heartbeat, daemon=True).start()
     import torch
     import torch.distributed as dist
 
