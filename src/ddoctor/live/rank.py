@@ -37,9 +37,9 @@ def monitored_barrier(a, rank: int, world: int) -> None:
     that never arrives and says so (a plain barrier would hang on the first one, naming no one)."""
     import torch.distributed as dist
 
+    group = None if a.backend == "gloo" else dist.new_group(backend="gloo")  # every rank, before any can stall
     inject_fault(a.fault, rank, "monitored_barrier")
     emit("phase", rank=rank, phase="monitored_barrier")
-    group = None if a.backend == "gloo" else dist.new_group(backend="gloo")
     wait = datetime.timedelta(seconds=max(2.0, a.timeout * 0.5))
     try:
         dist.monitored_barrier(group=group, timeout=wait, wait_all_ranks=True)
