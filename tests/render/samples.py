@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from ddoctor.model.cluster import ClusterReport
 from ddoctor.model.diagnosis import DiagnoseHost, DiagnoseResult, Diagnosis, Example, Rule, Signature, SignatureList
+from ddoctor.model.envreport import EnvReport, Section
 from ddoctor.model.finding import ErrorInfo, Finding, Remediation, hint, info
 from ddoctor.model.fix import Applicability, Edit, ExplainedRule, FileFix, RuleInfo
 from ddoctor.model.flight_recorder import FrReport, Problem
@@ -205,6 +206,12 @@ RAS = RasReport(address="node3:28028", polls=3, nccl_version="2.28.7", state="st
 RUN = RunReport(command=("torchrun", "--nproc_per_node", "2", "train.py"), exit_code=1, diagnosis=DIAGNOSIS)
 
 # kind -> named sample values; every kind of the catalog has at least one.
+ENV_REPORT = EnvReport(check=CHECK, duration_s=0.21, sections=(
+    Section(title="PyTorch", rows=(("PyTorch version", "2.13.0+cpu"), ("Is debug build", "False"))),
+    Section(title="Versions of relevant libraries", rows=(("[pip] numpy", "2.4.6"), ("[pip] torch", "2.13.0+cpu"),
+                                                          ("[pip] evil", "1.0 [x](http://e.vil) <img src=x> a|b"))),
+    Section(title="CPU", block=("Architecture: x86_64", "Model name: ```fence``` CPU"))))
+
 SAMPLES: dict[str, dict[str, object]] = {
     "check": {"report": CHECK, "simulated": CHECK_SIMULATED},
     "check-list": {"list": CHECKS},
@@ -222,4 +229,5 @@ SAMPLES: dict[str, dict[str, object]] = {
     "smoke": {"pass": SMOKE_OK, "fail": SMOKE_FAIL},
     "reshard": {"done": RESHARD},
     "run": {"failed": RUN},
+    "report": {"host": ENV_REPORT},
 }

@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from ddoctor.render.jsonout import ascii_json, envelope
-from ddoctor.render.safe import asciify, md_code, md_fence, md_text, visible, xml_text
+from ddoctor.render.safe import asciify, md_code, md_fact, md_fence, md_text, visible, xml_text
 
 
 @pytest.mark.parametrize(("raw", "shown"), [
@@ -85,3 +85,8 @@ def test_ascii_json_is_ascii_and_equal():
 
 def test_asciify_spells_symbols():
     assert asciify("a — b … ✓ → ×") == "a -- b ... + -> x"
+
+
+def test_facts_keep_their_spelling_but_render_nothing_live():
+    assert md_fact("[pip] numpy") == "[pip] numpy"
+    assert md_fact("see [x](http://e.vil) <img src=x> a|b") == "see [x]\\(`http://e.vil)` &lt;img src=x> a\\|b"

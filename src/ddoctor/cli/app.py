@@ -45,6 +45,7 @@ FixFormat = _formats("fix")
 SmokeFormat = _formats("smoke")
 ReshardFormat = _formats("reshard")
 RunFormat = _formats("run")
+ReportFormat = _formats("report")
 
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colours (also when NO_COLOR is set to anything).")]
 
@@ -132,14 +133,9 @@ def check(
     raise typer.Exit(code)
 
 
-class ReportFormat(str, enum.Enum):
-    markdown = "markdown"
-    json = "json"
-
-
 @app.command()
 def report(
-    fmt: ReportFormat = typer.Option(ReportFormat.markdown, "--format", "-f",
+    fmt: ReportFormat = typer.Option("markdown", "--format", "-f",
                                      help="markdown (paste it into an issue) or json (ddoctor.report/1)."),
     timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Seconds the whole report may take."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),

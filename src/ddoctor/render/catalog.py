@@ -37,6 +37,7 @@ OFFERED: dict[str, tuple[Format, ...]] = {
     "smoke": (T, J),
     "reshard": (T, J),
     "run": (T, J),
+    "report": (M, J),
 }
 
 

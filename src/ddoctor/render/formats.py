@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ddoctor.render import check, cluster, diagnose, fix, flight_recorder, github, ras, reshard, run, smoke
+from ddoctor.render import check, cluster, diagnose, fix, flight_recorder, github, ras, report, reshard, run, smoke
 from ddoctor.render.catalog import OFFERED, Format
 from ddoctor.render.options import RenderOptions
 
@@ -35,6 +35,7 @@ RENDERERS: dict[str, dict[Format, Renderer]] = {
     "smoke": {T: smoke.text, J: smoke.json},
     "reshard": {T: reshard.text, J: reshard.json},
     "run": {T: run.text, J: run.json},
+    "report": {M: report.markdown, J: report.json},
 }
 
 

@@ -67,14 +67,28 @@ def _md_plain(text: str) -> str:
     return "".join(parts)
 
 
+def md_fact(text: str) -> str:
+    """A table cell of host facts kept as tools spell them (`[pip] numpy`): one line, pipes escaped, and
+    nothing that renders live (HTML tags, inline links, bare URLs, which become code spans)."""
+    text = text.replace("\n", " ").replace("<", "&lt;").replace("](", "]\\(")
+    parts, pos = [], 0
+    for m in _URL_RE.finditer(text):
+        parts.append(text[pos:m.start()])
+        parts.append(md_code(m.group(0)))
+        pos = m.end()
+    parts.append(text[pos:])
+    return "".join(parts).replace("|", "\\|")
+
+
 def md_html_safe(text: str) -> str:
-    """Trusted Markdown (our own docs) with `<word>` placeholders shown rather than taken for HTML tags."""
+    """Trusted Markdown (our own docs) with `<word>` placeholders shown rather than taken for HTML tags
+    (escaping `<` is enough: a `>` opens no tag, so `num_workers > 0` stays as written)."""
     out, pos = [], 0
     for m in _CODE_SPAN_RE.finditer(text):
-        out.append(text[pos:m.start()].replace("<", "&lt;").replace(">", "&gt;"))
+        out.append(text[pos:m.start()].replace("<", "&lt;"))
         out.append(m.group(0))
         pos = m.end()
-    out.append(text[pos:].replace("<", "&lt;").replace(">", "&gt;"))
+    out.append(text[pos:].replace("<", "&lt;"))
     return "".join(out)
 
 
