@@ -188,5 +188,18 @@ def test_at_80_columns_in_a_real_terminal_copyables_are_whole(tmp_path):
         assert "    " + snippet in lines
         wide = {line.strip() for line in lines if len(line) > 80 and "DONE-" not in line and "ddoctor diagnose" not in line}
         assert wide <= {snippet, "your code: /home/dev/proj/llama_ref/llama/generation.py:42 in build"}
+
+        # check -v on a broken (simulated) host: only the suggested commands may run past the pane
+        tmux("send-keys", "-t", session, f"clear; env -u COLUMNS {sys.executable} -m ddoctor check -v --simulate "
+             "driver-too-old; echo CHECKED-$?", "Enter")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "CHECKED-1" not in text:
+            time.sleep(0.2)
+            text = tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-400").stdout
+        lines = [line.rstrip() for line in text.splitlines()]
+        assert "CHECKED-1" in text, text
+        assert any(line.startswith("[✗] driver vs torch CUDA") for line in lines)
+        wide = [line.strip() for line in lines if len(line) > 80 and "CHECKED-" not in line and "ddoctor check" not in line]
+        assert wide and all(line.startswith("$ ") for line in wide), wide
     finally:
         tmux("kill-session", "-t", session)
