@@ -143,3 +143,14 @@ def test_scrub_stays_linear(name):
     from tests.parse.test_fuzz import grows_linearly
 
     grows_linearly(ADVERSARIAL[name], lambda s: scrub(s, ()))
+
+
+def test_evidence_is_scrubbed_before_it_is_cut():
+    from ddoctor.kb.match import EVIDENCE_CHARS, evidence_text
+
+    token = "hf_" + "Q" * 34
+    line = "RuntimeError: " + "x" * (EVIDENCE_CHARS - 25) + " token " + token  # the token crosses the cut
+    assert len(line) - len(token) < EVIDENCE_CHARS < len(line)
+    shown = evidence_text(line)
+    assert len(shown) <= EVIDENCE_CHARS
+    assert "hf_Q" not in shown
