@@ -41,6 +41,7 @@ COMMANDS = {
     "smoke": (["smoke"], "smoke"),
     "reshard": (["reshard", ".", "--mp", "1", "--out", "x"], "reshard"),
     "run": (["run"], "run"),
+    "report": (["report"], "report"),
 }
 REFUSED = [(name, fmt) for name, (_, kind) in COMMANDS.items() for fmt in Format if fmt not in OFFERED[kind]]
 
@@ -54,9 +55,11 @@ def test_a_format_a_command_does_not_have_is_a_usage_error(name, fmt):
 
 
 @pytest.mark.parametrize(("argv", "kind"), [(["check", "--list"], "check-list"), (["fix", "--list-rules"], "fix-rules"),
-                                            (["check", "--simulate", "list"], "scenarios")])
+                                            (["check", "--simulate", "list"], "scenarios"),
+                                            (["diagnose", "--fr", "."], "fr"), (["diagnose", "--ras"], "ras")])
 def test_modes_with_fewer_formats_refuse_the_others(argv, kind):
-    fmt = next(f for f in OFFERED["check" if argv[0] == "check" else "fix"] if f not in OFFERED[kind])
+    fmt = next(f for f in OFFERED[{"check": "check", "fix": "fix", "diagnose": "diagnosis"}[argv[0]]]
+               if f not in OFFERED[kind])
     r = CliRunner().invoke(app, [*argv, "--format", fmt.value])
     assert r.exit_code == 2
     assert f"use one of: {', '.join(f.value for f in OFFERED[kind])}" in r.output
