@@ -10,6 +10,7 @@ from ddoctor.model.cluster import ClusterReport
 from ddoctor.model.diagnosis import DiagnoseHost, DiagnoseResult, Diagnosis, Example, Rule, Signature, SignatureList
 from ddoctor.model.envreport import EnvReport, Section
 from ddoctor.model.finding import ErrorInfo, Finding, Remediation, hint, info
+from ddoctor.model.fingerprint import ClusterSummary, Skew, ValueGroup
 from ddoctor.model.fix import Applicability, Edit, ExplainedRule, FileFix, RuleInfo
 from ddoctor.model.flight_recorder import FrReport, Problem
 from ddoctor.model.host import HostFacts
@@ -137,11 +138,14 @@ CLUSTER = ClusterReport(
                              "driver": "570.124.06", "python": "3.11.7", "failed_checks": ""}),
            MappingProxyType({"rank": 1, "host": "node1", "torch": "2.13.0", "torch_cuda": "12.8", "nccl": "2.20.3",
                              "driver": "570.124.06", "python": "3.11.7", "failed_checks": "sys.shm"})),
-    differences=(MappingProxyType({"field": "nccl", "critical": True,
-                                   "values": {"2.21.5": [0], "2.20.3": [1]}}),
-                 MappingProxyType({"field": "NCCL_SOCKET_IFNAME", "critical": True,
-                                   "values": {"ens1f0np0,ens1f1np1,ens2f0np0": [0], "eth0": [1]}})),
-    stragglers=((1, 7.25),))
+    summary=ClusterSummary(
+        world_size=3, reported=(0, 1), hosts=2, identical=(("torch", "2.13.0"), ("torch_cuda", "12.8")),
+        skews=(Skew(field="nccl", critical=True, groups=(ValueGroup(value="2.21.5", ranks=(0,)),
+                                                          ValueGroup(value="2.20.3", ranks=(1,)))),
+               Skew(field="NCCL_SOCKET_IFNAME", critical=False,
+                    groups=(ValueGroup(value="ens1f0np0,ens1f1np1,ens2f0np0,ens2f1np1,ens3f0np0,ens3f1np1", ranks=(0,)),
+                            ValueGroup(value="eth0", ranks=(1,))))),
+        missing=(2,), failed=(ValueGroup(value="sys.shm", ranks=(1,)),), stragglers=((1, 7.25),), deadline_s=60.0))
 
 FR = FrReport(ranks={0: "trace_rank_0", 1: "trace_rank_1"},
               problems=[Problem(kind="mismatch", process_group="", seq=14, ranks=(0, 1),

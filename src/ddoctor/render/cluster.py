@@ -8,6 +8,7 @@ from rich.text import Text
 from ddoctor.model.cluster import ClusterReport
 from ddoctor.model.fingerprint import Skew, ValueGroup
 from ddoctor.ranksets import compress
+from ddoctor.render.check import NBSP
 from ddoctor.render.console import Lines, plural
 from ddoctor.render.jsonout import envelope
 from ddoctor.render.options import RenderOptions
@@ -48,7 +49,7 @@ def text(rep: ClusterReport, opts: RenderOptions) -> str:
         out.prose(Text("identical on every rank: " + ", ".join(f"{k} {v}" for k, v in s.identical), style="green"),
                   hang=2)
     if s.missing:
-        within = f" within the {s.deadline_s:.0f} s deadline" if s.deadline_s else ""
+        within = f" within the {s.deadline_s:.0f}{NBSP}s deadline" if s.deadline_s else ""
         out.prose(Text(f"[{g.fail}] never reported{within}: {_ranks(ValueGroup(value='', ranks=s.missing))} "
                        f"({len(s.missing)} of {s.world_size}): their hosts are down, still starting, or cannot "
                        "reach the job's master", style="bold red"), hang=4)
@@ -59,7 +60,7 @@ def text(rep: ClusterReport, opts: RenderOptions) -> str:
         out.prose(Text(f"{g.ellipsis} {len(s.skews) - MAX_SKEWS} more fields differ (--format json lists every "
                        "value and rank)", style="yellow"), hang=2)
     if s.stragglers:
-        late = ", ".join(f"rank {r} (+{t:.1f} s)" for r, t in s.stragglers[:LISTED])
+        late = ", ".join(f"rank {r} (+{t:.1f}{NBSP}s)" for r, t in s.stragglers[:LISTED])
         more = f" (+{len(s.stragglers) - LISTED} more)" if len(s.stragglers) > LISTED else ""
         out.prose(Text(f"[{g.warn}] stragglers, arriving after the first rank: {late}{more}", style="yellow"), hang=4)
     for grp in s.failed[:MAX_OUTLIER_GROUPS]:
