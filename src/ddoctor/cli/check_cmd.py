@@ -160,6 +160,11 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
         error("--cluster runs inside a launched job: torchrun --nnodes N --nproc_per_node M -m ddoctor check "
               "--cluster (or srun ... python -m ddoctor check --cluster, with MASTER_ADDR and MASTER_PORT exported)")
         return EXIT_USAGE
+    if rank == "0":
+        # Loaded before the gather: once it returns, the other ranks exit with the verdict and torchrun stops
+        # the job when one exits 1, so rank 0 must print within moments.
+        import ddoctor.live.grouping
+        import ddoctor.render.formats  # noqa: F401
     try:
         got = c.gather(c.fingerprint(host, findings), timeout)
     except c.ClusterGatherError as exc:
