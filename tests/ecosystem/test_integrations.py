@@ -190,6 +190,10 @@ def test_at_80_columns_in_a_real_terminal_copyables_are_whole(tmp_path):
         assert wide <= {snippet, "your code: /home/dev/proj/llama_ref/llama/generation.py:42 in build"}
 
         # check -v on a broken (simulated) host: only the suggested commands may run past the pane
+        tmux("send-keys", "-t", session, "clear", "Enter")
+        time.sleep(0.5)
+        tmux("clear-history", "-t", session)  # the diagnosis above is not part of this screen
+        text = ""
         tmux("send-keys", "-t", session, f"clear; env -u COLUMNS {sys.executable} -m ddoctor check -v --simulate "
              "driver-too-old; echo CHECKED-$?", "Enter")
         deadline = time.monotonic() + 120
