@@ -21,18 +21,38 @@ def test_output_passes_through_byte_for_byte(run_cli):
     assert r.returncode == 0 and r.stdout == "out \u00e9\n" and r.stderr == "err line\n"
 
 
-def test_failure_keeps_the_exit_code_and_diagnoses_on_stderr(run_cli):
+def test_failure_keeps_the_exit_code_and_reports_to_a_file(run_cli, tmp_path):
     from ddoctor.host.system import free_port
 
-    r = run_cli("run", "--no-host", "--format", "json", "--", sys.executable, "-m", "torch.distributed.run",
+    report = tmp_path / "ddoctor.json"
+    r = run_cli("run", "--report", str(report), "--", sys.executable, "-m", "torch.distributed.run",
                 "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
                 str(ROOT / "fixtures" / "programs" / "nccl_init.py"), timeout=180)
     assert r.returncode == 1
     assert "Distributed package doesn't have NCCL built in" in r.stdout + r.stderr  # the job's own output
-    doc = json.loads(r.stderr[r.stderr.index('{\n  "schema"'):])
+    assert '"schema"' not in r.stdout + r.stderr  # the document never mixes into the job's streams
+    doc = json.loads(report.read_text())
+    assert doc["schema"] == "ddoctor.run/1"
+    assert doc["job"]["exit_code"] == 1
     assert doc["diagnoses"][0]["name"] == "nccl-unavailable"
     script = ROOT / "fixtures" / "programs" / "nccl_init.py"
     assert doc["diagnoses"][0]["fix_hints"] == [f"ddoctor fix --write --select DDF001 {script}"]
+    assert doc["host"]["nvidia_gpus"] == 0  # tailored to this host, as diagnose does
+
+
+def test_report_of_a_successful_job_leaves_its_streams_byte_for_byte(run_cli, tmp_path):
+    report = tmp_path / "r.json"
+    code = "import sys; sys.stdout.write('out\\n'); sys.stderr.write('err\\n')"
+    r = run_cli("run", "--report", str(report), "--", sys.executable, "-c", code)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "out\n", "err\n")
+    doc = json.loads(report.read_text())
+    assert (doc["job"]["exit_code"], doc["diagnoses"]) == (0, [])
+
+
+def test_json_without_a_report_file_is_a_usage_error(run_cli):
+    r = run_cli("run", "--format", "json", "--", sys.executable, "-c", "pass")
+    assert r.returncode == 2
+    assert "--report FILE" in r.stderr
 
 
 def test_killed_job_reports_the_signal(run_cli):

@@ -31,7 +31,8 @@ def test_the_action_is_said_on_stderr(run_cli):
     assert "ddoctor: action drain (exit 1 under --exit-codes slurm; the job exited with 1)" in r.stderr
 
 
-def test_json_carries_the_action(run_cli):
-    r = run_cli("run", "--no-host", "--format", "json", "--exit-codes", "kubeflow", "--", sys.executable, "-c", USER)
-    doc = json.loads(r.stderr[r.stderr.index('{\n  "schema"'):])
+def test_the_report_file_carries_the_action(run_cli, tmp_path):
+    report = tmp_path / "run.json"
+    run_cli("run", "--no-host", "--report", str(report), "--exit-codes", "kubeflow", "--", sys.executable, "-c", USER)
+    doc = json.loads(report.read_text())
     assert (doc["action"], doc["exit_code"]) == ("stop", 30)

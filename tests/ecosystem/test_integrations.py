@@ -17,7 +17,10 @@ pytestmark = pytest.mark.slow
 @pytest.mark.needs_shared
 def test_github_annotations(run_cli, tmp_path):
     r = run_cli("check", "--simulate", "ecc-errors", "--format", "github")
-    assert r.returncode == 1 and r.stdout.startswith("::error title=ddoctor gpu.health::GPU 3 has 2 uncorrected")
+    first, second = r.stdout.splitlines()[:2]
+    assert r.returncode == 1
+    assert first.startswith("::notice title=ddoctor simulated host::SIMULATED host (--simulate ecc-errors)")
+    assert second.startswith("::error title=ddoctor gpu.health::GPU 3 has 2 uncorrected")
     d = run_cli("diagnose", "--format", "github", str(SHARED / "corpus" / "g005-cuda-unavailable-build.log"))
     assert "::error file=/home/dev/proj/llama_ref/llama/generation.py,line=50,title=DD201" in d.stdout
     f = tmp_path / "t.py"
@@ -150,9 +153,57 @@ def test_terminal_session_as_a_person_sees_it(tmp_path):
         text, _ = run(f"{py} -m ddoctor check", "ready")
         assert "ddoctor check" in text
         text, _ = run(f"{py} -m ddoctor diagnose {log}", "confidence")
-        assert "Root cause: Tensors of one operation on different devices" in text and "╭" in text
+        assert "Root cause: Tensors of one operation on different devices" in text
+        assert "device-mismatch · DD303 · confidence" in text
         text, progress = run(f"{py} -m ddoctor smoke", "PASS:")
         assert "verify" in text
         assert any("rendezvous" in p or "generate" in p or "load" in p for p in progress), progress
+    finally:
+        tmux("kill-session", "-t", session)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_at_80_columns_in_a_real_terminal_copyables_are_whole(tmp_path):
+    """tmux soft-wraps a line wider than the pane; `capture-pane -J` joins it back, so a line that comes
+    back longer than 80 is one ddoctor printed whole, and every other line was wrapped by ddoctor."""
+    session = f"ddoctor-80-{int(time.time() * 1000)}"
+    log = SHARED / "corpus" / "g001-nccl-unavailable.log"
+    snippet = 'backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"'
+
+    def tmux(*args):
+        return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=30)
+
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "80", "bash --norc --noprofile")
+    try:
+        tmux("send-keys", "-t", session, f"clear; env -u COLUMNS {sys.executable} -m ddoctor diagnose --no-host {log}; "
+             "echo DONE-$?", "Enter")
+        deadline = time.monotonic() + 120
+        text = ""
+        while time.monotonic() < deadline and "DONE-1" not in text:
+            time.sleep(0.2)
+            text = tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-200").stdout
+        lines = [line.rstrip() for line in text.splitlines()]
+        assert "DONE-1" in text, text
+        assert "  nccl-unavailable · DD101 · confidence 0.95" in lines
+        assert "    " + snippet in lines
+        wide = {line.strip() for line in lines if len(line) > 80 and "DONE-" not in line and "ddoctor diagnose" not in line}
+        assert wide <= {snippet, "your code: /home/dev/proj/llama_ref/llama/generation.py:42 in build"}
+
+        # check -v on a broken (simulated) host: only the suggested commands may run past the pane
+        tmux("send-keys", "-t", session, "clear", "Enter")
+        time.sleep(0.5)
+        tmux("clear-history", "-t", session)  # the diagnosis above is not part of this screen
+        text = ""
+        tmux("send-keys", "-t", session, f"clear; env -u COLUMNS {sys.executable} -m ddoctor check -v --simulate "
+             "driver-too-old; echo CHECKED-$?", "Enter")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "CHECKED-1" not in text:
+            time.sleep(0.2)
+            text = tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-400").stdout
+        lines = [line.rstrip() for line in text.splitlines()]
+        assert "CHECKED-1" in text, text
+        assert any(line.startswith("[✗] driver vs torch CUDA") for line in lines)
+        wide = [line.strip() for line in lines if len(line) > 80 and "CHECKED-" not in line and "ddoctor check" not in line]
+        assert wide and all(line.startswith("$ ") for line in wide), wide
     finally:
         tmux("kill-session", "-t", session)

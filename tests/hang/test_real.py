@@ -230,11 +230,12 @@ def run(tmp_path):
 
 @needs_pyspy
 @pytest.mark.parametrize("launcher,quiet", [(plain, "6"), (torchrun, "20")], ids=["plain", "torchrun"])
-def test_hang_timeout_snapshots_names_the_suspect_and_stops_the_job(run, launcher, quiet):
+def test_hang_timeout_snapshots_names_the_suspect_and_stops_the_job(run, launcher, quiet, tmp_path):
     # torchrun's agent imports torch before it prints anything (the ranks print until they block)
-    r = run("--hang-timeout", quiet, "--format", "json", "--", *launcher("skip"))
+    report = tmp_path / "report.json"
+    r = run("--hang-timeout", quiet, "--report", str(report), "--", *launcher("skip"))
     code = r.finish()
-    doc = doc_of(r.err.read_text())
+    doc = doc_of(report.read_text())
     assert (code, doc["trigger"], doc["verdict"]["suspects"]) == (124, "hang-timeout", [1])
 
 
@@ -254,10 +255,11 @@ def interrupt(r, mode):
 
 @needs_pyspy
 @pytest.mark.parametrize("mode", sorted(READY))
-def test_ctrl_c_under_run_shows_each_rank_and_exits_130(run, mode):
-    r = run("--format", "json", "--", *plain(mode))
+def test_ctrl_c_under_run_shows_each_rank_and_exits_130(run, mode, tmp_path):
+    report = tmp_path / "report.json"
+    r = run("--report", str(report), "--", *plain(mode))
     code = interrupt(r, mode)
-    doc = doc_of(r.err.read_text())
+    doc = doc_of(report.read_text())
     assert (code, doc["trigger"], sorted(x["rank"] for x in doc["ranks"] if x["threads"])) == \
         (130, "interrupt", [0] if mode == "killed" else [0, 1])
 
@@ -270,10 +272,11 @@ def test_ctrl_c_under_torchrun_is_never_called_a_bug(run):
     assert (code, "a bug in your code" in err, "rank 1 is in `load_batch`" in err) == (130, False, True)
 
 
-def test_ctrl_c_without_py_spy_reads_the_keyboardinterrupt_tracebacks(run):
-    r = run("--format", "json", "--", *torchrun("skip"), env={"DDOCTOR_PYSPY": ""})
+def test_ctrl_c_without_py_spy_reads_the_keyboardinterrupt_tracebacks(run, tmp_path):
+    report = tmp_path / "report.json"
+    r = run("--report", str(report), "--", *torchrun("skip"), env={"DDOCTOR_PYSPY": ""})
     code = interrupt(r, "skip")
-    doc = doc_of(r.err.read_text())
+    doc = doc_of(report.read_text())
     assert (code, {x["source"] for x in doc["ranks"]}) == (130, {"KeyboardInterrupt traceback"})
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from ddoctor import __version__
+from ddoctor.render.catalog import OFFERED
 
 app = typer.Typer(
     name="ddoctor",
     help="Diagnose and repair distributed PyTorch jobs.\n\n"
-    "Before a job: `ddoctor check`. After a failure: `torchrun ... 2>&1 | ddoctor diagnose`.\n\n"
+    "\b\nBefore a job:     ddoctor check\nAfter a failure:  torchrun ... 2>&1 | ddoctor diagnose\n\n"
     "Exit codes: 0 nothing wrong, 1 problems found, 2 usage error or unreadable input.",
     no_args_is_help=True,
     add_completion=True,
@@ -23,12 +25,10 @@ app = typer.Typer(
 )
 
 
-class Format(str, enum.Enum):
-    text = "text"
-    json = "json"
-    junit = "junit"
-    markdown = "markdown"
-    github = "github"
+def _formats(kind: str) -> type[enum.Enum]:
+    """The --format choices of a command: exactly the formats its documents have (click refuses any
+    other value with exit 2 and lists these)."""
+    return enum.Enum(f"{kind.title().replace('-', '')}Format", {f.value: f.value for f in OFFERED[kind]}, type=str)
 
 
 class ExitCodes(str, enum.Enum):
@@ -37,11 +37,18 @@ class ExitCodes(str, enum.Enum):
     kubeflow = "kubeflow"
 
 
-class DiagFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    github = "github"
+CheckFormat = _formats("check")
+DiagnoseFormat = _formats("diagnosis")
+ExplainFormat = _formats("signature")
+SignaturesFormat = _formats("signatures")
+FixFormat = _formats("fix")
+SmokeFormat = _formats("smoke")
+ReshardFormat = _formats("reshard")
+RunFormat = _formats("run")
+ReportFormat = _formats("report")
+SnapshotFormat = _formats("snapshot")
+
+NoColor = Annotated[bool, typer.Option("--no-color", help="No colours (also when NO_COLOR is set to anything).")]
 
 
 def _version(value: bool) -> None:
@@ -64,8 +71,9 @@ def check(
         help="CI gate, repeatable: cuda, nccl, gloo, mpi, mps, gpus>=8, torch>=2.4, cuda>=12.1, nccl>=2.18, "
         "driver>=550, shm>=1GiB, ram>=64GiB, cpus>=8, python>=3.10. An unmet requirement is a failure."),
     strict: bool = typer.Option(False, "--strict", help="Count warnings as problems (exit 1)."),
-    fmt: Format = typer.Option(Format.text, "--format", "-f",
-                               help="text, json (ddoctor.check/1), junit, markdown, github (Actions annotations)."),
+    fmt: CheckFormat = typer.Option("text", "--format", "-f",
+                                    help="text, json (ddoctor.check/1), junit, markdown, github (Actions annotations). "
+                                    "--list and --cluster: text or json."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every check with evidence and timings."),
     list_: bool = typer.Option(False, "--list", help="List the checks and exit."),
     nproc: int = typer.Option(None, "--nproc", min=1,
@@ -80,7 +88,7 @@ def check(
     exit_codes: ExitCodes = typer.Option(ExitCodes.default, "--exit-codes", help="Exit codes for a scheduler: "
                                          "default (0 ok, 1 problems, 2 usage), slurm (0 keep the node, 1 drain, "
                                          "2 could not run), kubeflow (0 pass, 10 warning, 20 retryable, 30 fatal)."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
+    no_color: NoColor = False,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the verdict line (text format)."),
     live: bool = typer.Option(False, "--live", help="Also start local ranks and run real collectives: verified "
                               "all_reduce/broadcast/all_gather/barrier, device placement, a bandwidth sweep."),
@@ -91,7 +99,9 @@ def check(
     cluster: bool = typer.Option(False, "--cluster", help="Run as every rank of a torchrun/srun job: rank 0 shows "
                                  "what differs across ranks and nodes (versions, NCCL_* settings, GPUs, /dev/shm)."),
     fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook for --live: hang@R:all_reduce, ..."),
-    simulate: str = typer.Option(None, "--simulate", hidden=True, help="Judge a simulated host (for demos)."),
+    simulate: str = typer.Option(None, "--simulate", metavar="SCENARIO",
+                                 help="Judge a made-up host instead of this one (demos, docs, tests): `--simulate "
+                                 "list` names the scenarios. Every format marks the output as simulated."),
 ) -> None:
     """Probe this host for everything that makes distributed PyTorch jobs fail.
 
@@ -103,16 +113,13 @@ def check(
 
     Examples:
 
+    \b
       ddoctor check                       # fails and warnings only
-
       ddoctor check -v                    # everything, with evidence
-
       ddoctor check -r cuda -r 'gpus>=8' -r 'nccl>=2.18' --format junit > ddoctor.xml
-
       ddoctor check cuda launch.port      # a subset
-
       ddoctor check --live --min-busbw 100  # real collectives and bandwidth between local ranks
-
+      ddoctor check --simulate driver-too-old   # what a broken host looks like (not this one)
       torchrun --nnodes 2 --nproc_per_node 8 --rdzv-endpoint HOST:PORT -m ddoctor check --cluster
 
       ddoctor check --exit-codes slurm --deadline 50   # a Slurm HealthCheckProgram or prolog
@@ -127,18 +134,13 @@ def check(
     raise typer.Exit(code)
 
 
-class ReportFormat(str, enum.Enum):
-    markdown = "markdown"
-    json = "json"
-
-
 @app.command()
 def report(
-    fmt: ReportFormat = typer.Option(ReportFormat.markdown, "--format", "-f",
+    fmt: ReportFormat = typer.Option("markdown", "--format", "-f",
                                      help="markdown (paste it into an issue) or json (ddoctor.report/1)."),
     timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Seconds the whole report may take."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse an earlier import of this torch."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    no_color: NoColor = False,
 ) -> None:
     """Everything `python -m torch.utils.collect_env` prints, plus ddoctor's verdicts, redacted, in one paste.
 
@@ -160,14 +162,15 @@ def report(
 @app.command()
 def diagnose(
     files: list[str] = typer.Argument(None, help="Log files (plain or .gz); `-` or nothing reads stdin."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
-                                   help="text, json (ddoctor.diagnosis/1), markdown, github (Actions annotations)."),
+    fmt: DiagnoseFormat = typer.Option("text", "--format", "-f",
+                                       help="text, json (ddoctor.diagnosis/1), markdown, github (Actions "
+                                       "annotations). --fr: text or json."),
     show_all: bool = typer.Option(False, "--all", "-a", help="Show every cause found, not only the root cause."),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host (e.g. diagnosing "
                                  "a log from another machine)."),
     fix_hints: bool = typer.Option(False, "--fix-hints", help="Show the `ddoctor fix` command that removes the "
                                    "cause, aimed at the file the traceback points to."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text (also when NO_COLOR is set)."),
+    no_color: NoColor = False,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the root cause's name and title."),
     fr: Path = typer.Option(None, "--fr", help="Analyse a folder of flight-recorder dumps (one per rank, from "
                             "TORCH_FR_BUFFER_SIZE + TORCH_NCCL_DUMP_ON_TIMEOUT): names the collective and rank "
@@ -183,21 +186,20 @@ def diagnose(
 
     Reads torchrun/mp.spawn/SLURM output as people paste it: interleaved [rankN]: lines, chained
     tracebacks, torchrun's ChildFailedError summary (exitcode -9/-11...), NCCL WARN lines, ANSI
-    colours, partial pastes. Large logs are streamed in bounded memory.
+    colours, partial pastes. Large logs are streamed in bounded memory. Plain or gzip, from files or
+    stdin; with nothing piped in, it asks you to paste the log (end with Ctrl-D).
 
     Examples:
 
+    \b
       torchrun --nproc_per_node 8 train.py 2>&1 | ddoctor diagnose
-
       ddoctor diagnose job.log logs/rank*.log
-
       ddoctor diagnose --format json slurm-1234.out | jq '.diagnoses[0].name'
+      ddoctor diagnose logs/               # a torchrun --log-dir folder, rank by rank
+      ddoctor diagnose --ras node3:28028   # a live job, through NCCL's RAS service
+      ddoctor diagnose                     # paste the log, then Ctrl-D
 
-      ddoctor diagnose logs/                   # a torchrun --log-dir folder, rank by rank
-
-      ddoctor diagnose --ras node3:28028       # a live job, through NCCL's RAS service
-
-    Exit codes: 0 no failure found, 1 a failure was diagnosed, 2 unreadable input.
+    Exit codes: 0 no failure found, 1 a failure was diagnosed, 2 unreadable or empty input.
     """
     if ras:
         from ddoctor.cli.diagnose_cmd import run_ras
@@ -220,13 +222,14 @@ def fix(
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply fixes that can change behaviour."),
     select: list[str] = typer.Option(None, "--select", help="Only these rule codes or prefixes (DDF001, DDF00)."),
     ignore: list[str] = typer.Option(None, "--ignore", help="Skip these rule codes or prefixes."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
-                                   help="text, json (ddoctor.fix/1) or github (Actions annotations)."),
+    fmt: FixFormat = typer.Option("text", "--format", "-f",
+                                  help="text, json (ddoctor.fix/1) or github (Actions annotations). "
+                                  "--list-rules: text or json."),
     no_diff: bool = typer.Option(False, "--no-diff", help="List the issues without the diff."),
     diff: bool = typer.Option(False, "--diff", help="Print only the diff (for `| git apply` or `| patch -p1`); "
                               "the summary goes to stderr."),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    no_color: NoColor = False,
 ) -> None:
     """Rewrite the code patterns behind distributed/device failures (hard-coded "nccl" and "cuda", ...).
 
@@ -238,12 +241,10 @@ def fix(
 
     Examples:
 
+    \b
       ddoctor fix llama/                       # what would change
-
       ddoctor fix --diff llama/ | git apply    # the same as --write
-
       ddoctor fix --write --unsafe-fixes llama/generation.py
-
       ddoctor fix --select DDF001,DDF003 --write train.py
     """
     from ddoctor.cli.fix_cmd import run_fix
@@ -261,9 +262,9 @@ def reshard(
     ckpt_dir: Path = typer.Argument(..., help="A Meta-format checkpoint directory (params.json, consolidated.NN.pth)."),
     mp: int = typer.Option(..., "--mp", min=1, help="The model-parallel size (number of shards) to produce."),
     out: Path = typer.Option(..., "--out", help="A new directory for the result (never the input)."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.reshard/1)."),
+    fmt: ReshardFormat = typer.Option("text", "--format", "-f", help="text or json (ddoctor.reshard/1)."),
     timeout: float = typer.Option(3600.0, "--timeout", min=1.0, help="Seconds before the work is stopped."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    no_color: NoColor = False,
 ) -> None:
     """Reshard a Meta LLaMA checkpoint to another number of GPUs ("Loading a checkpoint for MP=2 but world size is 1").
 
@@ -272,7 +273,10 @@ def reshard(
     memory-mapped inputs. params.json and the tokenizer are copied; the output appears only when
     complete; sizes that do not divide the heads are refused.
 
-    Example: ddoctor reshard llama-2-13b/ --mp 1 --out llama-2-13b-mp1/
+    Example:
+
+    \b
+      ddoctor reshard llama-2-13b/ --mp 1 --out llama-2-13b-mp1/
     """
     from ddoctor.cli.reshard_cmd import run_reshard
 
@@ -284,8 +288,11 @@ def reshard(
 def run(
     cmd: list[str] = typer.Argument(None, help="The job, after --: e.g. -- torchrun --nproc_per_node 8 train.py"),
     preflight: bool = typer.Option(False, "--preflight", help="Run `ddoctor check` first; do not start on failure."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f",
-                                   help="Diagnosis format on failure: text or json."),
+    report: Path = typer.Option(None, "--report", metavar="FILE",
+                                help="Also write the result (job exit code, diagnosis, host) to FILE, in --format "
+                                "(json by default); the job's own stdout and stderr stay untouched."),
+    fmt: RunFormat = typer.Option(None, "--format", "-f",
+                                  help="Format of the --report file: json (ddoctor.run/1, the default) or text."),
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor the advice to this host."),
     exit_codes: ExitCodes = typer.Option(ExitCodes.default, "--exit-codes", help="default: the job's own exit "
                                          "code; slurm (0 ok, 1 drain the node, 2 failed, not the node) or kubeflow "
@@ -296,7 +303,7 @@ def run(
                                        "for), reported and stopped: exit 124."),
     bundle: Path = typer.Option(None, "--bundle", help="On a hang or Ctrl-C, also write FILE.tar.gz for an issue "
                                 "report: the snapshot, the job's last lines, the check report, secrets redacted."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    no_color: NoColor = False,
 ) -> None:
     """Run a job, stream its output unchanged, and diagnose it when it fails (on stderr).
 
@@ -310,25 +317,26 @@ def run(
 
     Examples:
 
+    \b
       ddoctor run --preflight -- torchrun --nproc_per_node 8 train.py --config run.yaml
-
+      ddoctor run --report ddoctor.json -- torchrun --nproc_per_node 8 train.py   # for CI
       ddoctor run --hang-timeout 600 --bundle hang.tar.gz -- torchrun --nproc_per_node 8 train.py
 
-    Exit codes: the job's own; 124 stopped by --hang-timeout; 130 interrupted; 126/127 the command
-    cannot run; 2 bad usage.
+    Exit codes: the job's own (or the --exit-codes contract's); 124 stopped by --hang-timeout;
+    130 interrupted; 126/127 the command cannot run; 2 bad usage.
     """
     from ddoctor.cli.run_cmd import run_job
 
-    raise typer.Exit(run_job(cmd=list(cmd or []), preflight=preflight, fmt=fmt.value, use_host=not no_host,
-                             no_color=no_color, exit_codes=exit_codes.value, hang_timeout=hang_timeout,
-                             bundle=bundle))
+    raise typer.Exit(run_job(cmd=list(cmd or []), preflight=preflight, fmt=fmt.value if fmt else None,
+                             use_host=not no_host, no_color=no_color, report=report, exit_codes=exit_codes.value,
+                             hang_timeout=hang_timeout, bundle=bundle))
 
 
 @app.command()
 def snapshot(
     pids: list[str] = typer.Argument(None, help="The job's launcher (torchrun, mpirun, a shell script) or its ranks; "
                                      "nothing: find the rank processes of this user."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.snapshot/1)."),
+    fmt: SnapshotFormat = typer.Option("text", "--format", "-f", help="text or json (ddoctor.snapshot/1)."),
     timeout: float = typer.Option(20.0, "--timeout", min=1.0, max=600.0,
                                   help="Seconds the whole snapshot may take (stacks, dumps, RAS)."),
     no_native: bool = typer.Option(False, "--no-native", help="Python frames only (skip py-spy --native)."),
@@ -337,7 +345,7 @@ def snapshot(
     bundle: Path = typer.Option(None, "--bundle", help="Also write FILE.tar.gz for an issue report: the snapshot and "
                                 "the check report, secrets redacted."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Every group's full stack and each rank's last line."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    no_color: NoColor = False,
 ) -> None:
     """Where every rank of a running job is, and which rank the others wait for.
 
@@ -368,10 +376,16 @@ def snapshot(
 @app.command()
 def explain(
     name: str = typer.Argument(..., help="Signature name or code (nccl-unavailable, DD101) or fix rule (DDF001)."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text, json, markdown."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    fmt: ExplainFormat = typer.Option("text", "--format", "-f", help="text, json or markdown."),
+    no_color: NoColor = False,
 ) -> None:
-    """Explain one failure cause (what, why, how to fix) or one `ddoctor fix` rule."""
+    """Explain one failure cause (what, why, how to fix) or one `ddoctor fix` rule.
+
+    Example:
+
+    \b
+      ddoctor explain DD101
+    """
     from ddoctor.cli.diagnose_cmd import run_explain
 
     raise typer.Exit(run_explain(name, fmt.value, no_color))
@@ -379,10 +393,10 @@ def explain(
 
 @app.command()
 def signatures(
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    fmt: SignaturesFormat = typer.Option("text", "--format", "-f", help="text, json or markdown."),
+    no_color: NoColor = False,
 ) -> None:
-    """List every failure cause ddoctor diagnose knows."""
+    """List every failure cause ddoctor diagnose knows (`ddoctor explain CODE` tells one in full)."""
     from ddoctor.cli.diagnose_cmd import run_signatures
 
     raise typer.Exit(run_signatures(fmt.value, no_color))
@@ -402,10 +416,10 @@ def smoke(
     node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank (multi-node)."),
     rdzv_endpoint: str = typer.Option(None, "--rdzv-endpoint", help="HOST:PORT of the rendezvous (multi-node)."),
     keep: bool = typer.Option(False, "--keep", help="Keep the checkpoint and result files."),
-    fmt: DiagFormat = typer.Option(DiagFormat.text, "--format", "-f", help="text or json (ddoctor.smoke/1)."),
+    fmt: SmokeFormat = typer.Option("text", "--format", "-f", help="text or json (ddoctor.smoke/1)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show generated text and every diagnosis."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the PASS/FAIL line."),
-    no_color: bool = typer.Option(False, "--no-color"),
+    no_color: NoColor = False,
     no_host: bool = typer.Option(False, "--no-host", help="Do not tailor failure advice to this host."),
     fault: str = typer.Option(None, "--fault", hidden=True, help="Test hook: raise@R, kill@R, hang@R[:phase]."),
     shards: int = typer.Option(None, "--shards", hidden=True, help="Test hook: write this many shards."),
@@ -428,14 +442,11 @@ def smoke(
 
     Examples:
 
+    \b
       ddoctor smoke                       # 2 ranks on CPU (gloo), or one per GPU (nccl)
-
       ddoctor smoke --nproc 4 --format json
-
       ddoctor smoke --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29400   # on each node
-
       ddoctor smoke --ckpt-dir llama-2-13b/ --nproc 2          # preflight a real checkpoint
-
       ddoctor smoke --ckpt-dir llama-2-13b/ --load             # and load it, one shard per rank
     """
     from ddoctor.cli.smoke_cmd import run_smoke_cmd
@@ -463,8 +474,36 @@ def _cleanup_on_exit() -> None:
     signal.signal(signal.SIGTERM, on_term)
 
 
+def _safe_streams() -> None:
+    """A character the terminal's encoding lacks (PYTHONIOENCODING=ascii, a C locale) is escaped, never
+    an UnicodeEncodeError; help and usage messages included."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+
+
+def _crash(exc: BaseException) -> None:
+    """Our own bug: a short scrubbed line on stderr, the scrubbed traceback in ~/.cache/ddoctor/last-crash.txt."""
+    import traceback
+
+    from ddoctor.cli.output import message
+    from ddoctor.redact import scrub
+
+    message(f"ddoctor: internal error: {type(exc).__name__}: {exc}")
+    log = Path.home() / ".cache" / "ddoctor" / "last-crash.txt"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(scrub("".join(traceback.format_exception(exc))), encoding="utf-8")
+        message(f"ddoctor: traceback saved to {log}")
+    except OSError:
+        pass
+
+
 def main() -> None:
     """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
+    _safe_streams()
     _cleanup_on_exit()
     from ddoctor.cli.prefetch import prefetch_torch
 
@@ -479,14 +518,5 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:
-        import traceback
-
-        sys.stderr.write(f"ddoctor: internal error: {type(exc).__name__}: {exc}\n")
-        log = Path.home() / ".cache" / "ddoctor" / "last-crash.txt"
-        try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(traceback.format_exc())
-            sys.stderr.write(f"ddoctor: traceback saved to {log}\n")
-        except OSError:
-            pass
+        _crash(exc)
         sys.exit(2)

@@ -7,13 +7,14 @@ import time
 from dataclasses import replace
 
 from ddoctor import __version__
-from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.cli.output import Output, error, message
 from ddoctor.host.summary import host_facts
 from ddoctor.model.report import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
     EXIT_USAGE,
     Action,
     CheckReport,
-    check_exit_code,
     contract_exit_code,
     finding_action,
 )
@@ -22,17 +23,22 @@ from ddoctor.probes.registry import all_probes, select
 from ddoctor.probes.runner import NOT_RUN, run_probes
 
 
-def _list(out: Output) -> int:
-    from rich.table import Table
+def _list(out: Output, fmt: str) -> int:
+    from ddoctor.model.report import CheckInfo, CheckList
 
-    def draw(console):
-        table = Table("id", "group", "what it checks", box=None, show_edge=False)
-        for p in all_probes():
-            table.add_row(p.id, p.group, p.description)
-        console.print(table)
+    checks = CheckList(checks=tuple(CheckInfo(id=p.id, group=p.group, title=p.title, description=p.description)
+                                    for p in all_probes()))
+    out.emit("check-list", fmt, checks)
+    return EXIT_OK
 
-    out.render(draw)
-    return 0
+
+def _scenarios(out: Output, fmt: str) -> int:
+    from ddoctor.host.fake import SCENARIOS
+    from ddoctor.model.report import Scenario, ScenarioList
+
+    out.emit("scenarios", fmt, ScenarioList(scenarios=tuple(Scenario(name=name, description=description)
+                                                             for name, (_, description) in SCENARIOS.items())))
+    return EXIT_OK
 
 
 def _make_host(simulate: str | None, *, deep: bool, use_cache: bool, budget_s: float):
@@ -85,8 +91,17 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
 
     for problem in plugin_probes()[1]:
         error(problem)
+    from ddoctor.render.catalog import Format, usage_error
+
+    mode = "check-list" if list_only else "scenarios" if simulate == "list" else "cluster" if cluster else "check"
+    problem = usage_error(mode, Format(fmt))
+    if problem:
+        error(problem)
+        return EXIT_USAGE
     if list_only:
-        return _list(out)
+        return _list(out, fmt)
+    if simulate == "list":
+        return _scenarios(out, fmt)
     if "live" in ids:  # `ddoctor check live` runs only the live collectives
         ids = [i for i in ids if i != "live"]
         live = True
@@ -112,12 +127,12 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     except KeyError:
         from ddoctor.host.fake import SCENARIOS
 
-        error(f"unknown scenario {simulate!r}; known: {', '.join(SCENARIOS)}")
+        error(f"unknown scenario {simulate!r}; known: {', '.join(SCENARIOS)} (`--simulate list` describes them)")
         return EXIT_USAGE
     ctx = ProbeContext(host=host, nproc=nproc)
 
     start = time.perf_counter()
-    findings = _run_with_progress(probes, ctx, ends_at, limit)
+    findings = _run_with_progress(probes, ctx, out, ends_at, limit)
     if live and not simulate:
         findings = findings + tuple(_live(host, nproc, max(1.0, ends_at - time.monotonic()), min_busbw,
                                           live_max_bytes, fault))
@@ -125,67 +140,49 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     report = CheckReport(findings=findings, duration_s=duration, ddoctor_version=__version__,
                          host=replace(host_facts(host), torch_version=_torch_version(host, findings)),
                          actions=_actions(probes, findings, strict),
-                         not_run=tuple(f.id for f in findings if f.error and f.error.type_name == NOT_RUN))
-    code = contract_exit_code(report, strict=strict, contract=exit_codes)
+                         not_run=tuple(f.id for f in findings if f.error and f.error.type_name == NOT_RUN),
+                         simulated=simulate)
     if cluster:
         return _cluster(host, findings, fmt, out, max(1.0, ends_at - time.monotonic()))
-    from ddoctor.redact import scrub_values
-    from ddoctor.render import check as r
+    from ddoctor.render.options import RenderOptions
 
-    report = scrub_values(report, out.secrets)
-
-    if fmt == "json":
-        out.write(r.render_json(report, strict=strict, exit_code=code, exit_codes=exit_codes))
-    elif fmt == "junit":
-        out.write(r.render_junit(report, strict=strict))
-    elif fmt == "markdown":
-        out.write(r.render_markdown(report, verbose=verbose))
-    elif fmt == "github":
-        from ddoctor.render.github import check_annotations
-
-        out.write(check_annotations(report, strict=strict))
-    elif quiet:
-        c = report.counts
-        bad = check_exit_code(report, strict=strict)
-        out.write(f"{'problems found' if bad else 'ready'}: {c['pass']} passed, {c['warn']} warnings, "
-                  f"{c['fail']} failed, {c['error']} errors")
-    else:
-        out.render(lambda console: r.render_text(report, console, verbose=verbose, strict=strict))
-    if exit_codes != "default" and fmt == "text":
-        out.write(f"action: {report.action.value} (exit {code} under --exit-codes {exit_codes})")
-    return code
+    out.emit("check", fmt, report, RenderOptions(verbose=verbose, strict=strict, quiet=quiet, exit_codes=exit_codes))
+    return contract_exit_code(report, strict=strict, contract=exit_codes)
 
 
 def _cluster(host, findings, fmt, out, timeout) -> int:
     """Every rank sends its fingerprint; rank 0 reports what differs (exit 1 on critical skew)."""
     from ddoctor.live import cluster as c
-    from ddoctor.redact import scrub_values
-    from ddoctor.render import cluster as rc
+    from ddoctor.model.cluster import ClusterReport
 
     rank = host.environ.get("RANK", host.environ.get("SLURM_PROCID"))
     if rank is None:
         error("--cluster runs inside a launched job: torchrun --nnodes N --nproc_per_node M -m ddoctor check "
               "--cluster (or srun ... python -m ddoctor check --cluster, with MASTER_ADDR and MASTER_PORT exported)")
         return EXIT_USAGE
+    if rank == "0":
+        # Loaded before the gather: once it returns, the other ranks exit with the verdict and torchrun stops
+        # the job when one exits 1, so rank 0 must print within moments.
+        import ddoctor.live.grouping
+        import ddoctor.render.formats  # noqa: F401
     try:
         got = c.gather(c.fingerprint(host, findings), timeout)
     except c.ClusterGatherError as exc:
         error(str(exc))
-        return 1
+        return EXIT_PROBLEMS
     if rank != "0":  # every rank exits with rank 0's verdict; rank 0 prints the report
-        sys.stderr.write(f"ddoctor: rank {rank} on {host.platform().hostname} sent its facts\n")
-        return 1 if got.get("problems") else 0
+        message(f"ddoctor: rank {rank} on {host.platform().hostname} sent its facts")
+        return EXIT_PROBLEMS if got.get("problems") else EXIT_OK
     from ddoctor.live.grouping import summarize
     from ddoctor.model.fingerprint import Fingerprint
+    from ddoctor.redact import scrub_values
 
+    # Scrubbed before grouping: a secret in one rank's value must not split it from the others' groups.
     fps = scrub_values(got.get("ranks", []), out.secrets)
     summary = summarize([Fingerprint.from_dict(fp) for fp in fps], world_size=got.get("world_size"),
                         deadline_s=timeout)
-    if fmt == "json":
-        out.write(rc.render_json(fps, summary))
-    else:
-        out.render(lambda console: rc.render_text(summary, console))
-    return 1 if summary.problems else 0
+    out.emit("cluster", fmt, ClusterReport(ranks=tuple(fps), summary=summary))
+    return EXIT_PROBLEMS if summary.problems else EXIT_OK
 
 
 def _live(host, nproc, timeout, min_busbw, max_bytes, fault):
@@ -195,20 +192,17 @@ def _live(host, nproc, timeout, min_busbw, max_bytes, fault):
 
     plan = make_plan(host_facts(host), nproc=nproc)
     if sys.stderr.isatty():
-        stderr_console().print(f"live: {plan.nproc} rank(s), {plan.backend} on {plan.device}…")
+        message(f"live: {plan.nproc} rank{'s' if plan.nproc != 1 else ''}, {plan.backend} on {plan.device}...")
     return run_live(plan, timeout=min(timeout, 120.0), min_busbw=min_busbw,
                     max_bytes=max_bytes or ((256 << 20) if plan.device == "cuda" else (64 << 20)), fault=fault)
 
 
-def _run_with_progress(probes, ctx, ends_at: float, limit: float):
+def _run_with_progress(probes, ctx, out: Output, ends_at: float, limit: float):
     """A spinner on stderr while checks run, only when a person is watching."""
-    if not sys.stderr.isatty():
-        return run_probes(probes, ctx, deadline=ends_at, budget_s=limit)
-    console = stderr_console()
     done = []
-    with console.status(f"checking (0/{len(probes)})…") as status:
+    with out.status(f"checking (0/{len(probes)})...") as update:
         def on_done(finding):
             done.append(finding.id)
-            status.update(f"checking ({len(done)}/{len(probes)}) — {finding.title} done…")
+            update(f"checking ({len(done)}/{len(probes)}): {finding.title} done...")
 
         return run_probes(probes, ctx, on_done=on_done, deadline=ends_at, budget_s=limit)

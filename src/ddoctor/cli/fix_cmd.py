@@ -22,16 +22,18 @@ def run_fix(*, paths: list[str], write: bool, unsafe: bool, select: list[str], i
     from ddoctor.fix.rules import RULE_INFO
     from ddoctor.fix.runner import fix_paths
     from ddoctor.render import fix as r
+    from ddoctor.render.catalog import Format, usage_error
 
     out = Output(no_color=no_color)
+    problem = usage_error("fix-rules" if list_rules else "fix", Format(fmt))
+    if problem:
+        error(problem)
+        return EXIT_USAGE
     if list_rules:
-        out.write(r.rule_list(list(RULE_INFO.values())))
+        out.emit("fix-rules", fmt, tuple(RULE_INFO.values()))
         return EXIT_OK
     if not paths:
         error("give files or directories to check (e.g. ddoctor fix train.py llama/)")
-        return EXIT_USAGE
-    if fmt not in ("text", "json", "github"):
-        error(f"ddoctor fix has no {fmt} format; use text, json or github")
         return EXIT_USAGE
     if diff_only and (write or fmt != "text"):
         error("--diff prints the diff alone; it goes with neither --write nor --format")
@@ -64,9 +66,7 @@ def run_fix(*, paths: list[str], write: bool, unsafe: bool, select: list[str], i
         clean = [replace(scrub_values(x, out.secrets), diff=x.diff) for x in results]
         _write_bytes((r.render_json(clean, write=write, unsafe=unsafe) + "\n").encode())
     elif fmt == "github":
-        from ddoctor.render.github import fix_annotations
-
-        out.write(fix_annotations(results))
+        out.emit("fix", fmt, tuple(results))
     elif diff_only:
         sys.stderr.write(r.summary(results, write=write, unsafe=unsafe) + "\n")
     else:

@@ -26,8 +26,11 @@ def _cuda_usable(ctx: ProbeContext) -> str:
 
 def run_report(*, fmt: str, timeout: float, no_color: bool, use_cache: bool = True) -> int:
     out = Output(no_color=no_color)
-    if fmt not in ("markdown", "json"):
-        error(f"unknown format {fmt!r}; use markdown or json")
+    from ddoctor.render.catalog import Format, usage_error
+
+    problem = usage_error("report", Format(fmt))
+    if problem:
+        error(problem)
         return EXIT_USAGE
     ends_at, left = _deadline(timeout)
     from ddoctor.host.envinfo import env_facts
@@ -58,12 +61,9 @@ def run_report(*, fmt: str, timeout: float, no_color: bool, use_cache: bool = Tr
         error(f"the environment facts (compilers, lscpu, packages) did not arrive within {timeout:.0f} s")
         return EXIT_USAGE
     from ddoctor import envreport
-    from ddoctor.redact import scrub_values
-    from ddoctor.render import report as r
 
     usable = "not known (the torch facts did not arrive in time)" if "torch.install" in not_run else _cuda_usable(ctx)
     rep = envreport.build(env_box[0], t, host.nvml(), check, cuda_usable=usable,
                           duration_s=time.perf_counter() - start)
-    rep = scrub_values(rep, out.secrets)
-    out.write(r.render_json(rep, exit_code=code) if fmt == "json" else r.render_markdown(rep))
+    out.emit("report", fmt, rep)
     return code

@@ -17,9 +17,7 @@ MAX_PARAMS_BYTES = 1 << 20
 def run_reshard(*, ckpt_dir: Path, mp: int, out: Path, fmt: str, no_color: bool, timeout: float) -> int:
     from ddoctor.host.child import describe_exit, run_python_child
     from ddoctor.llama_format import FormatError, parse_params
-    from ddoctor.render.jsonout import envelope
     from ddoctor.units import human_bytes
-
     o = Output(no_color=no_color)
     src = ckpt_dir.resolve()
     if not src.is_dir():
@@ -75,18 +73,13 @@ def run_reshard(*, ckpt_dir: Path, mp: int, out: Path, fmt: str, no_color: bool,
     if done is None:
         error(failed["message"] if failed else f"reshard {describe_exit(r)}")
         return EXIT_USAGE if failed and failed.get("no_space") else EXIT_PROBLEMS
-    largest = max(done["largest_input_shard"], done["largest_output_shard"])
-    if fmt == "json":
-        o.write(envelope("reshard", {"input": str(src), "output": str(dest), **done,
-                                     "peak_rss_vs_largest_shard": done["peak_rss"] / largest,
-                                     "working_rss_vs_largest_shard": (done["peak_rss"] - done["baseline_rss"])
-                                     / largest}))
-    else:
-        o.write(f"resharded {ckpt_dir} (MP={done['from_mp']}) into {out} (MP={done['to_mp']}): {done['keys']} keys, "
-                f"{human_bytes(done['input_bytes'])}, in {done['seconds']:.1f} s; peak memory "
-                f"{human_bytes(done['peak_rss'])} ({human_bytes(done['peak_rss'] - done['baseline_rss'])} above the "
-                f"interpreter, {(done['peak_rss'] - done['baseline_rss']) / largest:.2f}x the largest shard)\n"
-                f"run it with: torchrun --nproc_per_node {mp} ... --ckpt_dir {out}")
+    from ddoctor.model.reshard import ReshardReport
+
+    o.emit("reshard", fmt, ReshardReport(
+        input=str(src), output=str(dest), from_mp=done["from_mp"], to_mp=done["to_mp"], keys=done["keys"],
+        input_bytes=done["input_bytes"], seconds=done["seconds"], peak_rss=done["peak_rss"],
+        baseline_rss=done["baseline_rss"], largest_input_shard=done["largest_input_shard"],
+        largest_output_shard=done["largest_output_shard"]))
     return EXIT_OK
 
 

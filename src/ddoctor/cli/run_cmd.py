@@ -4,7 +4,8 @@ The job runs in its own process session (through `ranks.job`, so even a `kill -9
 its main process down). Its output is copied to our stdout/stderr in chunks as it arrives (progress
 bars drawn with `\r` pass at once) and fed, line by line, to the streaming diagnosis engine, so
 memory stays bounded however long the job runs or its lines are. The exit code is the job's
-(128+N for a signal), or a scheduler contract's with `--exit-codes`.
+(128+N for a signal), or a scheduler contract's with `--exit-codes`. With `--report FILE` the
+result also goes to a file (json by default): a JSON document never mixes into the job's streams.
 
 While it runs, its process tree is read every couple of seconds (`hang.watch`): with
 `--hang-timeout`, a job that printed nothing new for that long is snapshotted (every rank's stack,
@@ -17,7 +18,6 @@ evidence (the cgroup's OOM-kill count, the kernel log). Whatever the job leaves 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import signal
 import subprocess
@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.cli.output import Output, error, message
 from ddoctor.host.processes import kill_group
 from ddoctor.model.report import EXIT_USAGE, Action, action_exit_code
 from ddoctor.ranks.job import GRACE_S, Job, pump
@@ -39,15 +39,25 @@ INTERRUPT_SNAPSHOT_S = 8.0  # a user who pressed Ctrl-C waits for it
 POLL_S = 0.25
 
 
-def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_color: bool,
-            exit_codes: str = "default", hang_timeout: float | None = None, bundle: Path | None = None) -> int:
-    """`exit_codes`: default passes the job's exit code through; slurm and kubeflow turn the outcome into
-    that contract's code (kb/actions.py: drain, retry or stop, by the root cause; a hang is stop)."""
+def run_job(*, cmd: list[str], preflight: bool, fmt: str | None, use_host: bool, no_color: bool,
+            report: Path | None = None, exit_codes: str = "default", hang_timeout: float | None = None,
+            bundle: Path | None = None) -> int:
+    """`fmt` is the format of the `--report` file (json by default); without --report only text goes to
+    stderr after the job's own output. `exit_codes`: default passes the job's exit code through; slurm
+    and kubeflow turn the outcome into that contract's code (kb/actions.py: drain, retry or stop, by the
+    root cause; a hang is stop)."""
     from ddoctor.kb.engine import Session
     from ddoctor.ranks.activity import ActivityClock
 
     if not cmd:
         error("give the command to run after --, e.g. ddoctor run -- torchrun --nproc_per_node 2 train.py")
+        return EXIT_USAGE
+    if report is None and fmt not in (None, "text"):
+        error(f"--format {fmt} needs --report FILE: the job's own output is on stdout and stderr, so "
+              "ddoctor writes machine-readable results to a file (e.g. --report ddoctor.json)")
+        return EXIT_USAGE
+    if report is not None and not report.parent.is_dir():
+        error(f"--report {report}: {report.parent} is not a directory")
         return EXIT_USAGE
     if bundle is not None:
         from ddoctor.cli.snapshot_cmd import bundle_problem
@@ -136,7 +146,12 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
     if snap is not None:
         from ddoctor.cli.snapshot_cmd import emit
 
-        emit(snap, fmt, out, to_stderr=True, stderr_color=not no_color)
+        emit(snap, "text", out, to_stderr=True)
+        if report is not None:
+            try:
+                out.report(report, "snapshot", fmt or "json", snap)
+            except OSError as exc:
+                error(f"cannot write --report {report}: {exc.strerror or exc}")
         if bundle is not None:
             from ddoctor.cli.snapshot_cmd import write
 
@@ -155,10 +170,11 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
         return EXIT_INTERRUPTED
     assert rc is not None
     exit_code = rc if rc >= 0 else 128 - rc
-    if rc != 0:
+    action = Action.CONTINUE
+    if rc != 0 or report is not None:
         with lock:
             lines = list(tail)
-        kill = _sigkill_cause(watch, rc, proc.pid, lines)
+        kill = _sigkill_cause(watch, rc, proc.pid, lines) if rc != 0 else None
         if rc < 0:  # killed by a signal: say so the way torchrun's agent does, so the signal is diagnosed
             feed2, close2 = session.line_feeder("job status")
             feed2(f"failed (exitcode: {rc}) local_rank: 0 (pid: {proc.pid}) of binary: {cmd[0]}")
@@ -168,15 +184,12 @@ def run_job(*, cmd: list[str], preflight: bool, fmt: str, use_host: bool, no_col
             for e in kill.evidence:
                 feed3(e)
             close3()
-        action = _report(session, fmt, use_host, no_color, exit_code, exit_codes, kill)
-    else:
-        action = Action.CONTINUE
+        action = _report(session, cmd, fmt, use_host and rc != 0, no_color, exit_code, report, exit_codes, kill)
     if exit_codes == "default":
         return exit_code
     code = action_exit_code(action, exit_codes)
-    if fmt != "json":
-        sys.stderr.write(f"ddoctor: action {action.value} (exit {code} under --exit-codes {exit_codes}; "
-                         f"the job exited with {exit_code})\n")
+    message(f"ddoctor: action {action.value} (exit {code} under --exit-codes {exit_codes}; the job exited "
+            f"with {exit_code})")
     return code
 
 
@@ -242,42 +255,41 @@ def _sigkill_cause(watch, rc: int, pid: int, lines):
     return watch.kills.attribute(pids | set(watch.rank_pids()))
 
 
-def _report(session, fmt: str, use_host: bool, no_color: bool, exit_code: int, exit_codes: str,
-            kill=None) -> Action:
-    """Print the diagnosis on stderr; the action its root cause asks of a scheduler."""
+def _report(session, cmd: list[str], fmt: str | None, use_host: bool, no_color: bool, exit_code: int,
+            path: Path | None, exit_codes: str, kill=None) -> Action:
+    """The diagnosis as text on stderr when the job failed; the whole result into the --report file; the
+    action its root cause asks of a scheduler."""
+    from dataclasses import replace
+
     from ddoctor.host.summary import local_host_facts
     from ddoctor.kb.actions import failure_action
     from ddoctor.kb.tailor import tailor
-    from ddoctor.redact import scrub, scrub_values
-    from ddoctor.render import diagnose as r
+    from ddoctor.model.diagnosis import DiagnoseHost
+    from ddoctor.model.run import RunReport
+    from ddoctor.render.options import RenderOptions
 
     facts = None
     if use_host:
         try:
             facts = local_host_facts()
-        except Exception:
+        except Exception:  # host facts only refine advice
             facts = None
     out = Output(no_color=no_color)
-    result = scrub_values(session.result(tailor=lambda d: tailor(d, facts)), out.secrets)
+    diagnosis = replace(session.result(tailor=lambda d: tailor(d, facts)), host=DiagnoseHost.of(facts))
     if kill is not None and kill.verdict == "not-oom":
         # The kernel's own evidence rules the OOM killer out: its diagnosis would send the user the wrong way.
-        result = dataclasses.replace(result, diagnoses=tuple(d for d in result.diagnoses
-                                                             if d.name != "host-oom-killed"))
-    action = failure_action(result.diagnoses)
-    if fmt == "json":
-        extra = {} if exit_codes == "default" else {"action": action.value,
-                                                    "exit_code": action_exit_code(action, exit_codes)}
-        if kill is not None:
-            extra["sigkill"] = kill.to_dict()
-        sys.stderr.write(scrub(r.render_json(result, host=None, hints=True, extra=extra), out.secrets) + "\n")
-        return action
-    console = stderr_console()
-    console.print(f"[bold red]ddoctor: the job exited with code {exit_code}[/]")
-    if kill is not None:
-        from rich.text import Text
-
-        console.print(Text(f"SIGKILL: {scrub(kill.summary, out.secrets)}", style="bold yellow"))
-    r.render_text(result, console, show_all=False, hints=True)
+        diagnosis = replace(diagnosis, diagnoses=tuple(d for d in diagnosis.diagnoses if d.name != "host-oom-killed"))
+    action = failure_action(diagnosis.diagnoses) if exit_code != 0 else Action.CONTINUE
+    contract = None if exit_codes == "default" else (action, action_exit_code(action, exit_codes))
+    result = RunReport(command=tuple(cmd), exit_code=exit_code, diagnosis=diagnosis, contract=contract, sigkill=kill)
+    opts = RenderOptions(hints=True)
+    if exit_code != 0:
+        out.emit("run", "text", result, opts, to_stderr=True)
+    if path is not None:
+        try:
+            out.report(path, "run", fmt or "json", result, opts)
+        except OSError as exc:
+            error(f"cannot write --report {path}: {exc.strerror or exc}")
     return action
 
 

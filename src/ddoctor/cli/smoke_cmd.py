@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ddoctor.cli.output import Output, error, stderr_console
+from ddoctor.cli.output import Output, error
 from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 
@@ -18,7 +18,7 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.llama_format import FormatError, check_mp
-    from ddoctor.render import smoke as r
+    from ddoctor.render.options import RenderOptions
     from ddoctor.smoke.launch import SmokeOptions, plan_for
 
     out = Output(no_color=no_color)
@@ -67,22 +67,14 @@ def run_smoke_cmd(*, nproc, backend, device, timeout, max_new_tokens, seed, laun
     from ddoctor.smoke.launch import SmokeSetupError
 
     try:
-        report = _run_with_progress(opts, plan, diagnose)
+        report = _run_with_progress(opts, plan, diagnose, out)
     except SmokeSetupError as exc:
         error(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         error("interrupted: every rank was stopped")
         return 130
-    from ddoctor.redact import scrub_values
-
-    report = scrub_values(report, out.secrets)
-    if fmt == "json":
-        out.write(r.render_json(report))
-    elif quiet:
-        out.write(f"{'PASS' if report.ok else 'FAIL'}: {report.summary}")
-    else:
-        out.render(lambda console: r.render_text(report, console, verbose=verbose))
+    out.emit("smoke", fmt, report, RenderOptions(verbose=verbose, quiet=quiet))
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
@@ -93,7 +85,7 @@ def _preflight(ckpt_dir, nproc, fmt, out, host, quiet: bool = False) -> int:
     from ddoctor import __version__
     from ddoctor.host.summary import host_facts
     from ddoctor.model.report import CheckReport, check_exit_code
-    from ddoctor.render import check as rc
+    from ddoctor.render.options import RenderOptions
     from ddoctor.smoke.ckpt_check import inspect_dir, judge
 
     path = Path(ckpt_dir)
@@ -113,28 +105,23 @@ def _preflight(ckpt_dir, nproc, fmt, out, host, quiet: bool = False) -> int:
     code = check_exit_code(report, strict=False)
     if quiet and code == EXIT_OK:
         return code  # --load goes on; its report is the one document printed
-    if fmt == "json":
-        out.write(rc.render_json(report, strict=False, exit_code=code, kind="smoke-preflight"))
-    else:
-        out.render(lambda console: rc.render_text(report, console, verbose=True, strict=False,
-                                                  title=f"ddoctor smoke --ckpt-dir {ckpt_dir}"))
+    out.emit("smoke-preflight", fmt, report, RenderOptions(verbose=True, title=f"ddoctor smoke --ckpt-dir {ckpt_dir}"))
     return code
 
 
-def _run_with_progress(opts, plan, diagnose):
+def _run_with_progress(opts, plan, diagnose, out: Output):
     from ddoctor.smoke.launch import run_smoke
 
     world = plan.nproc * opts.nnodes
     if not sys.stderr.isatty():
         return run_smoke(opts, plan, diagnose=diagnose)
-    console = stderr_console()
     phases: dict[int, str] = {}
-    with console.status(f"starting {world} rank(s)…") as status:
+    with out.status(f"starting {world} rank{'s' if world != 1 else ''}...") as update:
         def on_event(rank: int, phase: str) -> None:
             phases[rank] = phase
             counts: dict[str, int] = {}
             for p in phases.values():
                 counts[p] = counts.get(p, 0) + 1
-            status.update("smoke: " + " · ".join(f"{p} {n}/{world}" for p, n in counts.items()))
+            update("smoke: " + " · ".join(f"{p} {n}/{world}" for p, n in counts.items()))
 
         return run_smoke(opts, plan, on_event=on_event, diagnose=diagnose)

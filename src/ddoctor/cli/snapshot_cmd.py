@@ -39,10 +39,10 @@ def _pids(values: Sequence[str]) -> list[int] | str:
 def run_snapshot(*, pids: Sequence[str], fmt: str, timeout: float, native: bool, bundle: Path | None,
                  no_color: bool, ras: str | None, verbose: bool = False) -> int:
     from ddoctor.hang import snapshot as snap_mod
-    from ddoctor.render.hang import FORMATS
+    from ddoctor.render.catalog import Format, usage_error
 
-    if fmt not in FORMATS:
-        error(f"--format {fmt} is not available for snapshot; use one of: {', '.join(FORMATS)}")
+    if (msg := usage_error("snapshot", Format(fmt))) is not None:
+        error(msg)
         return EXIT_USAGE
     chosen = _pids(pids)
     if isinstance(chosen, str):
@@ -78,32 +78,12 @@ def _progress():
     return lambda text: console.print(f"[dim]snapshot: {text}…[/]")
 
 
-def emit(snap: HangSnapshot, fmt: str, out: Output, *, verbose: bool = False, to_stderr: bool = False,
-         stderr_color: bool = False) -> None:
-    """Print a snapshot (scrubbed) on stdout, or on stderr for `run` (whose stdout is the job's)."""
-    from ddoctor.redact import scrub, scrub_values
-    from ddoctor.render import hang as r
+def emit(snap: HangSnapshot, fmt: str, out: Output, *, verbose: bool = False, to_stderr: bool = False) -> None:
+    """Print a snapshot through the format table (scrubbed, control characters made visible): on
+    stdout, or on stderr for `run` (whose stdout is the job's)."""
+    from ddoctor.render.options import RenderOptions
 
-    snap = scrub_values(snap, out.secrets)
-    if fmt == "json":
-        text = r.render_json(snap) + "\n"
-        if to_stderr:
-            sys.stderr.write(scrub(text, out.secrets))
-        else:
-            out.write(text)
-        return
-    if not to_stderr:
-        out.render(lambda console: r.render_text(snap, console, verbose=verbose))
-        return
-    from rich.console import Console
-
-    buf = io.StringIO()
-    color = stderr_color and sys.stderr.isatty()
-    console = Console(file=buf, force_terminal=color, no_color=not color, highlight=False, emoji=False,
-                      width=None if color else 100)
-    r.render_text(snap, console, verbose=verbose)
-    sys.stderr.write(scrub(buf.getvalue(), out.secrets))
-    sys.stderr.flush()
+    out.emit("snapshot", fmt, snap, RenderOptions(verbose=verbose), to_stderr=to_stderr)
 
 
 def bundle_problem(path: Path) -> str | None:

@@ -6,14 +6,14 @@ import bisect
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from typing import BinaryIO
 
 from ddoctor.kb.loader import load_signatures
 from ddoctor.kb.match import Matcher, to_diagnosis
-from ddoctor.kb.origin import ORIGIN_TRIGGERS, LogOrigin, OriginTracker
-from ddoctor.model.diagnosis import Diagnosis, Signature
+from ddoctor.kb.origin import ORIGIN_TRIGGERS, OriginTracker
+from ddoctor.model.diagnosis import DiagnoseResult, Diagnosis, Signature
 from ddoctor.model.logs import Evidence, Traceback
 from ddoctor.parse import exits
 from ddoctor.parse import parser as log_parser
@@ -23,21 +23,6 @@ from ddoctor.parse.reader import SMALL, Triggers, scan_file, scan_stream
 PARALLEL_MIN = 64 << 20  # below this, a second thread costs more than it saves
 
 Tailor = Callable[[Diagnosis], Diagnosis]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DiagnoseResult:
-    diagnoses: tuple[Diagnosis, ...]
-    bytes_read: int
-    lines_parsed: int
-    tracebacks: int
-    sources: tuple[str, ...]
-    origin: LogOrigin | None = None
-    notices: tuple[str, ...] = ()  # what the reader had to leave out (a gzip expansion cap, ...)
-
-    @property
-    def root(self) -> Diagnosis | None:
-        return self.diagnoses[0] if self.diagnoses else None
 
 
 @lru_cache(maxsize=4)

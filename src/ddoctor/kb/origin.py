@@ -9,9 +9,8 @@ one decides.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from ddoctor.model.logs import Traceback
+from ddoctor.model.logs import LogOrigin, Traceback
 
 # (regex over a printed line or frame path, system, strength, what it is)
 _CLUES: tuple[tuple[re.Pattern[str], str, int, str], ...] = (
@@ -47,22 +46,6 @@ ORIGIN_TRIGGERS: tuple[str, ...] = (
     r"Redirects are currently not supported in Windows or MacOs",
     r"\[WinError \d",
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LogOrigin:
-    """What the log tells about the machine it came from (None: it does not say)."""
-
-    system: str | None  # Darwin | Windows | Linux | Darwin-or-Windows
-    clue: str | None  # why we think so, in words
-    torch_version: str | None = None
-    torch_cuda: str | None = None
-    driver_version: str | None = None
-    gpus: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, object]:
-        return {"system": self.system, "clue": self.clue, "torch": self.torch_version, "torch_cuda": self.torch_cuda,
-                "driver": self.driver_version, "gpus": list(self.gpus)}
 
 
 class OriginTracker:

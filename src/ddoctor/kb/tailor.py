@@ -14,9 +14,9 @@ from dataclasses import replace
 
 from ddoctor.kb.conditions import all_hold
 from ddoctor.kb.loader import find_signature
-from ddoctor.kb.origin import LogOrigin
 from ddoctor.model.diagnosis import Diagnosis, Signature
 from ddoctor.model.host import HostFacts
+from ddoctor.model.logs import LogOrigin
 from ddoctor.units import gib, human_bytes
 from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
 

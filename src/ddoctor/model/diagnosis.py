@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ddoctor.model.logs import Evidence, Frame
+from ddoctor.model.host import HostFacts
+from ddoctor.model.logs import Evidence, Frame, LogOrigin
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,3 +133,52 @@ class Diagnosis:
             "user_frame": None if uf is None else {"file": uf.filename, "line": uf.lineno, "function": uf.function},
             "references": list(self.references),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiagnoseHost:
+    """The host the advice was tailored to (JSON `host`), so a reader knows which machine it fits."""
+
+    system: str
+    machine: str
+    torch: str | None
+    nvidia_gpus: int
+    driver: str | None
+
+    @classmethod
+    def of(cls, facts: HostFacts | None) -> DiagnoseHost | None:
+        """The block for these facts (None: the advice was not tailored)."""
+        if facts is None:
+            return None
+        return cls(system=facts.system, machine=facts.machine, torch=facts.torch_version,
+                   nvidia_gpus=facts.nvidia_gpus, driver=facts.driver_version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"system": self.system, "machine": self.machine, "torch": self.torch,
+                "nvidia_gpus": self.nvidia_gpus, "driver": self.driver}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiagnoseResult:
+    """Everything one diagnose run concluded, ranked best first; `host` (the machine the advice was
+    tailored to) is None when not tailored."""
+
+    diagnoses: tuple[Diagnosis, ...]
+    bytes_read: int
+    lines_parsed: int
+    tracebacks: int
+    sources: tuple[str, ...]
+    origin: LogOrigin | None = None  # the machine the log says it came from
+    notices: tuple[str, ...] = ()  # what the reader had to leave out (a gzip expansion cap, ...)
+    host: DiagnoseHost | None = None
+
+    @property
+    def root(self) -> Diagnosis | None:
+        return self.diagnoses[0] if self.diagnoses else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignatureList:
+    """The knowledge base as `ddoctor signatures` lists it."""
+
+    signatures: tuple[Signature, ...]

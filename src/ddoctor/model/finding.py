@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +35,32 @@ class Remediation:
         }
 
 
+class Level(str, Enum):
+    """How a message beside a verdict reads (Flutter's ValidationMessage): a fact, advice, or a problem."""
+
+    INFO = "info"
+    HINT = "hint"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    level: Level
+    text: str
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level.value, "text": self.text, "url": self.url}
+
+
+def info(text: str, url: str | None = None) -> Message:
+    return Message(level=Level.INFO, text=text, url=url)
+
+
+def hint(text: str, url: str | None = None) -> Message:
+    return Message(level=Level.HINT, text=text, url=url)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ErrorInfo:
     """Why a probe could not reach a verdict (crash or timeout)."""
@@ -51,8 +78,9 @@ class Finding:
     """One check's verdict.
 
     `summary` states the observed fact in one line with real values; `details` add further facts
-    (shown with -v); `remediation` is required for warn/fail so that no problem is reported without
-    a way out.
+    (shown with -v); `messages` carry a level, so advice (a hint) is told apart from a problem (an
+    error), and a passing check can give advice without reading as a failure. `remediation` is
+    required for warn/fail so that no problem is reported without a way out.
     """
 
     id: str
@@ -61,6 +89,7 @@ class Finding:
     status: Status
     summary: str
     details: tuple[str, ...] = ()
+    messages: tuple[Message, ...] = ()
     evidence: Evidence = field(default_factory=lambda: MappingProxyType({}))
     remediation: Remediation | None = None
     affects: tuple[str, ...] = ()
@@ -72,8 +101,15 @@ class Finding:
             raise ValueError(f"finding {self.id} is {self.status.value} but has no remediation")
         if self.status is Status.PASS and self.remediation is not None:
             raise ValueError(f"finding {self.id} passes but carries a remediation")
+        if self.status in (Status.PASS, Status.SKIP) and any(m.level is Level.ERROR for m in self.messages):
+            raise ValueError(f"finding {self.id} is {self.status.value} but carries an error message")
         if not isinstance(self.evidence, MappingProxyType):
             object.__setattr__(self, "evidence", MappingProxyType(dict(self.evidence)))
+
+    @property
+    def all_messages(self) -> tuple[Message, ...]:
+        """`details` as information, then the levelled messages: what -v and JSON show."""
+        return tuple(Message(level=Level.INFO, text=d) for d in self.details) + self.messages
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +119,7 @@ class Finding:
             "status": self.status.value,
             "summary": self.summary,
             "details": list(self.details),
+            "messages": [m.to_dict() for m in self.all_messages],
             "evidence": dict(self.evidence),
             "remediation": self.remediation.to_dict() if self.remediation else None,
             "affects": list(self.affects),

@@ -49,6 +49,14 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainedRule:
+    """`ddoctor explain DDF00N`: the rule and the causes whose knowledge-base entry names it."""
+
+    info: RuleInfo
+    fixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Edit:
     """One place a rule flagged, at the line and column of the file as the user has it."""
 

@@ -88,3 +88,19 @@ class Evidence:
         if self.source is not None:
             d.update(source=self.source, source_line=self.source_line)
         return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogOrigin:
+    """What the log tells about the machine it came from (None: it does not say)."""
+
+    system: str | None  # Darwin | Windows | Linux | Darwin-or-Windows
+    clue: str | None  # why we think so, in words
+    torch_version: str | None = None
+    torch_cuda: str | None = None
+    driver_version: str | None = None
+    gpus: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"system": self.system, "clue": self.clue, "torch": self.torch_version, "torch_cuda": self.torch_cuda,
+                "driver": self.driver_version, "gpus": list(self.gpus)}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
+from typing import Any
 
 from ddoctor.model.finding import Finding
 from ddoctor.model.host import HostFacts
@@ -49,12 +50,16 @@ def finding_action(f: Finding, *, on_fail: Action, strict: bool) -> Action:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckReport:
+    """`simulated` names the --simulate scenario the findings came from (None: this real host), so no
+    format can pass off a demo as a machine's verdict."""
+
     findings: tuple[Finding, ...]
     host: HostFacts
     duration_s: float
     ddoctor_version: str
     actions: Mapping[str, Action] = field(default_factory=lambda: MappingProxyType({}))  # finding id -> action
     not_run: tuple[str, ...] = ()  # checks the deadline stopped before they finished
+    simulated: str | None = None
 
     @property
     def action(self) -> Action:
@@ -103,3 +108,34 @@ def action_exit_code(action: Action, contract: str, *, warned: bool = False) -> 
             return 10 if warned else 0
         return 30 if action is Action.STOP else 20
     raise ValueError(f"unknown exit-code contract {contract!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckInfo:
+    """One entry of `ddoctor check --list`."""
+
+    id: str
+    group: str
+    title: str
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "group": self.group, "title": self.title, "description": self.description}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckList:
+    checks: tuple[CheckInfo, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A simulated host for `ddoctor check --simulate NAME` (demos and tests; never this machine)."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioList:
+    scenarios: tuple[Scenario, ...]

@@ -17,10 +17,11 @@ import json
 import pickle
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from ddoctor.model.flight_recorder import FrReport, Problem
 from ddoctor.ranksets import plural_ranks
 
 MAX_DUMP_BYTES = 256 << 20  # a 20 000-entry NCCL dump is a few MB
@@ -136,30 +137,6 @@ def _is_int(v: object) -> TypeGuard[int]:
 def _short(v: object) -> str:
     """A value from the dump, shown without walking it (a memo-shared nest can be astronomically long)."""
     return repr(v)[:40] if isinstance(v, (int, float, str, bytes, type(None))) else f"a {type(v).__name__}"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    kind: str  # missing | mismatch
-    process_group: str
-    seq: int
-    text: str
-    ranks: tuple[int, ...]
-
-
-@dataclass
-class FrReport:
-    ranks: dict[int, str] = field(default_factory=dict)  # rank -> file
-    problems: list[Problem] = field(default_factory=list)
-    last_completed: dict[int, int] = field(default_factory=dict)
-    unreadable: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ranks": {str(k): v for k, v in sorted(self.ranks.items())},
-                "problems": [{"kind": p.kind, "process_group": p.process_group, "seq": p.seq, "text": p.text,
-                              "ranks": list(p.ranks)} for p in self.problems],
-                "last_completed": {str(k): v for k, v in sorted(self.last_completed.items())},
-                "unreadable": self.unreadable}
 
 
 def _rank_of(path: Path) -> int | None:

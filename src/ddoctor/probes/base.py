@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ddoctor.host.base import Host
-from ddoctor.model.finding import Remediation
+from ddoctor.model.finding import Message, Remediation
 from ddoctor.model.status import Status
 from ddoctor.units import gib, human_bytes  # noqa: F401 - re-exported for probes
 
@@ -46,6 +46,7 @@ class Outcome:
     status: Status
     summary: str
     details: tuple[str, ...] = ()
+    messages: tuple[Message, ...] = ()
     evidence: Mapping[str, object] = field(default_factory=dict)
     remediation: Remediation | None = None
     affects: tuple[str, ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ddoctor import redact
+from ddoctor.model.finding import hint
 from ddoctor.probes.base import Outcome, ProbeContext, fix, ok, warn
 
 SLOW_WHEN_SET = {
@@ -54,16 +55,20 @@ def check_env_hygiene(ctx: ProbeContext) -> Outcome:
 
 
 def check_debuggability(ctx: ProbeContext) -> Outcome:
+    """Facts in the summary, advice as hints: a pass never reads as a verdict against the host."""
     env = ctx.env
     fr = env.get("TORCH_FR_BUFFER_SIZE") or env.get("TORCH_NCCL_TRACE_BUFFER_SIZE")
+    recorder = bool(fr) and fr != "0"
     tips = []
-    if not fr or fr == "0":
-        tips.append("a hang would leave no trace: export TORCH_FR_BUFFER_SIZE=2000 TORCH_NCCL_DUMP_ON_TIMEOUT=1")
+    if not recorder:
+        tips.append(hint("a hang would leave no trace: export TORCH_FR_BUFFER_SIZE=2000 TORCH_NCCL_DUMP_ON_TIMEOUT=1"))
     if "NCCL_DEBUG" not in env:
-        tips.append("for NCCL failures rerun with NCCL_DEBUG=INFO (WARN is quieter)")
+        tips.append(hint("for NCCL failures rerun with NCCL_DEBUG=INFO (WARN is quieter)"))
     if env.get("TORCH_DISTRIBUTED_DEBUG", "OFF").upper() != "DETAIL":
-        tips.append("mismatched collectives hang silently; TORCH_DISTRIBUTED_DEBUG=DETAIL names them (slower)")
-    tips.append("decorate your entry point with torch.distributed.elastic.multiprocessing.errors.record so "
-                "torchrun reports the real traceback")
-    return ok("the next failure will be " + ("well recorded" if fr and fr != "0" else "hard to debug"),
-              details=tuple(tips), evidence={"TORCH_FR_BUFFER_SIZE": fr, "NCCL_DEBUG": env.get("NCCL_DEBUG")})
+        tips.append(hint("mismatched collectives hang silently; TORCH_DISTRIBUTED_DEBUG=DETAIL names them (slower)"))
+    tips.append(hint("decorate your entry point with torch.distributed.elastic.multiprocessing.errors.record so "
+                     "torchrun reports the real traceback"))
+    summary = (f"flight recorder {'on' if recorder else 'off'}, NCCL_DEBUG={env.get('NCCL_DEBUG') or 'unset'}, "
+               f"TORCH_DISTRIBUTED_DEBUG={env.get('TORCH_DISTRIBUTED_DEBUG') or 'unset'}")
+    return ok(summary, messages=tuple(tips),
+              evidence={"TORCH_FR_BUFFER_SIZE": fr, "NCCL_DEBUG": env.get("NCCL_DEBUG")})

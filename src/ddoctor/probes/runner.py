@@ -20,7 +20,8 @@ from ddoctor.probes.base import C, Outcome, Probe, Unfinished
 
 def _to_finding(probe: Probe[C], outcome: Outcome, duration: float) -> Finding:
     return Finding(id=probe.id, title=probe.title, group=probe.group, status=outcome.status,
-                   summary=outcome.summary, details=outcome.details, evidence=outcome.evidence,
+                   summary=outcome.summary, details=outcome.details, messages=outcome.messages,
+                   evidence=outcome.evidence,
                    remediation=outcome.remediation, affects=outcome.affects, duration_s=duration)
 
 

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.text import Text
 
+from ddoctor.model.flight_recorder import FrReport
+from ddoctor.render.console import Lines, plural
 from ddoctor.render.jsonout import envelope
+from ddoctor.render.options import RenderOptions
 
 
-def render_text(rep, console: Console) -> None:
-    console.print(Text(f"flight recorder: {len(rep.ranks)} rank dump(s)", style="bold"))
+def text(rep: FrReport, opts: RenderOptions) -> str:
+    out = Lines(opts.style)
+    g = out.g
+    out.whole(Text(f"flight recorder: {plural(len(rep.ranks), 'rank dump')}", style="bold"))
     for line in rep.unreadable:
-        console.print(Text(f"  unreadable: {line}", style="yellow"))
+        out.prose(Text(f"unreadable: {line}", style="yellow"), indent=2, hang=2)
     if rep.last_completed:
-        console.print(Text("  last completed collective per rank: " + ", ".join(
-            f"rank {r}: #{c}" for r, c in sorted(rep.last_completed.items())), style="dim"))
+        out.prose(Text("last completed collective per rank: " + ", ".join(
+            f"rank {r}: #{c}" for r, c in sorted(rep.last_completed.items())), style="dim"), indent=2, hang=2)
     if not rep.problems:
-        console.print(Text("every rank issued the same collectives in the same order", style="bold green"))
-        return
+        out.prose(Text("every rank issued the same collectives in the same order", style="bold green"), hang=2)
+        return out.render()
     for p in rep.problems:
-        console.print(Text(f"[✗] process group {p.process_group or 'default'}: {p.text}", style="bold red"))
-    console.print(Text("fix: make every rank call the same collectives in the same order (look for rank-dependent "
-                       "branches or early returns around this call); TORCH_DISTRIBUTED_DEBUG=DETAIL reports such "
-                       "mismatches as errors instead of hangs", style="dim"))
+        out.prose(Text(f"[{g.fail}] process group {p.process_group or 'default'}: {p.text}", style="bold red"), hang=4)
+    out.prose(Text("fix: make every rank call the same collectives in the same order (look for rank-dependent "
+                   "branches or early returns around this call); TORCH_DISTRIBUTED_DEBUG=DETAIL reports such "
+                   "mismatches as errors instead of hangs", style="dim"), hang=5)
+    return out.render()
 
 
-def render_json(rep) -> str:
+def json(rep: FrReport, opts: RenderOptions) -> str:
     return envelope("fr", rep.to_dict())

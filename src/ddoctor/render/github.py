@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ddoctor.model.diagnosis import DiagnoseResult
+from ddoctor.model.fix import FileFix
+from ddoctor.model.report import CheckReport
 from ddoctor.model.status import Status
+from ddoctor.render.check import counts_text, simulated_banner
+from ddoctor.render.options import RenderOptions
 
 
 def _esc(s: str) -> str:
@@ -14,10 +21,10 @@ def _prop(s: str) -> str:
     return _esc(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def check_annotations(report, *, strict: bool) -> str:
-    lines = []
+def check(report: CheckReport, opts: RenderOptions) -> str:
+    lines = [f"::notice title=ddoctor simulated host::{_esc(simulated_banner(report))}"] if report.simulated else []
+    levels = {Status.FAIL: "error", Status.ERROR: "error", Status.WARN: "error" if opts.strict else "warning"}
     for f in report.findings:
-        levels = {Status.FAIL: "error", Status.ERROR: "error", Status.WARN: "error" if strict else "warning"}
         level = levels.get(f.status)
         if level is None:
             continue
@@ -25,12 +32,11 @@ def check_annotations(report, *, strict: bool) -> str:
         if f.remediation:
             body += "\nfix: " + f.remediation.summary + "".join(f"\n$ {c}" for c in f.remediation.commands)
         lines.append(f"::{level} title={_prop('ddoctor ' + f.id)}::{_esc(body)}")
-    c = report.counts
-    lines.append(f"ddoctor check: {c['pass']} passed, {c['warn']} warnings, {c['fail']} failed, {c['error']} errors")
+    lines.append(f"ddoctor check: {counts_text(report)}")
     return "\n".join(lines)
 
 
-def diagnose_annotations(result) -> str:
+def diagnose(result: DiagnoseResult, opts: RenderOptions) -> str:
     lines = []
     for i, d in enumerate(result.diagnoses):
         level = "error" if i == 0 else "warning"
@@ -44,7 +50,7 @@ def diagnose_annotations(result) -> str:
     return "\n".join(lines)
 
 
-def fix_annotations(results) -> str:
+def fix(results: Sequence[FileFix], opts: RenderOptions) -> str:
     lines = []
     for r in results:
         if r.error:

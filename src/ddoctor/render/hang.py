@@ -13,10 +13,11 @@ from rich.text import Text
 
 from ddoctor.model.hang import HangSnapshot, RankStack, StackGroup, short_path, where
 from ddoctor.ranksets import plural_ranks
+from ddoctor.render.console import capture
 from ddoctor.render.jsonout import envelope
+from ddoctor.render.options import RenderOptions
 from ddoctor.render.ras import STATE_WORDS
 
-FORMATS = ("text", "json")
 MAX_FRAMES = 12  # of a group's stack in text (JSON has them all)
 
 
@@ -140,3 +141,12 @@ def render_text(s: HangSnapshot, console: Console, *, verbose: bool = False) -> 
 
 def render_json(s: HangSnapshot) -> str:
     return envelope("snapshot", {**s.to_dict(), "problem": s.problem})
+
+
+def text(s: HangSnapshot, opts: RenderOptions) -> str:
+    """The format table's entry: the snapshot drawn in the terminal's style (width, colour, ASCII)."""
+    return capture(opts.style, lambda console: render_text(s, console, verbose=opts.verbose))
+
+
+def json(s: HangSnapshot, opts: RenderOptions) -> str:
+    return render_json(s)

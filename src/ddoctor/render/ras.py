@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.text import Text
 
 from ddoctor.model.ras import RasReport
-from ddoctor.render.check import ICON, STYLE
+from ddoctor.render.check import STYLE, icon
+from ddoctor.render.console import Lines, plural
 from ddoctor.render.jsonout import envelope
+from ddoctor.render.options import RenderOptions
 
 STATE_WORDS = {"healthy": "no problem reported", "progressing": "collectives are progressing",
                "stuck": "a collective is stuck", "dead": "ranks are dead or unreachable",
@@ -15,29 +16,33 @@ STATE_WORDS = {"healthy": "no problem reported", "progressing": "collectives are
                "in-flight": "operation counts differ (maybe in flight)", "unreachable": "no answer"}
 
 
-def render_text(report: RasReport, console: Console) -> None:
+def text(report: RasReport, opts: RenderOptions) -> str:
+    out = Lines(opts.style)
+    g = out.g
     head = Text()
     head.append("NCCL RAS ", style="bold")
     head.append(f"{report.address}: {STATE_WORDS.get(report.state, report.state)}")
     if report.polls:
-        head.append(f"  ({report.polls} polls, {report.communicators} communicators, {report.ranks} ranks"
-                    + (f", NCCL {report.nccl_version}" if report.nccl_version else "") + ")", style="dim")
-    console.print(head)
+        head.append(f"  ({plural(report.polls, 'poll')}, {plural(report.communicators, 'communicator')}, "
+                    f"{plural(report.ranks, 'rank')}" + (f", NCCL {report.nccl_version}" if report.nccl_version else "")
+                    + ")", style="dim")
+    out.prose(head, hang=2)
     for f in report.findings:
         line = Text()
-        line.append(f"[{ICON[f.status]}] ", style=STYLE[f.status])
+        line.append(f"[{icon(f.status, g)}] ", style=STYLE[f.status])
         line.append(f.title, style="bold")
         line.append(f"  {f.summary}")
-        console.print(line)
-        for d in f.details:
-            console.print(Text(f"    • {d}", style="dim"))
+        out.prose(line, hang=4)
+        for m in f.all_messages:
+            out.prose(Text(f"{g.bullet} {m.text}", style="dim"), indent=4, hang=2)
         if f.remediation:
-            console.print(Text(f"    fix: {f.remediation.summary}"))
+            out.prose(Text("fix: ", style="bold") + Text(f.remediation.summary), indent=4, hang=5)
             for c in f.remediation.commands:
-                console.print(Text(f"      $ {c}", style="cyan"), soft_wrap=True)
+                out.whole(f"$ {c}", indent=6, style="cyan")
     for p in report.problems:
-        console.print(Text(f"  note: {p}", style="dim"))
+        out.prose(Text(f"note: {p}", style="dim"), indent=2, hang=2)
+    return out.render()
 
 
-def render_json(report: RasReport) -> str:
+def json(report: RasReport, opts: RenderOptions) -> str:
     return envelope("ras", report.to_dict())
