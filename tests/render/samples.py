@@ -216,6 +216,12 @@ ENV_REPORT = EnvReport(check=CHECK, duration_s=0.21, sections=(
                                                           ("[pip] evil", "1.0 [x](http://e.vil) <img src=x> a|b"))),
     Section(title="CPU", block=("Architecture: x86_64", "Model name: ```fence``` CPU"))))
 
+def _snapshot_behind():
+    from tests.hang.test_render import CASES
+
+    return CASES["behind"]()
+
+
 SAMPLES: dict[str, dict[str, object]] = {
     "check": {"report": CHECK, "simulated": CHECK_SIMULATED},
     "check-list": {"list": CHECKS},
@@ -234,4 +240,5 @@ SAMPLES: dict[str, dict[str, object]] = {
     "reshard": {"done": RESHARD},
     "run": {"failed": RUN},
     "report": {"host": ENV_REPORT},
+    "snapshot": {"behind": _snapshot_behind()},
 }
