@@ -13,9 +13,11 @@ def test_check_tells_the_truth_about_this_host(run_cli):
     r = run_cli("check", "--format", "json", "-v")
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "ddoctor.check/1" and doc["ddoctor_version"]
+    assert doc["schema"] == "ddoctor.check/1"
+    assert doc["ddoctor_version"]
     f = {x["id"]: x for x in doc["findings"]}
-    assert f["torch.install"]["status"] == "pass" and f["torch.install"]["evidence"]["version"].endswith("+cpu")
+    assert f["torch.install"]["status"] == "pass"
+    assert f["torch.install"]["evidence"]["version"].endswith("+cpu")
     assert f["torch.flavour"]["evidence"]["flavour"] == "cpu"
     assert f["dist.nccl"]["evidence"]["nccl_available"] is False
     assert f["dist.backends"]["evidence"]["available"] == "gloo"
@@ -29,7 +31,8 @@ def test_require_cuda_fails_the_gate_here(run_cli):
     r = run_cli("check", "--require", "cuda", "--require", "gloo", "--format", "json")
     assert r.returncode == 1
     f = {x["id"]: x["status"] for x in json.loads(r.stdout)["findings"]}
-    assert f["require.cuda"] == "fail" and f["require.gloo"] == "pass"
+    assert f["require.cuda"] == "fail"
+    assert f["require.gloo"] == "pass"
 
 
 def test_bad_requirement_is_a_usage_error(run_cli):
@@ -49,7 +52,8 @@ def test_malformed_requirements_exit_2_listing_valid_forms(run_cli, spec):
 
 def test_unknown_check_id_is_a_usage_error(run_cli):
     r = run_cli("check", "nope")
-    assert r.returncode == 2 and "--list" in r.stderr
+    assert r.returncode == 2
+    assert "--list" in r.stderr
 
 
 def test_subset_and_list(run_cli):
@@ -57,7 +61,8 @@ def test_subset_and_list(run_cli):
     ids = {x["id"] for x in json.loads(r.stdout)["findings"]}
     assert ids == {"sys.shm", "sys.memory", "sys.ulimits", "sys.threads"}
     listing = run_cli("check", "--list").stdout
-    assert "cuda.arch" in listing and "launch.port" in listing
+    assert "cuda.arch" in listing
+    assert "launch.port" in listing
 
 
 def test_junit_and_markdown(run_cli):
@@ -67,7 +72,8 @@ def test_junit_and_markdown(run_cli):
     assert suite.get("failures") == "1"
     assert suite.find("testcase[@name='gpu.health']/failure") is not None
     md = run_cli("check", "--simulate", "ecc-errors", "--format", "markdown").stdout
-    assert "| ✗ fail | GPU memory health |" in md and "sudo nvidia-smi -r -i 3" in md
+    assert "| ✗ fail | GPU memory health |" in md
+    assert "sudo nvidia-smi -r -i 3" in md
 
 
 def test_port_in_use_is_reported_with_holder_and_free_port(run_cli):
@@ -78,7 +84,8 @@ def test_port_in_use_is_reported_with_holder_and_free_port(run_cli):
         r = run_cli("check", "launch.port", "--format", "json", env={"MASTER_PORT": str(port)})
     assert r.returncode == 1
     f = json.loads(r.stdout)["findings"][0]
-    assert f["status"] == "fail" and f["evidence"]["holder_pid"] is not None
+    assert f["status"] == "fail"
+    assert f["evidence"]["holder_pid"] is not None
     assert any(c.startswith("torchrun --master_port ") for c in f["remediation"]["commands"])
 
 
@@ -93,7 +100,8 @@ def test_secrets_never_printed(run_cli, fmt):
     env = {"HF_TOKEN": secret, "CUDA_PROFILE": secret, "NCCL_BUFFSIZE": secret}
     r = run_cli("check", "env.hygiene", "-v", "--format", fmt, env=env)
     assert "CUDA_PROFILE" in r.stdout
-    assert secret not in r.stdout and secret not in r.stderr
+    assert secret not in r.stdout
+    assert secret not in r.stderr
 
 
 def test_help_does_not_import_torch(run_cli):

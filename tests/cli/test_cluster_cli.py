@@ -54,9 +54,11 @@ def _torchrun_nodes(tmp_path, nproc: int, node_env: list[dict]):
 def test_two_nodes_two_ranks_with_skewed_nccl_settings(tmp_path):
     nodes, doc = _torchrun_nodes(tmp_path, 2, [_env(tmp_path), _env(tmp_path, NCCL_IB_DISABLE="1",
                                                                      NCCL_DEBUG="INFO")])
-    assert doc["schema"] == "ddoctor.cluster/1" and len(doc["ranks"]) == 4
+    assert doc["schema"] == "ddoctor.cluster/1"
+    assert len(doc["ranks"]) == 4
     diffs = {d["field"]: d for d in doc["differences"]}
-    assert diffs["NCCL_IB_DISABLE"]["critical"] and sorted(diffs["NCCL_IB_DISABLE"]["values"]["<unset>"]) != []
+    assert diffs["NCCL_IB_DISABLE"]["critical"]
+    assert sorted(diffs["NCCL_IB_DISABLE"]["values"]["<unset>"]) != []
     assert set(diffs["NCCL_DEBUG"]["values"]) == {"WARN", "INFO"}
     assert "torch" not in diffs
     assert 1 in {p.returncode for p in nodes}  # the verdict; both agents stop within the timeout (no exit-barrier wait)

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 def test_output_passes_through_byte_for_byte(run_cli):
     code = "import sys; sys.stdout.write('out \\u00e9\\n'); sys.stderr.write('err line\\n'); sys.exit(0)"
     r = run_cli("run", "--", sys.executable, "-c", code)
-    assert r.returncode == 0 and r.stdout == "out \u00e9\n" and r.stderr == "err line\n"
+    assert r.returncode == 0
+    assert r.stdout == "out \u00e9\n"
+    assert r.stderr == "err line\n"
 
 
 def test_failure_keeps_the_exit_code_and_reports_to_a_file(run_cli, tmp_path):

@@ -36,7 +36,8 @@ def test_wheel_and_sdist_install_without_touching_torch(tmp_path):
     wheel = next(dist.glob("ddoctor-*.whl"))
     assert next(dist.glob("ddoctor-*.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "ddoctor/kb/signatures/DD101_nccl-unavailable.toml" in names and "ddoctor/smoke/rank.py" in names
+    assert "ddoctor/kb/signatures/DD101_nccl-unavailable.toml" in names
+    assert "ddoctor/smoke/rank.py" in names
     assert "ddoctor/data/torch_wheels.toml" in names  # the wheel advice table
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
@@ -52,4 +53,5 @@ def test_wheel_and_sdist_install_without_touching_torch(tmp_path):
     subprocess.run([py, "-m", "pip", "install", "-q", str(wheel)], check=True, timeout=600)
     assert torch_state() == before
     r = subprocess.run([venv / "bin" / "ddoctor", "check", "-q"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and r.stdout.startswith("ready"), r.stdout + r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("ready"), r.stdout + r.stderr

@@ -26,7 +26,8 @@ def test_github_annotations(run_cli, tmp_path):
     f = tmp_path / "t.py"
     f.write_text('import torch.distributed as dist\ndist.init_process_group("nccl")\n')
     x = run_cli("fix", "--format", "github", str(f))
-    assert x.returncode == 1 and f"::error file={f},line=2,col=25,title=DDF001::" in x.stdout
+    assert x.returncode == 1
+    assert f"::error file={f},line=2,col=25,title=DDF001::" in x.stdout
 
 
 @pytest.mark.needs_shared
@@ -43,7 +44,8 @@ def test_no_color_and_non_tty_output_has_no_ansi(run_cli):
 
 def test_shell_completion_script(run_cli):
     r = run_cli("--show-completion", "bash")
-    assert r.returncode == 0 and "complete -o default -F _ddoctor_completion ddoctor" in r.stdout
+    assert r.returncode == 0
+    assert "complete -o default -F _ddoctor_completion ddoctor" in r.stdout
 
 
 def _plugin(tmp_path):
@@ -113,7 +115,8 @@ def test_plugins_add_probes_and_signatures(run_cli, tmp_path):
     env = {"PYTHONPATH": str(_plugin(tmp_path))}
     r = run_cli("check", "acme", "--format", "json", env=env)
     f = json.loads(r.stdout)["findings"]
-    assert [x["id"] for x in f] == ["acme.scratch"] and f[0]["status"] == "warn"
+    assert [x["id"] for x in f] == ["acme.scratch"]
+    assert f[0]["status"] == "warn"
     assert "plugin bad (acme_ddoctor:broken) was skipped: RuntimeError: plugin bug" in r.stderr
     assert "acme.scratch" in run_cli("check", "--list", env=env).stdout
     sigs = json.loads(run_cli("signatures", "--format", "json", env=env).stdout)["signatures"]
@@ -204,6 +207,7 @@ def test_at_80_columns_in_a_real_terminal_copyables_are_whole(tmp_path):
         assert "CHECKED-1" in text, text
         assert any(line.startswith("[✗] driver vs torch CUDA") for line in lines)
         wide = [line.strip() for line in lines if len(line) > 80 and "CHECKED-" not in line and "ddoctor check" not in line]
-        assert wide and all(line.startswith("$ ") for line in wide), wide
+        assert wide, wide
+        assert all(line.startswith("$ ") for line in wide), wide
     finally:
         tmux("kill-session", "-t", session)

@@ -64,10 +64,13 @@ def test_every_nvml_init_error_becomes_a_finding(tmp_path, name, hardening_stats
     """)
     nv = collect_nvml_facts(environ=env, timeout=30)
     hardening_stats["faults_injected"] += 1
-    assert isinstance(nv, NvmlFacts) and not nv.available and name in nv.error
+    assert isinstance(nv, NvmlFacts)
+    assert not nv.available
+    assert name in nv.error
     nv = NvmlFacts(available=False, error=nv.error, device_nodes=("/dev/nvidia0",))
     finding = cuda.check_driver(ProbeContext(host=_Host(nv)))
-    assert finding.status is Status.FAIL and finding.remediation.commands
+    assert finding.status is Status.FAIL
+    assert finding.remediation.commands
     hardening_stats["faults_handled"] += 1
 
 
@@ -81,7 +84,8 @@ def test_nvml_child_that_hangs_crashes_or_prints_garbage(tmp_path, body, expect,
     env = fake_pynvml(tmp_path, body)
     result = collect_nvml_facts(environ=env, timeout=3)
     hardening_stats["faults_injected"] += 1
-    assert isinstance(result, ProbeFailure) and expect in result.reason
+    assert isinstance(result, ProbeFailure)
+    assert expect in result.reason
     assert cuda.check_driver(ProbeContext(host=_Host(result))).status is Status.FAIL
     hardening_stats["faults_handled"] += 1
 
@@ -110,7 +114,9 @@ def test_per_device_queries_that_fail_are_nulls_not_crashes(tmp_path, hardening_
     """)
     nv = collect_nvml_facts(environ=env, timeout=30)
     hardening_stats["faults_injected"] += 1
-    assert nv.available and nv.gpus[0].name == "Tesla T4" and nv.gpus[0].capability is None
+    assert nv.available
+    assert nv.gpus[0].name == "Tesla T4"
+    assert nv.gpus[0].capability is None
     assert nv.cuda_driver_version_str == "12.2"
     hardening_stats["faults_handled"] += 1
 
@@ -126,7 +132,8 @@ def test_read_only_cache_dir_still_checks(run_cli, tmp_path, hardening_stats):
     hardening_stats["faults_injected"] += 1
     if os.geteuid() != 0:  # root ignores the mode bits: the directory is writable anyway
         assert not list(cache.iterdir())
-    assert r.returncode == 0 and json.loads(r.stdout)["findings"][0]["status"] == "pass"
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["findings"][0]["status"] == "pass"
     hardening_stats["faults_handled"] += 1
 
 
@@ -191,4 +198,5 @@ def test_smoke_binds_only_loopback(hardening_stats):
 
     opts = SmokeOptions(nproc=2, timeout=60)
     assert run_smoke(opts, plan_for(opts, facts), on_event=on_event).ok
-    assert listeners and all(ip.startswith("127.") or ip == "::1" for ip in listeners), listeners
+    assert listeners, listeners
+    assert all(ip.startswith("127.") or ip == "::1" for ip in listeners), listeners

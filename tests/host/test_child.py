@@ -25,7 +25,8 @@ def test_hung_child_is_killed_with_its_own_children(tmp_path):
         time.sleep(60)
     """)
     r = run_python_child(s, [], timeout=3)
-    assert r.timed_out and describe_exit(r) == "timed out"
+    assert r.timed_out
+    assert describe_exit(r) == "timed out"
     assert r.messages == ({"phase": "build"},)  # what it printed before hanging is kept
     grandchild = int(pidfile.read_text())
 
@@ -44,13 +45,15 @@ def test_hung_child_is_killed_with_its_own_children(tmp_path):
 def test_segfaulting_child(tmp_path):
     s = script(tmp_path, "import ctypes; ctypes.string_at(0)")
     r = run_python_child(s, [], timeout=30)
-    assert not r.timed_out and describe_exit(r) == "killed by SIGSEGV"
+    assert not r.timed_out
+    assert describe_exit(r) == "killed by SIGSEGV"
 
 
 def test_garbage_output_is_kept_apart(tmp_path):
     s = script(tmp_path, 'print("hello"); print("[1, 2]"); print(\'{"ok": 1}\')')
     r = run_python_child(s, [], timeout=30)
-    assert r.messages == ({"ok": 1},) and r.garbage == ("hello", "[1, 2]")
+    assert r.messages == ({"ok": 1},)
+    assert r.garbage == ("hello", "[1, 2]")
 
 
 def test_nonzero_exit_names_the_last_stderr_line(tmp_path):

@@ -16,7 +16,9 @@ def test_static_facts_read_torch_version_without_importing(monkeypatch):
 
     had = "torch" in sys.modules
     t = static_torch_facts()
-    assert t.installed and t.version and t.version.startswith("2.")
+    assert t.installed
+    assert t.version
+    assert t.version.startswith("2.")
     assert had or "torch" not in sys.modules
 
 
@@ -24,20 +26,28 @@ def test_static_facts_read_torch_version_without_importing(monkeypatch):
 def test_child_import_reports_this_cpu_build_and_caches_it(tmp_path):
     env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
     t, rt, failure = collect_torch_facts(environ=env, runtime=False, use_cache=True, timeout=120)
-    assert failure is None and rt is None
-    assert t.import_ok and t.source == "child"
-    assert t.cuda is None and t.nccl_available is False and t.gloo_available is True
+    assert failure is None
+    assert rt is None
+    assert t.import_ok
+    assert t.source == "child"
+    assert t.cuda is None
+    assert t.nccl_available is False
+    assert t.gloo_available is True
     assert ("cpu", "gloo") in t.default_backends
     assert list(Path(tmp_path, "ddoctor").glob("torch-*.json"))
     again, _, _ = collect_torch_facts(environ=env, runtime=False, use_cache=True, timeout=120)
-    assert again.source == "cache" and again.gloo_available is True and again.nccl_available is False
+    assert again.source == "cache"
+    assert again.gloo_available is True
+    assert again.nccl_available is False
 
 
 @pytest.mark.slow
 def test_runtime_child_on_this_host(tmp_path):
     env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
     _, rt, failure = collect_torch_facts(environ=env, runtime=True, use_cache=True, timeout=120)
-    assert failure is None and rt.cuda_available is False and rt.device_count == 0
+    assert failure is None
+    assert rt.cuda_available is False
+    assert rt.device_count == 0
 
 
 @pytest.mark.slow
@@ -48,7 +58,9 @@ def test_broken_torch_import_is_reported_not_raised(tmp_path):
         "raise OSError('libcudnn.so.8: cannot open shared object file: No such file or directory')\n")
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site"), "XDG_CACHE_HOME": str(tmp_path)}
     t, _, failure = collect_torch_facts(environ=env, runtime=False, use_cache=False, timeout=60)
-    assert failure is None and t.import_ok is False and "libcudnn.so.8" in t.import_error
+    assert failure is None
+    assert t.import_ok is False
+    assert "libcudnn.so.8" in t.import_error
 
 
 @pytest.mark.slow
@@ -58,12 +70,16 @@ def test_torch_import_that_hangs_times_out(tmp_path):
     (fake_pkg / "__init__.py").write_text("import time\ntime.sleep(60)\n")
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site"), "XDG_CACHE_HOME": str(tmp_path)}
     t, _, failure = collect_torch_facts(environ=env, runtime=False, use_cache=False, timeout=2)
-    assert failure is not None and failure.timed_out and t.import_ok is None
+    assert failure is not None
+    assert failure.timed_out
+    assert t.import_ok is None
 
 
 def test_nvml_is_absent_here():
     nv = RealHost().nvml()
-    assert isinstance(nv, NvmlFacts) and not nv.available and "NVMLError_LibraryNotFound" in nv.error
+    assert isinstance(nv, NvmlFacts)
+    assert not nv.available
+    assert "NVMLError_LibraryNotFound" in nv.error
 
 
 def test_port_state_names_this_process_as_holder():
@@ -74,7 +90,8 @@ def test_port_state_names_this_process_as_holder():
         s.listen()
         port = s.getsockname()[1]
         st = system.port_state(port)
-        assert not st.free and st.holder_pid == os.getpid()
+        assert not st.free
+        assert st.holder_pid == os.getpid()
     assert system.port_state(port).free
 
 

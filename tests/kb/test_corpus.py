@@ -39,7 +39,8 @@ def test_log_diagnoses_to_its_label(folder, entry, mode):
     if entry["cause"] == "none":
         assert names == []
     else:
-        assert names and names[0] == entry["cause"], names
+        assert names, names
+        assert names[0] == entry["cause"], names
 
 
 @pytest.mark.needs_shared

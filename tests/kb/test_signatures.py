@@ -42,9 +42,13 @@ def test_codes_and_names_are_unique_and_well_formed():
 
 @pytest.mark.parametrize("sig", SIGS, ids=lambda s: s.name)
 def test_docs_are_complete(sig):
-    assert sig.title and len(sig.what) > 40 and len(sig.why) > 40 and sig.fix_summary
+    assert sig.title
+    assert len(sig.what) > 40
+    assert len(sig.why) > 40
+    assert sig.fix_summary
     assert sig.fix_steps or sig.commands
-    assert any(e.kind == "match" for e in sig.examples) and any(e.kind == "no_match" for e in sig.examples)
+    assert any(e.kind == "match" for e in sig.examples)
+    assert any(e.kind == "no_match" for e in sig.examples)
 
 
 EXAMPLES = [(s, e) for s in SIGS for e in s.examples]
@@ -54,7 +58,8 @@ EXAMPLES = [(s, e) for s in SIGS for e in s.examples]
 def test_embedded_examples(sig, example):
     names = [d.name for d in diagnose_text(example.text).diagnoses]
     if example.kind == "match":
-        assert names and names[0] == sig.name, names
+        assert names, names
+        assert names[0] == sig.name, names
     else:
         assert sig.name not in names, names
 

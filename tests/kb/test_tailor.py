@@ -27,7 +27,8 @@ def test_cpu_wheel_on_gpu_host_gets_the_index_url_for_its_driver():
 
 def test_nccl_on_a_mac_says_gloo():
     d = tailor(root("RuntimeError: Distributed package doesn't have NCCL built in"), MAC)
-    assert "gloo" in d.host_notes[0] and "Darwin arm64" in d.host_notes[0]
+    assert "gloo" in d.host_notes[0]
+    assert "Darwin arm64" in d.host_notes[0]
 
 
 def test_port_and_env_commands_use_a_real_free_port():
@@ -41,7 +42,8 @@ def test_port_and_env_commands_use_a_real_free_port():
 def test_without_host_placeholders_become_readable():
     d = tailor(root("ValueError: Error initializing torch.distributed using env:// rendezvous: environment "
                     "variable RANK expected, but not set"), None)
-    assert any("MASTER_PORT=<free port>" in c for c in d.commands) and not d.host_notes
+    assert any("MASTER_PORT=<free port>" in c for c in d.commands)
+    assert not d.host_notes
 
 
 def test_shm_size_is_reported():

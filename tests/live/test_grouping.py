@@ -1,13 +1,12 @@
 """`check --cluster` at a thousand ranks: grouped findings, outliers named, missing ranks a finding."""
 
-import io
 import json
 
-from rich.console import Console
-
 from ddoctor.live.grouping import summarize
+from ddoctor.model.cluster import ClusterReport
 from ddoctor.model.fingerprint import Fingerprint
-from ddoctor.render.cluster import render_json, render_text
+from ddoctor.render import cluster
+from ddoctor.render.options import RenderOptions, Style
 
 WORLD = 1024
 PER_NODE = 8
@@ -49,9 +48,11 @@ def _summary(fps=None, **kw):
 
 
 def _text(summary) -> list[str]:
-    buf = io.StringIO()
-    render_text(summary, Console(file=buf, width=200, no_color=True, color_system=None))
-    return buf.getvalue().splitlines()
+    return cluster.text(ClusterReport(ranks=(), summary=summary), RenderOptions(style=Style(width=200))).splitlines()
+
+
+def render_json(fps, summary) -> str:
+    return cluster.json(ClusterReport(ranks=tuple(fps), summary=summary), RenderOptions())
 
 
 def test_the_ranks_that_never_reported_are_named():
@@ -94,24 +95,25 @@ def test_a_thousand_ranks_render_in_a_screen():
 
 def test_the_text_says_the_majority_once_and_names_the_outliers():
     line = next(line for line in _text(_summary()) if "nccl:" in line)
-    assert line == "✗ nccl: 1019 ranks have 2.27.3; outliers: 2.21.5 on ranks 17,512"
+    assert line == "[✗] nccl: 1019 ranks have 2.27.3; outliers: 2.21.5 on ranks 17,512"
 
 
 def test_the_text_names_the_missing_ranks_and_the_deadline():
     line = next(line for line in _text(_summary(deadline_s=60)) if "never reported" in line)
-    assert "ranks 5,700-701 (3 of 1024)" in line and "60 s deadline" in line
+    assert "ranks 5,700-701 (3 of 1024)" in line
+    assert "60\u00a0s deadline" in line  # a duration never split from its unit
 
 
 def test_a_small_majority_is_listed_rank_by_rank():
     fps = [_fp(r, env={"NCCL_DEBUG": "INFO" if r >= 2 else "WARN"}) for r in range(4)]
     line = next(line for line in _text(summarize([Fingerprint.from_dict(fp) for fp in fps])) if "NCCL_DEBUG" in line)
-    assert line == "✗ NCCL_DEBUG: ranks 0-1 have WARN; outliers: INFO on ranks 2-3"
+    assert line == "[✗] NCCL_DEBUG: ranks 0-1 have WARN; outliers: INFO on ranks 2-3"
 
 
 def test_a_value_unique_to_every_rank_stays_one_line():
     fps = [_fp(r, env={"NCCL_DEBUG": "WARN", "NCCL_SOCKET_IFNAME": f"eth{r}"}) for r in range(WORLD)]
     lines = _text(_summary(fps))
-    assert "1020 other values on 1020 ranks" in next(line for line in lines if line.startswith("✗ NCCL_SOCKET"))
+    assert "1,020 other values on 1,020 ranks" in next(line for line in lines if line.startswith("[✗] NCCL_SOCKET"))
 
 
 def test_many_differing_fields_are_capped():
@@ -122,7 +124,8 @@ def test_many_differing_fields_are_capped():
 def test_long_rank_lists_are_capped():
     fps = [_fp(r, nccl="2.21.5" if r % 3 == 0 and r < 600 else "2.27.3") for r in range(WORLD)]
     line = next(line for line in _text(_summary(fps)) if "nccl:" in line)
-    assert "more)" in line and len(line) < 200
+    assert "more)" in line
+    assert len(line) < 200
 
 
 def test_json_keeps_every_rank_of_every_value():

@@ -48,22 +48,29 @@ def dumps(tmp_path, mode):
 
 def test_names_the_rank_that_never_issued_the_collective(tmp_path):
     rep = analyze(dumps(tmp_path, "missing"))
-    assert sorted(rep.ranks) == [0, 1] and len(rep.problems) == 1
+    assert sorted(rep.ranks) == [0, 1]
+    assert len(rep.problems) == 1
     p = rep.problems[0]
-    assert p.kind == "missing" and p.seq == 3 and p.ranks == (1,)
+    assert p.kind == "missing"
+    assert p.seq == 3
+    assert p.ranks == (1,)
     assert "rank 1 never issued collective #3 (gloo:all_reduce sizes [[4, 5]]" in p.text
 
 
 def test_names_a_mismatched_collective(tmp_path):
     p = analyze(dumps(tmp_path, "mismatch")).problems[0]
-    assert p.kind == "mismatch" and p.seq == 3 and "gloo:all_reduce" in p.text and "gloo:all_gather" in p.text
+    assert p.kind == "mismatch"
+    assert p.seq == 3
+    assert "gloo:all_reduce" in p.text
+    assert "gloo:all_gather" in p.text
 
 
 def test_consistent_ranks_report_nothing(tmp_path, run_cli):
     folder = dumps(tmp_path, "ok")
     assert analyze(folder).problems == []
     r = run_cli("diagnose", "--fr", str(folder))
-    assert r.returncode == 0 and "same collectives in the same order" in r.stdout
+    assert r.returncode == 0
+    assert "same collectives in the same order" in r.stdout
 
 
 def test_cli_exit_code_and_json(tmp_path, run_cli):
@@ -71,7 +78,9 @@ def test_cli_exit_code_and_json(tmp_path, run_cli):
 
     r = run_cli("diagnose", "--fr", str(dumps(tmp_path, "missing")), "--format", "json")
     doc = json.loads(r.stdout)
-    assert r.returncode == 1 and doc["schema"] == "ddoctor.fr/1" and doc["problems"][0]["ranks"] == [1]
+    assert r.returncode == 1
+    assert doc["schema"] == "ddoctor.fr/1"
+    assert doc["problems"][0]["ranks"] == [1]
 
 
 def test_a_dump_that_tries_to_run_code_is_refused(tmp_path):
@@ -83,4 +92,5 @@ def test_a_dump_that_tries_to_run_code_is_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         load_dump(tmp_path / "trace_rank_0")
     rep = analyze(tmp_path)
-    assert rep.unreadable and not (tmp_path / "pwned").exists()
+    assert rep.unreadable
+    assert not (tmp_path / "pwned").exists()

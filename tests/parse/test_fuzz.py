@@ -52,7 +52,8 @@ def test_log_shaped_noise_never_crashes(pairs, windowed):
     text = "\n".join(a + b for a, b in pairs)
     r = run(text.encode("utf-8", "surrogatepass"), small=0 if windowed else 8 << 20)
     for d in r.diagnoses:
-        assert 0 <= d.score <= 1 and d.evidence
+        assert 0 <= d.score <= 1
+        assert d.evidence
 
 
 def _cpu(fn) -> float:
@@ -173,5 +174,6 @@ def test_a_million_frames_stay_bounded():
     for i, line in enumerate(text.split("\n"), 1):
         p.feed(i, line)
     p.close()
-    assert len(tbs) == 1 and len(tbs[0].final.frames) <= MAX_FRAMES
+    assert len(tbs) == 1
+    assert len(tbs[0].final.frames) <= MAX_FRAMES
     assert tbs[0].final.short_type == "RecursionError"

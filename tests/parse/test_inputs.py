@@ -160,7 +160,8 @@ def test_gzip_bombs_are_capped_and_say_so(tmp_path, monkeypatch):
     finally:
         inp.close()
     assert s.bytes_read <= max(1 << 20, os.path.getsize(p) * 4)
-    assert inp.notices and "gzip" in inp.notices[0]
+    assert inp.notices
+    assert "gzip" in inp.notices[0]
 
 
 def test_a_leading_nul_run_is_text_not_binary():

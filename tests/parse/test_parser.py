@@ -44,7 +44,8 @@ def test_chains_match_traceback_exception(kind):
     te = traceback.TracebackException.from_exception(exc)
     (tb,), _, _ = parse(formatted(exc))
     assert [b.short_type for b in tb.blocks] == ["KeyError", "RuntimeError"]
-    assert tb.blocks[0].message == "'shard_7'" and tb.blocks[1].message == str(exc)
+    assert tb.blocks[0].message == "'shard_7'"
+    assert tb.blocks[1].message == str(exc)
     assert tb.blocks[1].link == kind
     assert len(tb.blocks[1].frames) == len(te.stack)
     assert len(tb.blocks[0].frames) == len(te.__cause__.stack if kind == "cause" else te.__context__.stack)
@@ -63,7 +64,8 @@ def test_recursion_elision_and_carets():
         text = formatted(e)
     assert "Previous line repeated" in text
     (tb,), _, _ = parse(text)
-    assert tb.final.short_type == "ValueError" and tb.final.message == "bottom"
+    assert tb.final.short_type == "ValueError"
+    assert tb.final.message == "bottom"
 
 
 def test_syntax_error():
@@ -123,7 +125,8 @@ def test_crlf_and_localized_french_traceback():
             '    torch.distributed.init_process_group("nccl")\r\n'
             "RuntimeError: Distributed package doesn't have NCCL built in\r\n")
     (tb,), _, _ = parse(text)
-    assert tb.final.frames[0].filename == "/home/u/llama/generation.py" and tb.final.frames[0].lineno == 42
+    assert tb.final.frames[0].filename == "/home/u/llama/generation.py"
+    assert tb.final.frames[0].lineno == 42
     assert diagnose_text(text).root.name == "nccl-unavailable"
 
 
@@ -134,7 +137,8 @@ def test_logger_prefixed_traceback():
                       pre + "    return run_method(self)",
                       pre + "KeyError: 'missing'"])
     (tb,), _, _ = parse(text)
-    assert tb.final.short_type == "KeyError" and tb.final.frames[0].lineno == 612
+    assert tb.final.short_type == "KeyError"
+    assert tb.final.frames[0].lineno == 612
 
 
 def test_mangled_paste_without_line_breaks():
@@ -142,7 +146,8 @@ def test_mangled_paste_without_line_breaks():
             '    main()  File "run.py", line 219, in main\n'
             "RuntimeError: Address already in use`")
     (tb,), _, _ = parse(text)
-    assert len(tb.final.frames) == 2 and tb.final.short_type == "RuntimeError"
+    assert len(tb.final.frames) == 2
+    assert tb.final.short_type == "RuntimeError"
 
 
 def test_partial_paste_without_header():
@@ -166,7 +171,8 @@ def test_mp_spawn_rank_is_recovered():
         "KeyError: 3",
     ])
     tbs, _, _ = parse(text)
-    assert tbs[-1].rank == 3 and tbs[-1].final.short_type == "KeyError"
+    assert tbs[-1].rank == 3
+    assert tbs[-1].final.short_type == "KeyError"
 
 
 def test_torchrun_summary_block():
@@ -192,7 +198,8 @@ def test_torchrun_summary_block():
     ])
     _, failures, _ = parse(text)
     root = [f for f in failures if f.root_cause]
-    assert len(failures) == 2 and len(root) == 1
+    assert len(failures) == 2
+    assert len(root) == 1
     r = root[0]
     assert (r.rank, r.local_rank, r.exitcode, r.signal, r.pid, r.host) == (5, 1, -9, "SIGKILL", 21778, "node7")
     assert r.error_file.endswith("error.json")
@@ -231,7 +238,8 @@ def test_secondary_error_during_handling_ranks_after_the_first():
         "ValueError: Default process group has not been initialized, please make sure to call init_process_group.",
     ])
     names = [d.name for d in diagnose_text(text).diagnoses]
-    assert names[0] == "nccl-unavailable" and "pg-not-initialized" in names
+    assert names[0] == "nccl-unavailable"
+    assert "pg-not-initialized" in names
 
 
 def test_oom_killed_rank_beats_peer_timeouts():
@@ -249,7 +257,8 @@ def test_oom_killed_rank_beats_peer_timeouts():
     ])
     r = diagnose_text(text)
     assert [d.name for d in r.diagnoses] == ["host-oom-killed", "nccl-timeout"]
-    assert r.diagnoses[1].symptom and r.diagnoses[1].ranks == (1, 2)
+    assert r.diagnoses[1].symptom
+    assert r.diagnoses[1].ranks == (1, 2)
 
 
 def test_failure_without_any_signature_is_unknown():
@@ -280,9 +289,11 @@ def test_rich_boxed_traceback_rendered_by_rich_itself():
         console = Console(file=io.StringIO(), width=100, color_system=None)
         console.print(RichTraceback(show_locals=False))
         text = console.file.getvalue()
-    assert "╭" in text and "❱" in text
+    assert "╭" in text
+    assert "❱" in text
     (tb,), _, _ = parse(text)
-    assert tb.final.short_type == "KeyError" and tb.final.message == "1"
+    assert tb.final.short_type == "KeyError"
+    assert tb.final.message == "1"
     assert [f.function for f in tb.final.frames][-1] == "load"
     assert tb.final.frames[-1].filename.endswith("test_parser.py")
 
@@ -299,7 +310,8 @@ def test_rich_frame_wrapped_at_the_panel_edge():
     ])
     (tb,), _, _ = parse(text)
     assert tb.final.frames[-1].filename.endswith("rich/frames/test_parser_long_module_name.py")
-    assert tb.final.frames[-1].lineno == 7 and tb.final.short_type == "KeyError"
+    assert tb.final.frames[-1].lineno == 7
+    assert tb.final.short_type == "KeyError"
     between_words = text.replace("test_parser_long_module_name │\n│ .py:7 in <module>",
                                  "test_parser_long_module_name.py:7 in │\n│ a_function_name_that_wrapped")
     (tb,), _, _ = parse(between_words)
@@ -314,7 +326,8 @@ def test_windows_paths_and_user_frame():
             "    raise AssertionError(\"Torch not compiled with CUDA enabled\")\r\n"
             "AssertionError: Torch not compiled with CUDA enabled\r\n")
     (tb,), _, _ = parse(text)
-    assert tb.user_frame.filename == "C:\\Users\\dev\\proj\\run.py" and tb.user_frame.lineno == 12
+    assert tb.user_frame.filename == "C:\\Users\\dev\\proj\\run.py"
+    assert tb.user_frame.lineno == 12
     assert diagnose_text(text).root.name == "cuda-unavailable-build"
 
 

@@ -57,7 +57,8 @@ def test_three_scanning_modes_agree(tmp_path, seed, monkeypatch):
     monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
     parallel.add_path(str(path))
     expected = summary(full.result())
-    assert expected and summary(windowed.result()) == expected
+    assert expected
+    assert summary(windowed.result()) == expected
     assert summary(parallel.result()) == expected
     assert full.lines_read == windowed.lines_read == parallel.lines_read == data.count(b"\n")
 
@@ -67,7 +68,8 @@ def test_line_numbers_are_exact_in_windowed_mode():
     s = Session(small=0)
     s.add_stream(io.BytesIO(data), "x")
     root = s.result().root
-    assert root.name == "nccl-unavailable" and root.evidence[0].lineno == 5001
+    assert root.name == "nccl-unavailable"
+    assert root.evidence[0].lineno == 5001
 
 
 def test_lines_across_several_inputs_are_numbered_continuously():

@@ -23,8 +23,12 @@ def statuses(host, **kw):
 
 def test_healthy_h100_node_passes_everything():
     s = statuses(fake.h100x8())
-    assert Status.FAIL not in s.values() and Status.ERROR not in s.values() and Status.WARN not in s.values()
-    assert s["cuda.arch"] is Status.PASS and s["cuda.init"] is Status.PASS and s["dist.nccl"] is Status.PASS
+    assert Status.FAIL not in s.values()
+    assert Status.ERROR not in s.values()
+    assert Status.WARN not in s.values()
+    assert s["cuda.arch"] is Status.PASS
+    assert s["cuda.init"] is Status.PASS
+    assert s["dist.nccl"] is Status.PASS
 
 
 def test_recommends_nccl_on_a_gpu_node_and_gloo_on_cpu():
@@ -90,19 +94,23 @@ def test_minor_compat_warns_when_a_gpu_needs_ptx_jit():
 
 def test_sm120_on_wheel_without_it():
     f = verdicts(fake.sm120_unsupported())["cuda.arch"]
-    assert f.status is Status.FAIL and "sm_120" in f.summary
+    assert f.status is Status.FAIL
+    assert "sm_120" in f.summary
     assert f.affects == ("GPU 0",)
 
 
 def test_ecc_errors_name_the_gpu_and_exclude_it():
     f = verdicts(fake.ecc_errors())["gpu.health"]
-    assert f.status is Status.FAIL and f.affects == ("GPU 3",)
+    assert f.status is Status.FAIL
+    assert f.affects == ("GPU 3",)
     assert "export CUDA_VISIBLE_DEVICES=0,1,2,4,5,6,7" in " ".join(f.remediation.commands)
 
 
 def test_stale_process_is_named_with_kill_command():
     f = verdicts(fake.stale_process())["gpu.occupancy"]
-    assert f.status is Status.WARN and "48211" in f.summary and "kill 48211" in f.remediation.commands
+    assert f.status is Status.WARN
+    assert "48211" in f.summary
+    assert "kill 48211" in f.remediation.commands
 
 
 def test_prohibited_compute_mode_fails():
@@ -115,7 +123,8 @@ def test_prohibited_compute_mode_fails():
 
 def test_macos_arm64_uses_mps_and_gloo():
     v = verdicts(fake.macos_arm64())
-    assert v["mps"].status is Status.PASS and "gloo" in v["mps"].summary
+    assert v["mps"].status is Status.PASS
+    assert "gloo" in v["mps"].summary
     assert v["dist.backends"].evidence["backend"] == "gloo"
     assert v["dist.backends"].evidence["device"] == "mps"
     assert v["sys.shm"].status is Status.SKIP
@@ -123,12 +132,14 @@ def test_macos_arm64_uses_mps_and_gloo():
 
 def test_rosetta_python_fails_mps():
     f = verdicts(fake.macos_rosetta())["mps"]
-    assert f.status is Status.FAIL and "Rosetta" in f.summary
+    assert f.status is Status.FAIL
+    assert "Rosetta" in f.summary
 
 
 def test_cpu_host_tells_the_truth_about_nccl():
     v = verdicts(fake.FakeHost())
-    assert v["dist.nccl"].status is Status.PASS and v["dist.nccl"].evidence["nccl_available"] is False
+    assert v["dist.nccl"].status is Status.PASS
+    assert v["dist.nccl"].evidence["nccl_available"] is False
     assert v["cuda.driver"].status is Status.SKIP
 
 
@@ -136,20 +147,23 @@ def test_cuda_visible_devices_empty_hides_gpus():
     host = fake.h100x8()
     host.environ = {"CUDA_VISIBLE_DEVICES": ""}
     f = verdicts(host)["cuda.visible"]
-    assert f.status is Status.FAIL and "unset CUDA_VISIBLE_DEVICES" in f.remediation.commands
+    assert f.status is Status.FAIL
+    assert "unset CUDA_VISIBLE_DEVICES" in f.remediation.commands
 
 
 def test_cuda_visible_devices_out_of_range():
     host = fake.h100x8()
     host.environ = {"CUDA_VISIBLE_DEVICES": "0,9,1"}
     f = verdicts(host)["cuda.visible"]
-    assert f.status is Status.FAIL and "'9'" in f.summary
+    assert f.status is Status.FAIL
+    assert "'9'" in f.summary
 
 
 def test_more_ranks_than_gpus_predicts_invalid_ordinal():
     host = fake.h100x8()
     f = verdicts(host, nproc=16)["cuda.visible"]
-    assert f.status is Status.FAIL and "invalid device ordinal" in f.summary
+    assert f.status is Status.FAIL
+    assert "invalid device ordinal" in f.summary
     assert "torchrun --nproc_per_node 8 ..." in f.remediation.commands
 
 
@@ -158,7 +172,8 @@ def test_cuda_init_failure_and_timeout():
     host.runtime_ = replace(host.runtime_, cuda_init=((0, True, "80 ms"), (1, False, "timed out creating a CUDA "
                                                                                     "context")))
     f = verdicts(host)["cuda.init"]
-    assert f.status is Status.FAIL and f.affects == ("GPU 1",)
+    assert f.status is Status.FAIL
+    assert f.affects == ("GPU 1",)
 
 
 def test_nvml_hang_is_a_failure_not_a_pass():
@@ -172,7 +187,8 @@ def test_nvml_driver_not_loaded():
     host.nvml_ = fake.NvmlFacts(available=False, error="NVMLError_DriverNotLoaded: Driver Not Loaded",
                                 device_nodes=("/dev/nvidia0",))
     f = verdicts(host)["cuda.driver"]
-    assert f.status is Status.FAIL and "modprobe nvidia" in " ".join(f.remediation.commands)
+    assert f.status is Status.FAIL
+    assert "modprobe nvidia" in " ".join(f.remediation.commands)
 
 
 def test_torch_import_failure_is_a_finding():
@@ -196,7 +212,8 @@ def test_torch_absent():
     host = fake.FakeHost()
     host.torch_ = fake.TorchFacts(installed=False)
     s = statuses(host)
-    assert s["torch.install"] is Status.FAIL and s["dist.nccl"] is Status.SKIP
+    assert s["torch.install"] is Status.FAIL
+    assert s["dist.nccl"] is Status.SKIP
 
 
 @pytest.mark.parametrize(("env", "status"), [
@@ -223,8 +240,10 @@ def test_port_in_use_names_the_holder_and_a_free_port():
     host.ports = {29500: PortState(port=29500, free=False, holder_pid=777, holder_name="python",
                                    holder_cmdline="python old_job.py", error="Address already in use")}
     f = verdicts(host)["launch.port"]
-    assert f.status is Status.FAIL and "777" in f.summary
-    assert "torchrun --master_port 40123 ..." in f.remediation.commands and "kill 777  # if it is a leftover job" in \
+    assert f.status is Status.FAIL
+    assert "777" in f.summary
+    assert "torchrun --master_port 40123 ..." in f.remediation.commands
+    assert "kill 777  # if it is a leftover job" in \
         f.remediation.commands
 
 
@@ -256,7 +275,8 @@ def test_unresolvable_and_loopback_master_addr():
 def test_socket_ifname_must_exist():
     host = fake.FakeHost(environ={"NCCL_SOCKET_IFNAME": "ib0"})
     f = verdicts(host)["net.interfaces"]
-    assert f.status is Status.FAIL and "export NCCL_SOCKET_IFNAME=eth0" in f.remediation.commands
+    assert f.status is Status.FAIL
+    assert "export NCCL_SOCKET_IFNAME=eth0" in f.remediation.commands
     assert statuses(fake.FakeHost(environ={"NCCL_SOCKET_IFNAME": "^docker,lo"}))["net.interfaces"] is Status.PASS
     assert statuses(fake.FakeHost(environ={"GLOO_SOCKET_IFNAME": "eth"}))["net.interfaces"] is Status.FAIL
 
@@ -266,7 +286,8 @@ def test_virtual_default_route_warns():
         NetInterface(name="docker0", addresses=("172.17.0.1",), is_up=True, is_loopback=False),
         NetInterface(name="ens5", addresses=("10.1.2.3",), is_up=True, is_loopback=False)))
     f = verdicts(host)["net.interfaces"]
-    assert f.status is Status.WARN and "export NCCL_SOCKET_IFNAME=ens5 GLOO_SOCKET_IFNAME=ens5" in f.remediation.commands
+    assert f.status is Status.WARN
+    assert "export NCCL_SOCKET_IFNAME=ens5 GLOO_SOCKET_IFNAME=ens5" in f.remediation.commands
 
 
 def test_env_hygiene_flags_leftovers_and_conf_files():
@@ -296,9 +317,11 @@ def test_low_memory_and_ulimits_and_threads():
                          environ={"OMP_NUM_THREADS": "32"})
     v = verdicts(host, nproc=8)
     assert v["sys.memory"].status is Status.FAIL
-    assert v["sys.ulimits"].status is Status.WARN and "ulimit -n 4096" in v["sys.ulimits"].remediation.commands
+    assert v["sys.ulimits"].status is Status.WARN
+    assert "ulimit -n 4096" in v["sys.ulimits"].remediation.commands
     assert "ulimit -l unlimited  # containers: --ulimit memlock=-1" in v["sys.ulimits"].remediation.commands
-    assert v["sys.threads"].status is Status.WARN and "export OMP_NUM_THREADS=8" in v["sys.threads"].remediation.commands
+    assert v["sys.threads"].status is Status.WARN
+    assert "export OMP_NUM_THREADS=8" in v["sys.threads"].remediation.commands
 
 
 def test_every_warn_and_fail_in_every_scenario_has_commands():

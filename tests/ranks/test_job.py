@@ -67,7 +67,8 @@ def test_the_process_tree_lists_every_process_and_stop_ends_them(tmp_path):
         time.sleep(0.05)
     tree = job.process_tree()
     assert job.rank_pids() == {0: job.pids()[0]}
-    assert len(tree) == 2 and tree[0] == job.pids()[0]
+    assert len(tree) == 2
+    assert tree[0] == job.pids()[0]
     job.stop()
     alive = [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert alive == []

@@ -40,25 +40,32 @@ def test_chain_keeps_generation_identical(run_cli, tmp_path):
                     timeout=300)
         assert r.returncode == 0, r.stderr
         doc = json.loads(r.stdout)
-        assert doc["to_mp"] == mp and sorted(p.name for p in (tmp_path / dst).glob("*.pth")) == \
+        assert doc["to_mp"] == mp
+        assert sorted(p.name for p in (tmp_path / dst).glob("*.pth")) == \
             [f"consolidated.{i:02d}.pth" for i in range(mp)]
         assert greedy(tmp_path / dst, mp) == reference
     a = torch.load(tmp_path / "mp1" / "consolidated.00.pth", weights_only=True)
     b = torch.load(tmp_path / "back1" / "consolidated.00.pth", weights_only=True)
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
     assert digest(tmp_path / "mp1") == before  # the input is never modified
 
 
 def test_refusals(run_cli, tmp_path):
     checkpoint.write(tmp_path / "ck", 2)
     r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "3", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "n_kv_heads=8 is not divisible by 3" in r.stderr and not (tmp_path / "x").exists()
+    assert r.returncode == 2
+    assert "n_kv_heads=8 is not divisible by 3" in r.stderr
+    assert not (tmp_path / "x").exists()
     r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "1", "--out", str(tmp_path / "ck" / "inner"))
-    assert r.returncode == 2 and "refusing" in r.stderr
+    assert r.returncode == 2
+    assert "refusing" in r.stderr
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "1", "--out", str(tmp_path / "full"))
-    assert r.returncode == 2 and "never overwrites" in r.stderr and (tmp_path / "full" / "keep.txt").exists()
+    assert r.returncode == 2
+    assert "never overwrites" in r.stderr
+    assert (tmp_path / "full" / "keep.txt").exists()
 
 
 def test_a_failing_reshard_leaves_nothing(run_cli, tmp_path):
@@ -67,8 +74,10 @@ def test_a_failing_reshard_leaves_nothing(run_cli, tmp_path):
     del shard["layers.1.feed_forward.w2.weight"]
     torch.save(shard, tmp_path / "ck" / "consolidated.01.pth")
     r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "1", "--out", str(tmp_path / "out"))
-    assert r.returncode == 1 and "KeyError" in r.stderr
-    assert not (tmp_path / "out").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    assert r.returncode == 1
+    assert "KeyError" in r.stderr
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
 def big_checkpoint(folder, dim=1024, layers=6, vocab=8192):
@@ -108,7 +117,8 @@ def test_an_interrupted_reshard_leaves_no_partial_output(tmp_path, sig):
 def test_a_reshard_that_runs_out_of_time_leaves_no_partial_output(run_cli, tmp_path):
     src = big_checkpoint(tmp_path / "ck")
     r = run_cli("reshard", str(src), "--mp", "2", "--out", str(tmp_path / "out"), "--timeout", "1")
-    assert r.returncode == 1 and "timed out" in r.stderr
+    assert r.returncode == 1
+    assert "timed out" in r.stderr
     assert partial_dirs(tmp_path, "out") == []
 
 
@@ -141,5 +151,6 @@ def test_absurd_params_are_refused_before_any_work(run_cli, tmp_path, field, val
     (tmp_path / "ck" / "params.json").write_text(json.dumps(params).replace('"Infinity"', "Infinity"))
     r = run_cli("reshard", str(tmp_path / "ck"), "--mp", "2", "--out", str(tmp_path / "out"), timeout=60)
     assert r.returncode == 2
-    assert "params.json" in r.stderr and field in r.stderr
+    assert "params.json" in r.stderr
+    assert field in r.stderr
     assert "internal error" not in r.stderr

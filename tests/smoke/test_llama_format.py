@@ -23,7 +23,8 @@ def test_unknown_key_is_an_error():
 def test_llama2_ffn_sizes():
     seven_b = parse_params({"dim": 4096, "multiple_of": 256, "n_heads": 32, "n_layers": 32, "norm_eps": 1e-05,
                             "vocab_size": -1}, vocab_size=32000)
-    assert seven_b.ffn_hidden == 11008 and seven_b.n_kv_heads == 32
+    assert seven_b.ffn_hidden == 11008
+    assert seven_b.n_kv_heads == 32
     seventy_b = parse_params({"dim": 8192, "multiple_of": 4096, "ffn_dim_multiplier": 1.3, "n_heads": 64,
                               "n_kv_heads": 8, "n_layers": 80, "norm_eps": 1e-05, "vocab_size": -1}, 32000)
     assert seventy_b.ffn_hidden == 28672

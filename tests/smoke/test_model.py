@@ -45,7 +45,8 @@ def _model(tmp_path):
 
 def test_checkpoint_loads_like_llama(tmp_path):
     _, missing, unexpected = _model(tmp_path)
-    assert missing == [] and unexpected == ["rope.freqs"]
+    assert missing == []
+    assert unexpected == ["rope.freqs"]
 
 
 def test_incremental_decoding_equals_full_forward(tmp_path):
@@ -76,7 +77,8 @@ def test_top_p_keeps_the_token_that_crosses_p():
 def test_tokenizer_roundtrip(text):
     tok = CharTokenizer()
     ids = tok.encode(text)
-    assert ids[0] == tok.bos_id and tok.decode(ids) == text
+    assert ids[0] == tok.bos_id
+    assert tok.decode(ids) == text
 
 
 def test_hf_cross_check_needs_the_rope_permutation(tmp_path, monkeypatch):

@@ -47,7 +47,9 @@ def test_sharded_generation_matches_reference(nproc):
     r = smoke(nproc=nproc)
     assert r.ok, r.summary
     v = r.verification
-    assert v["greedy_tokens_match_reference"] and v["ranks_in_lockstep"] and v["max_abs_logit_diff"] <= 1e-4
+    assert v["greedy_tokens_match_reference"]
+    assert v["ranks_in_lockstep"]
+    assert v["max_abs_logit_diff"] <= 1e-4
     assert v["sampled_tokens_match_reference"]
     assert r.metrics["collectives_per_step"] == (6 if nproc > 1 else 0)  # 2 per layer + embedding + output
     assert len(r.metrics["peak_memory_per_rank"]) == nproc
@@ -56,14 +58,16 @@ def test_sharded_generation_matches_reference(nproc):
 
 def test_a_rank_that_raises():
     r = smoke(fault="raise@1")
-    assert not r.ok and r.diagnoses[0].name == "user-code-error"
+    assert not r.ok
+    assert r.diagnoses[0].name == "user-code-error"
     assert "injected failure in rank 1" in r.diagnoses[0].evidence[0].text
     assert next(x for x in r.ranks if x.rank == 1).exitcode == 1
 
 
 def test_a_rank_killed_with_sigkill():
     r = smoke(fault="kill@1")
-    assert not r.ok and r.diagnoses[0].name == "host-oom-killed"
+    assert not r.ok
+    assert r.diagnoses[0].name == "host-oom-killed"
     assert next(x for x in r.ranks if x.rank == 1).exitcode == -signal.SIGKILL
 
 
@@ -71,14 +75,17 @@ def test_a_hung_rank_is_stopped_and_named():
     r = smoke(fault="hang@1:generate", timeout=40)  # room for the survivors to fail on their own under load
     assert not r.ok
     hung = next(x for x in r.ranks if x.rank == 1)
-    assert hung.killed_by_ddoctor and hung.last_phase == "generate"
+    assert hung.killed_by_ddoctor
+    assert hung.last_phase == "generate"
     assert "rank 1 in generate never finished" in r.summary
-    assert r.diagnoses and r.diagnoses[0].name == "gloo-timeout"
+    assert r.diagnoses
+    assert r.diagnoses[0].name == "gloo-timeout"
 
 
 def test_shard_count_differs_from_world_size():
     r = smoke(nproc=2, shards=1)
-    assert not r.ok and r.diagnoses[0].name == "mp-size-mismatch"
+    assert not r.ok
+    assert r.diagnoses[0].name == "mp-size-mismatch"
     assert r.diagnoses[0].commands[0] == "torchrun --nproc_per_node 1 ..."
 
 
@@ -86,12 +93,16 @@ def test_cli_json_and_exit_codes(run_cli):
     r = run_cli("smoke", "--format", "json", "--nproc", "2", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "ddoctor.smoke/1" and doc["ok"] is True
-    assert doc["config"]["backend"] == "gloo" and doc["config"]["device"] == "cpu"
+    assert doc["schema"] == "ddoctor.smoke/1"
+    assert doc["ok"] is True
+    assert doc["config"]["backend"] == "gloo"
+    assert doc["config"]["device"] == "cpu"
     bad = run_cli("smoke", "--nproc", "3")
-    assert bad.returncode == 2 and "1, 2, 4 or 8 ranks" in bad.stderr
+    assert bad.returncode == 2
+    assert "1, 2, 4 or 8 ranks" in bad.stderr
     fail = run_cli("smoke", "--format", "json", "--fault", "raise@0", timeout=180)
-    assert fail.returncode == 1 and json.loads(fail.stdout)["diagnoses"][0]["name"] == "user-code-error"
+    assert fail.returncode == 1
+    assert json.loads(fail.stdout)["diagnoses"][0]["name"] == "user-code-error"
 
 
 def test_two_nodes_on_loopback_through_torchrun(run_cli):
@@ -106,7 +117,8 @@ def test_two_nodes_on_loopback_through_torchrun(run_cli):
     docs = [json.loads(p.communicate(timeout=240)[0]) for p in nodes]
     assert all(d["ok"] for d in docs), docs
     verified = [d for d in docs if d["verification"]]
-    assert len(verified) == 1 and verified[0]["verification"]["greedy_tokens_match_reference"]
+    assert len(verified) == 1
+    assert verified[0]["verification"]["greedy_tokens_match_reference"]
     assert rank_processes() == []
 
 
@@ -120,7 +132,8 @@ def test_ctrl_c_stops_every_rank(tmp_path):
     time.sleep(3)  # ranks are importing torch / hanging
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
-    assert p.returncode == 130 and "interrupted" in err
+    assert p.returncode == 130
+    assert "interrupted" in err
     time.sleep(0.5)
     assert rank_processes() == []
 
@@ -136,7 +149,8 @@ def test_preflight_of_a_real_checkpoint_dir(run_cli, tmp_path):
     assert {f["id"]: f["status"] for f in doc["findings"]}["ckpt.shapes"] == "pass"
     wrong = run_cli("smoke", "--ckpt-dir", str(tmp_path / "ck"), "--nproc", "2", "--format", "json")
     f = {x["id"]: x for x in json.loads(wrong.stdout)["findings"]}
-    assert wrong.returncode == 1 and f["ckpt.world"]["status"] == "fail"
+    assert wrong.returncode == 1
+    assert f["ckpt.world"]["status"] == "fail"
     assert "Loading a checkpoint for MP=4 but world size is 2" in f["ckpt.world"]["summary"]
 
 
@@ -162,7 +176,8 @@ def test_preflight_finds_stray_and_unreadable_files(tmp_path):
     checkpoint.write(tmp_path, 2)
     (tmp_path / "stray.pth").write_bytes(b"not a checkpoint")
     findings = {f.id: f for f in judge(inspect_dir(tmp_path), nproc=2)}
-    assert findings["ckpt.files"].status.value == "fail" and "stray.pth" in findings["ckpt.files"].summary
+    assert findings["ckpt.files"].status.value == "fail"
+    assert "stray.pth" in findings["ckpt.files"].summary
     assert findings["ckpt.shards"].status.value == "warn"
     assert findings["ckpt.world"].status.value == "fail"  # 3 *.pth files for 2 ranks, as Llama.build counts
 
@@ -174,7 +189,9 @@ def test_load_really_loads_a_checkpoint_and_runs_forward(run_cli, tmp_path):
     r = run_cli("smoke", "--ckpt-dir", str(tmp_path / "ck"), "--load", "--format", "json", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(r.stdout)  # one document: the preflight passed silently
-    assert doc["schema"] == "ddoctor.smoke/1" and doc["ok"] and doc["verification"] == {"finite_logits": True, "ranks_in_lockstep": True}
+    assert doc["schema"] == "ddoctor.smoke/1"
+    assert doc["ok"]
+    assert doc["verification"] == {"finite_logits": True, "ranks_in_lockstep": True}
 
 
 def test_under_srun(run_cli):
@@ -185,7 +202,9 @@ def test_under_srun(run_cli):
     r = run_cli("smoke", "--launcher", "srun", "--nproc", "2", "--format", "json",
                 env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}, timeout=180)
     doc = json.loads(r.stdout)
-    assert r.returncode == 0 and doc["ok"] and doc["config"]["launcher"] == "srun", r.stdout + r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert doc["ok"], r.stdout + r.stderr
+    assert doc["config"]["launcher"] == "srun", r.stdout + r.stderr
     assert rank_processes() == []
 
 
@@ -200,5 +219,6 @@ def test_preflight_reports_absurd_params_as_a_failed_finding(run_cli, tmp_path, 
     r = run_cli("smoke", "--ckpt-dir", str(tmp_path / "ck"), "--format", "json", timeout=120)
     assert r.returncode == 1, r.stderr
     f = {x["id"]: x for x in json.loads(r.stdout)["findings"]}
-    assert f["ckpt.params"]["status"] == "fail" and field in f["ckpt.params"]["summary"]
+    assert f["ckpt.params"]["status"] == "fail"
+    assert field in f["ckpt.params"]["summary"]
     assert "ckpt.shapes" not in f
