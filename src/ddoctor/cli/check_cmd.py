@@ -54,7 +54,7 @@ def _make_host(simulate: str | None, *, deep: bool, use_cache: bool, budget_s: f
                     nvml_timeout=min(10.0, budget_s))
 
 
-def _deadline(limit_s: float) -> tuple[float, float]:
+def deadline_window(limit_s: float) -> tuple[float, float]:
     """(monotonic time the checks must end by, seconds left for them): the limit counts from the start of
     this process, and a margin is kept for rendering and exiting, so the command as a whole never overruns."""
     import psutil
@@ -64,7 +64,7 @@ def _deadline(limit_s: float) -> tuple[float, float]:
     return time.monotonic() + left, left
 
 
-def _actions(probes, findings, strict: bool):
+def actions_for(probes, findings, strict: bool):
     on_fail = {p.id: p.on_fail for p in probes}
     # Live collectives that fail point at the node or its fabric.
     return {f.id: finding_action(f, on_fail=Action(on_fail.get(f.id, "drain" if f.group == "live" else "stop")),
@@ -86,7 +86,7 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
               fault=None, cluster: bool = False, deadline: float | None = None, exit_codes: str = "default") -> int:
     out = Output(no_color=no_color)
     limit = min(timeout, deadline) if deadline else timeout
-    ends_at, left = _deadline(limit)
+    ends_at, left = deadline_window(limit)
     from ddoctor.plugins import plugin_probes
 
     for problem in plugin_probes()[1]:
@@ -139,7 +139,7 @@ def run_check(*, ids, require, strict, fmt, verbose, list_only, nproc, deep, use
     duration = time.perf_counter() - start
     report = CheckReport(findings=findings, duration_s=duration, ddoctor_version=__version__,
                          host=replace(host_facts(host), torch_version=_torch_version(host, findings)),
-                         actions=_actions(probes, findings, strict),
+                         actions=actions_for(probes, findings, strict),
                          not_run=tuple(f.id for f in findings if f.error and f.error.type_name == NOT_RUN),
                          simulated=simulate)
     if cluster:

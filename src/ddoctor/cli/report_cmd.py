@@ -6,7 +6,7 @@ import threading
 import time
 
 from ddoctor import __version__
-from ddoctor.cli.check_cmd import _actions, _deadline
+from ddoctor.cli.check_cmd import actions_for, deadline_window
 from ddoctor.cli.output import Output, error
 from ddoctor.host.summary import host_facts
 from ddoctor.model.report import EXIT_USAGE, CheckReport, check_exit_code
@@ -32,7 +32,7 @@ def run_report(*, fmt: str, timeout: float, no_color: bool, use_cache: bool = Tr
     if problem:
         error(problem)
         return EXIT_USAGE
-    ends_at, left = _deadline(timeout)
+    ends_at, left = deadline_window(timeout)
     from ddoctor.host.envinfo import env_facts
     from ddoctor.host.real import RealHost
 
@@ -55,7 +55,7 @@ def run_report(*, fmt: str, timeout: float, no_color: bool, use_cache: bool = Tr
         t = host.torch()
     check = CheckReport(findings=findings, duration_s=time.perf_counter() - start, ddoctor_version=__version__,
                         host=host_facts(host, nvml=False, torch=t),
-                        actions=_actions(probes, findings, False), not_run=not_run)
+                        actions=actions_for(probes, findings, False), not_run=not_run)
     code = check_exit_code(check, strict=False)
     if not env_box:
         error(f"the environment facts (compilers, lscpu, packages) did not arrive within {timeout:.0f} s")
