@@ -15,10 +15,11 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WHEELS=${DDOCTOR_WHEELS:-$REPO/.whl}
 PYV=${DDOCTOR_WHEEL_PY:-3.12}
 PYTHON=${PYTHON:-python3}
-# What ddoctor needs and the GPU image (Python 3.12, torch 2.11.0+cu130) does not hold, and pathspec, which it
+# What ddoctor needs and the GPU image (Python 3.12, torch 2.11.0+cu130) does not hold (py-spy for the hang
+# snapshot among them), and pathspec, which it
 # holds in a version nobody has read (device-check.sh installs a carried wheel only where the image's is missing
 # or too old).
-read -r -a PACKAGES <<<"${DDOCTOR_DEVICE_PACKAGES-libcst hyperscan ftfy wcwidth pathspec}"
+read -r -a PACKAGES <<<"${DDOCTOR_DEVICE_PACKAGES-libcst hyperscan ftfy wcwidth pathspec py-spy}"
 # ddoctor's requirements the image already has (the device tool's KINDS.md lists the image's packages).
 PRESENT=(torch typer rich psutil nvidia-ml-py packaging pyyaml pathspec click typing-extensions shellingham
     markdown-it-py mdurl pygments)

@@ -22,6 +22,7 @@ from ddoctor.probes.base import ProbeContext
 from ddoctor.probes.registry import all_probes, select
 from ddoctor.probes.runner import NOT_RUN, run_probes
 
+RANK0_PRINT_S = 5.0  # how long a rank with a failing verdict waits before exiting (see _cluster)
 
 def _list(out: Output, fmt: str) -> int:
     from ddoctor.model.report import CheckInfo, CheckList
@@ -172,7 +173,12 @@ def _cluster(host, findings, fmt, out, timeout) -> int:
         return EXIT_PROBLEMS
     if rank != "0":  # every rank exits with rank 0's verdict; rank 0 prints the report
         message(f"ddoctor: rank {rank} on {host.platform().hostname} sent its facts")
-        return EXIT_PROBLEMS if got.get("problems") else EXIT_OK
+        if not got.get("problems"):
+            return EXIT_OK
+        # torchrun stops every worker once one exits non-zero: give rank 0 a moment to print the report
+        # this verdict comes from (a loaded node can take seconds), within what is left of the deadline.
+        time.sleep(min(RANK0_PRINT_S, max(0.0, timeout - 1.0)))
+        return EXIT_PROBLEMS
     from ddoctor.live.grouping import summarize
     from ddoctor.model.fingerprint import Fingerprint
     from ddoctor.redact import scrub_values
