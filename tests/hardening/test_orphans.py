@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -20,18 +21,29 @@ def start(args, tmp_path, **env):
     e = {**os.environ, "NO_COLOR": "1", "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": str(tmp_path), **env}
     for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK"):
         e.pop(k, None)
-    return subprocess.Popen([sys.executable, "-m", "ddoctor", *args], env=e, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    err = open(tmp_path / f"ddoctor-{time.monotonic_ns()}.err", "wb")  # noqa: SIM115 - the child holds it
+    p = subprocess.Popen([sys.executable, "-m", "ddoctor", *args], env=e, stdout=subprocess.DEVNULL, stderr=err)
+    p.err_path = err.name
+    err.close()
+    return p
+
+
+class NotStarted(AssertionError):
+    """ddoctor ended by itself before its ranks started: the precondition failed, not the property."""
 
 
 def wait_for(proc, marker: str, n: int, timeout: float = 90.0) -> list[psutil.Process]:
     """Until `n` descendants of `proc` run a command line containing `marker`; returns all descendants."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = Path(proc.err_path).read_text(errors="replace")[-600:]
+            raise NotStarted(f"ddoctor exited with {proc.returncode} before {n} {marker!r} process(es) started: "
+                             f"{tail}")
         try:
             kids = psutil.Process(proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
-            break
+            continue
         found = []
         for k in kids:
             try:
@@ -102,7 +114,11 @@ def test_kill_9_leaves_no_child(tmp_path, name, hardening_stats):
     args, marker, n, env = SCENARIOS[name]
     env = fake_torch_that_hangs(tmp_path) if env == "fake-torch" else env
     p = start(args, tmp_path, **env)
-    kids = wait_for(p, marker, n)
+    try:
+        kids = wait_for(p, marker, n)
+    except NotStarted:  # e.g. a port taken between choosing it and binding it: start once more
+        p = start(args, tmp_path, **env)
+        kids = wait_for(p, marker, n)
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)
     left = survivors(kids)
