@@ -4,6 +4,7 @@ ddoctor's temporary directories. Each kill is counted before the assertion, so a
 the hardening line at the end of the run."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,8 +55,19 @@ def wait_for(proc, marker: str, n: int, timeout: float = 90.0) -> list[psutil.Pr
         if len(found) >= n and settled(found):
             return psutil.Process(proc.pid).children(recursive=True)
         time.sleep(0.1)
+    try:  # end what this attempt started (by pid) before saying so
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
     proc.kill()
-    raise AssertionError(f"{n} process(es) running {marker!r} never started")
+    for k in tree:
+        try:
+            k.kill()
+        except psutil.Error:
+            pass
+    proc.wait(timeout=30)
+    tail = Path(proc.err_path).read_text(errors="replace")[-600:]
+    raise NotStarted(f"{n} process(es) running {marker!r} never started within {timeout:.0f} s: {tail}")
 
 
 def settled(procs, quiet_s: float = 1.5) -> bool:
@@ -116,7 +128,7 @@ def test_kill_9_leaves_no_child(tmp_path, name, hardening_stats):
     p = start(args, tmp_path, **env)
     try:
         kids = wait_for(p, marker, n)
-    except NotStarted:  # e.g. a port taken between choosing it and binding it: start once more
+    except NotStarted:  # the precondition (e.g. a port taken between choosing and binding it): once more
         p = start(args, tmp_path, **env)
         kids = wait_for(p, marker, n)
     p.send_signal(signal.SIGKILL)
@@ -133,7 +145,14 @@ def test_kill_9_leaves_no_child(tmp_path, name, hardening_stats):
 ], ids=["smoke", "live"])
 def test_sigterm_stops_every_rank_and_removes_the_temp_dir(tmp_path, args, marker, prefix, hardening_stats):
     p = start(args, tmp_path)
-    kids = wait_for(p, marker, 2)
+    try:
+        kids = wait_for(p, marker, 2)
+    except NotStarted:  # the precondition failed, not the property: once more, in a clean folder
+        for d in tmp_path.iterdir():
+            if d.name.startswith(prefix):
+                shutil.rmtree(d, ignore_errors=True)
+        p = start(args, tmp_path)
+        kids = wait_for(p, marker, 2)
     assert [d.name for d in tmp_path.iterdir() if d.name.startswith(prefix)] != []  # the run's own directory
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=60) == 128 + signal.SIGTERM
