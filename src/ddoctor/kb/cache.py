@@ -15,12 +15,11 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from ddoctor.parse.multimatch import user_cache_dir as cache_dir
+
 FORMAT = 1
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ddoctor"
 
 
 def key(version: str, texts: list[tuple[str, str]]) -> str:

@@ -167,7 +167,8 @@ class MultiPattern:
 
 
 # -- the compiled database, cached on disk ----------------------------------------------------------
-def _cache_dir() -> Path:
+def user_cache_dir() -> Path:
+    """ddoctor's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ddoctor"
 
@@ -233,7 +234,7 @@ def _load_or_compile_cached(patterns: tuple[str, ...], cache_dir: str) -> Any:
 
 
 def _load_or_compile(patterns: tuple[str, ...], cache_dir: Path | None) -> object:
-    return _load_or_compile_cached(patterns, str(cache_dir or _cache_dir()))
+    return _load_or_compile_cached(patterns, str(cache_dir or user_cache_dir()))
 
 
 def engine_name() -> str:
