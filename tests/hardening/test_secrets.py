@@ -136,7 +136,7 @@ def test_smoke_failure_output(run_cli, fmt, hardening_stats):
 
 
 def test_a_crash_message_and_the_crash_file(monkeypatch, tmp_path, capsys, hardening_stats):
-    from ddoctor.cli import app
+    from ddoctor.cli import entry as app
 
     monkeypatch.setattr(app.Path, "home", lambda: tmp_path)
     secret = "hf_" + "c" * 34

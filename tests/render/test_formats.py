@@ -5,11 +5,26 @@ from typer.testing import CliRunner
 
 from ddoctor.cli.app import app
 from ddoctor.render.catalog import OFFERED, Format, usage_error
-from ddoctor.render.formats import RENDERERS, FormatTableError, verify
+from ddoctor.render.formats import RENDERERS, FormatTableError, resolve, verify
 
 
 def test_the_table_is_complete():
     verify(OFFERED, RENDERERS)  # also run at import; repeated here so a failure names this test
+
+
+@pytest.mark.parametrize("entry", sorted({e for table in RENDERERS.values() for e in table.values()}))
+def test_every_entry_names_a_renderer(entry):
+    assert callable(resolve(entry))
+
+
+def test_a_json_diagnosis_does_not_load_rich():
+    import subprocess
+    import sys
+
+    code = ("import sys; from ddoctor.render.formats import resolve; resolve('diagnosis_json:json'); "
+            "print('rich' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "False"
 
 
 def test_a_missing_renderer_fails_the_check():

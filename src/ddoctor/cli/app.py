@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -458,65 +457,8 @@ def smoke(
                                    shards=shards, ckpt_dir=ckpt_dir, load=load, hf=hf, quiet=quiet))
 
 
-def _cleanup_on_exit() -> None:
-    """No child (probe children, ranks, a run's job) or scratch directory may outlive ddoctor: the
-    one registry in host.processes is emptied at exit, and SIGTERM exits through it like Ctrl-C."""
-    import atexit
-    import signal
-
-    from ddoctor.host.processes import cleanup
-
-    atexit.register(cleanup)
-
-    def on_term(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-
-
-def _safe_streams() -> None:
-    """A character the terminal's encoding lacks (PYTHONIOENCODING=ascii, a C locale) is escaped, never
-    an UnicodeEncodeError; help and usage messages included."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError):
-            pass
-
-
-def _crash(exc: BaseException) -> None:
-    """Our own bug: a short scrubbed line on stderr, the scrubbed traceback in ~/.cache/ddoctor/last-crash.txt."""
-    import traceback
-
-    from ddoctor.cli.output import message
-    from ddoctor.redact import scrub
-
-    message(f"ddoctor: internal error: {type(exc).__name__}: {exc}")
-    log = Path.home() / ".cache" / "ddoctor" / "last-crash.txt"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(scrub("".join(traceback.format_exception(exc))), encoding="utf-8")
-        message(f"ddoctor: traceback saved to {log}")
-    except OSError:
-        pass
-
-
 def main() -> None:
-    """Entry point: usage errors exit 2 (click), our own crashes exit 2 with a short message."""
-    _safe_streams()
-    _cleanup_on_exit()
-    from ddoctor.cli.prefetch import prefetch_torch
+    """The installed script of older checkouts points here; the entry point is `cli.entry.main`."""
+    from ddoctor.cli.entry import main as entry_main
 
-    prefetch_torch(sys.argv[1:])  # once per process: `python -m ddoctor` has done it before importing this
-    try:
-        app(prog_name="ddoctor")
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("ddoctor: interrupted\n")
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
-    except Exception as exc:
-        _crash(exc)
-        sys.exit(2)
+    entry_main()

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ddoctor.cli.output import Output, error, message, stderr_console
 from ddoctor.host.log_input import LogInputError
-from ddoctor.model.report import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ddoctor.model.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 PROGRESS_MIN = 64 << 20
 EMPTY = ("nothing was read: the input is empty. Did the job's errors reach the pipe? Pipe both streams of the "
@@ -19,7 +19,6 @@ EMPTY = ("nothing was read: the input is empty. Did the job's errors reach the p
 def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, no_color: bool,
                  hints: bool = False, quiet: bool = False) -> int:
     from ddoctor.cli.log_inputs import read_logs
-    from ddoctor.host.summary import local_host_facts
     from ddoctor.kb.engine import Session
     from ddoctor.kb.tailor import tailor
     from ddoctor.model.diagnosis import DiagnoseHost
@@ -52,6 +51,8 @@ def run_diagnose(*, files: list[str], fmt: str, show_all: bool, use_host: bool, 
         return EXIT_USAGE
     facts = None
     if use_host:
+        from ddoctor.host.summary import local_host_facts
+
         try:
             facts = local_host_facts() if session.matcher.aggs or session.matcher.failure_evidence else None
         except Exception:  # host facts only refine advice; never fail a diagnosis over them

@@ -16,10 +16,15 @@ from ddoctor.model.diagnosis import Example, HostAdvice, Rule, Signature
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+
+def _toml() -> Any:
+    """tomllib, imported only when a signature file is parsed (not when the cache has them)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+    return tomllib
 
 CODE_RE = re.compile(r"^DD\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -116,6 +121,7 @@ PLUGIN_PROBLEMS: list[str] = []
 
 def _read(files: Iterable[Traversable], where: str) -> list[Signature]:
     sigs = []
+    tomllib = _toml()
     for f in files:
         try:
             data = tomllib.loads(f.read_text(encoding="utf-8"))
@@ -138,6 +144,7 @@ def _read_shipped(files: list[Traversable]) -> list[Signature]:
         except (SignatureError, TypeError, ValueError, AttributeError):
             pass  # a damaged cache: parse the files
     raw = []
+    tomllib = _toml()
     for name, text in texts:
         try:
             raw.append(tomllib.loads(text))

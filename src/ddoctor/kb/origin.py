@@ -12,24 +12,29 @@ import re
 
 from ddoctor.model.logs import LogOrigin, Traceback
 
-# (regex over a printed line or frame path, system, strength, what it is)
-_CLUES: tuple[tuple[re.Pattern[str], str, int, str], ...] = (
-    (re.compile(r"^OS: (?:macOS|Mac OSX|Darwin)"), "Darwin", 5, "collect_env's OS line"),
-    (re.compile(r"^OS: (?:Microsoft )?Windows"), "Windows", 5, "collect_env's OS line"),
-    (re.compile(r"^OS: (?:Ubuntu|Debian|CentOS|Red Hat|Rocky|Alma|Fedora|Amazon Linux|SUSE|openSUSE|Arch|Linux)"),
+# (literals one of which the line must hold, regex over a printed line or frame path, system, strength,
+# what it is): the literals are plain substring tests, so the regexes run only on lines that can match.
+_CLUES: tuple[tuple[tuple[str, ...], re.Pattern[str], str, int, str], ...] = (
+    (("OS: ",), re.compile(r"^OS: (?:macOS|Mac OSX|Darwin)"), "Darwin", 5, "collect_env's OS line"),
+    (("OS: ",), re.compile(r"^OS: (?:Microsoft )?Windows"), "Windows", 5, "collect_env's OS line"),
+    (("OS: ",),
+     re.compile(r"^OS: (?:Ubuntu|Debian|CentOS|Red Hat|Rocky|Alma|Fedora|Amazon Linux|SUSE|openSUSE|Arch|Linux)"),
      "Linux", 5, "collect_env's OS line"),
-    (re.compile(r"\[WinError \d{1,6}\]|\bWindowsPath\(|\\AppData\\|^[A-Za-z]:\\"), "Windows", 4,
+    (("WinError", "WindowsPath(", "\\AppData\\", ":\\"),
+     re.compile(r"\[WinError \d{1,6}\]|\bWindowsPath\(|\\AppData\\|^[A-Za-z]:\\"), "Windows", 4,
      "a Windows path or error"),
-    (re.compile(r"(?:^|[\s\"'(=])/Users/[^/\s]{1,80}/|/opt/homebrew/|/Library/Frameworks/Python\.framework|"
+    (("/Users/", "/opt/homebrew/", "/Library/", ".dylib", "MPS", "macOS"),
+     re.compile(r"(?:^|[\s\"'(=])/Users/[^/\s]{1,80}/|/opt/homebrew/|/Library/Frameworks/Python\.framework|"
                 r"/Library/Python/|\.dylib\b|\bMPS backend\b|on MPS device|\bmacOS\b"), "Darwin", 3,
      "a macOS path or the MPS backend"),
-    (re.compile(r"Redirects are currently not supported in Windows or MacOs"), "Darwin-or-Windows", 2,
-     "torchrun's note that redirects are not supported on Windows or macOS"),
-    (re.compile(r"(?:^|[\s\"'(=])/(?:home|root|usr/lib/python3|mnt|proc|dev/shm)/|\blibc\.so|/usr/local/cuda|"
+    (("Redirects are",), re.compile(r"Redirects are currently not supported in Windows or MacOs"),
+     "Darwin-or-Windows", 2, "torchrun's note that redirects are not supported on Windows or macOS"),
+    (("/home/", "/root/", "/usr/lib/python3", "/mnt/", "/proc/", "/dev/shm/", "libc.so", "/usr/local/cuda",
+      "linux-gnu", "/dist-packages/"),
+     re.compile(r"(?:^|[\s\"'(=])/(?:home|root|usr/lib/python3|mnt|proc|dev/shm)/|\blibc\.so|/usr/local/cuda|"
                 r"\blinux-gnu\b|/dist-packages/"), "Linux", 1, "a Linux path"),
 )
-# Every clue above contains one of these (checked before any regex runs).
-_GATES = ("/", "\\", "OS", "Win", "MPS", "mac", "dylib", "Redirects", "linux")
+_ALL_GATES = tuple(dict.fromkeys(g for gates, *_ in _CLUES for g in gates))
 _TORCH = re.compile(r"^PyTorch version: (?P<v>\S{1,40})"
                     r"|\btorch(?:==| version:? )(?P<v2>\d{1,2}\.\d{1,3}\.\d{1,3}\S{0,20})")
 _CUDA = re.compile(r"^CUDA used to build PyTorch: (?P<v>\S{1,20})")
@@ -58,10 +63,15 @@ class OriginTracker:
         self.gpus: list[str] = []
 
     def _vote(self, text: str) -> None:
-        if not any(g in text for g in _GATES):
-            return  # most lines carry no clue at all: one cheap pass instead of every regex
-        for rx, system, strength, clue in _CLUES:
-            if (self._best is None or strength >= self._best[0]) and rx.search(text):
+        for g in _ALL_GATES:
+            if g in text:
+                break
+        else:
+            return  # most lines hold no clue at all: one pass of substring tests, no regex
+        for gates, rx, system, strength, clue in _CLUES:
+            if self._best is not None and strength < self._best[0]:
+                return  # weaker clues can no longer change the verdict
+            if any(g in text for g in gates) and rx.search(text):
                 if self._best is None or strength > self._best[0]:
                     self._best = (strength, system, clue)
                 self._systems.add(system)

@@ -18,7 +18,6 @@ from ddoctor.model.diagnosis import Diagnosis, Signature
 from ddoctor.model.host import HostFacts
 from ddoctor.model.logs import LogOrigin
 from ddoctor.units import gib, human_bytes
-from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SYSTEM_WORDS = {"Darwin": "macOS", "Windows": "Windows", "Linux": "Linux"}
@@ -61,6 +60,8 @@ def _same_platform(log_system: str, host_system: str) -> bool:
 
 
 def _facts(h: HostFacts, subject: str) -> dict[str, object]:
+    from ddoctor.wheels import choose_cuda_wheel, cuda_str, parse_cuda  # host facts only (not --no-host)
+
     # The CUDA build this driver runs, on an index that publishes the pinned version (ddoctor.wheels).
     target = choose_cuda_wheel(torch_version=h.torch_version, driver_cuda=parse_cuda(h.driver_cuda),
                                driver_version=h.driver_version)

@@ -9,13 +9,13 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
+# re-exported: the commands that build reports take their exit codes from here
+from ddoctor.model.exit_codes import EXIT_OK as EXIT_OK
+from ddoctor.model.exit_codes import EXIT_PROBLEMS as EXIT_PROBLEMS
+from ddoctor.model.exit_codes import EXIT_USAGE as EXIT_USAGE
 from ddoctor.model.finding import Finding
 from ddoctor.model.host import HostFacts
 from ddoctor.model.status import Status, worst_of
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
 
 
 class Action(str, Enum):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -173,9 +173,14 @@ def user_cache_dir() -> Path:
     return Path(base) / "ddoctor"
 
 
+def _machine() -> str:
+    """The CPU architecture a database is compiled for (os.uname: importing `platform` costs more)."""
+    return os.uname().machine if hasattr(os, "uname") else os.environ.get("PROCESSOR_ARCHITECTURE", "")
+
+
 def _key(patterns: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(f"{getattr(_hs, '__version__', '-')}|{platform.machine()}|{platform.system()}".encode())
+    h.update(f"{getattr(_hs, '__version__', '-')}|{_machine()}|{sys.platform}".encode())
     for p in patterns:
         h.update(b"\0" + p.encode())
     return h.hexdigest()[:32]

@@ -14,15 +14,18 @@ import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ddoctor.parse.multimatch import MultiPattern
+from ddoctor.parse.newlines import count_newlines
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
 
 CHUNK = 8 << 20
-SMALL = 1 << 20
+# Inputs up to a screenful are parsed line by line; beyond it only the windows around trigger hits are
+# (the corpus gives the same diagnoses either way: scripts/corpus_figures.py --windowed), so a pasted
+# log costs the scan, not a Python parse of every line.
+SMALL = 16 << 10
 BEFORE, AFTER = 8, 4
 OVERLONG = 4 << 20  # a partial line longer than this is reduced while it streams in
 WINDOW_CAP = 20_000  # windows one pattern may open; later hits of a saturated pattern are skipped
@@ -247,7 +250,7 @@ def line_marks(chunk: bytes, positions: Iterable[int]) -> dict[int, int]:
     marks: dict[int, int] = {}
     pos = line = 0
     for m in sorted(set(positions)):
-        line += chunk.count(b"\n", pos, m)
+        line += count_newlines(chunk, pos, m)
         marks[m] = line
         pos = m
     return marks
@@ -417,6 +420,8 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
         with open(path, "rb") as f:
             return scan_stream(f, feed, triggers=triggers, small=-1, chunk_size=chunk_size,
                                on_progress=on_progress)
+    from concurrent.futures import ThreadPoolExecutor  # only large files are scanned on threads
+
     jobs = list(itertools.pairwise(bounds))
     lineno, done, is_open = 1, 0, False
     feeder = _Feeder(feed)

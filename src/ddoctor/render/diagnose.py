@@ -15,21 +15,13 @@ from ddoctor.model.diagnosis import DiagnoseResult, Diagnosis, Signature, Signat
 from ddoctor.model.logs import Evidence
 from ddoctor.ranksets import plural_ranks
 from ddoctor.render.console import Lines, columns, plural
+from ddoctor.render.diagnosis_json import fix_hints
 from ddoctor.render.jsonout import envelope
 from ddoctor.render.options import RenderOptions
 from ddoctor.render.safe import md_code, md_fence, md_html_safe, md_text
 
 EVIDENCE_SHOWN = 4
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
-
-
-def fix_hints(d: Diagnosis) -> list[str]:
-    """`ddoctor fix` commands that remove this cause, aimed at the user's file when the log names it
-    (`command_for` shell-quotes it: the path comes from the log)."""
-    from ddoctor.fix.hints import command_for
-
-    command = command_for(d.fix_codes, d.user_frame.filename if d.user_frame else None)
-    return [command] if command else []
 
 
 def evidence_where(e: Evidence) -> str:
@@ -121,21 +113,6 @@ def text(result: DiagnoseResult, opts: RenderOptions) -> str:
     return out.render()
 
 
-def json(result: DiagnoseResult, opts: RenderOptions) -> str:
-    return envelope("diagnosis", body(result, hints=opts.hints))
-
-
-def body(result: DiagnoseResult, *, hints: bool = False) -> dict:
-    """The ddoctor.diagnosis/1 document without its envelope (`ddoctor run` embeds it)."""
-    return {
-        "diagnoses": [{**d.to_dict(), **({"fix_hints": fix_hints(d)} if hints else {})} for d in result.diagnoses],
-        "sources": list(result.sources),
-        "stats": {"bytes": result.bytes_read, "lines": result.lines_parsed, "tracebacks": result.tracebacks},
-        "host": result.host.to_dict() if result.host else None,
-        "notices": list(result.notices),
-    }
-
-
 def markdown(result: DiagnoseResult, opts: RenderOptions) -> str:
     """For PR comments and job summaries: everything from the log is inert (fenced or escaped)."""
     if not result.diagnoses:
@@ -189,6 +166,11 @@ def signature_markdown(s: Signature) -> str:
     if s.references:
         lines += ["", "## References", "", *[f"- {r}" for r in s.references]]
     return "\n".join(lines) + "\n"
+
+
+def signature_doc(s: Signature, opts: RenderOptions) -> str:
+    """`ddoctor explain --format markdown`: the same page docs/signatures/ holds."""
+    return signature_markdown(s)
 
 
 def signature_text(s: Signature, opts: RenderOptions) -> str:

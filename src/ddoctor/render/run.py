@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ddoctor.model.run import RunReport
-from ddoctor.render import diagnose
+from ddoctor.render import diagnose, diagnosis_json
 from ddoctor.render.console import Lines
 from ddoctor.render.jsonout import envelope
 from ddoctor.render.options import RenderOptions
@@ -27,4 +27,4 @@ def json(r: RunReport, opts: RenderOptions) -> str:
     if r.sigkill is not None:
         contract["sigkill"] = r.sigkill.to_dict()
     return envelope("run", {"job": {"command": list(r.command), "exit_code": r.exit_code}, **contract,
-                            **diagnose.body(r.diagnosis, hints=opts.hints)})
+                            **diagnosis_json.body(r.diagnosis, hints=opts.hints)})
