@@ -32,8 +32,9 @@ def entries(index: Path) -> list[dict]:
 
 
 def diagnose(path: Path, windowed: bool) -> list[str]:
-    """As `ddoctor diagnose FILE` reads it (open_log: gzip, UTF-16), in paste or windowed mode."""
-    s = Session(small=0 if windowed else 1 << 20)
+    """As `ddoctor diagnose FILE` reads it (open_log: gzip, UTF-16); `windowed` forces the large-log scan
+    on every input (by default only inputs over reader.SMALL take it)."""
+    s = Session(small=0) if windowed else Session()
     inp = open_log(str(path))
     try:
         s.add_stream(inp.stream, path.name)
