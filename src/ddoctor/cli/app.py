@@ -123,14 +123,13 @@ def check(
 
       ddoctor check --exit-codes slurm --deadline 50   # a Slurm HealthCheckProgram or prolog
     """
-    from ddoctor.cli.check_cmd import run_check
+    from ddoctor.cli import invoke
 
-    code = run_check(ids=list(ids or []), require=list(require or []), strict=strict, fmt=fmt.value,
-                     verbose=verbose, list_only=list_, nproc=nproc, deep=deep, use_cache=not no_cache,
-                     timeout=timeout, no_color=no_color, simulate=simulate, quiet=quiet, live=live,
-                     min_busbw=min_busbw, live_max_bytes=live_max_bytes, fault=fault, cluster=cluster,
-                     deadline=deadline, exit_codes=exit_codes.value)
-    raise typer.Exit(code)
+    raise typer.Exit(invoke.check(ids=ids or [], require=require or [], strict=strict, fmt=fmt.value, verbose=verbose,
+                                  list_=list_, nproc=nproc, deep=deep, no_cache=no_cache, timeout=timeout,
+                                  deadline=deadline, exit_codes=exit_codes.value, no_color=no_color, quiet=quiet,
+                                  live=live, min_busbw=min_busbw, live_max_bytes=live_max_bytes, cluster=cluster,
+                                  fault=fault, simulate=simulate))
 
 
 @app.command()
@@ -200,18 +199,11 @@ def diagnose(
 
     Exit codes: 0 no failure found, 1 a failure was diagnosed, 2 unreadable or empty input.
     """
-    if ras:
-        from ddoctor.cli.diagnose_cmd import run_ras
+    from ddoctor.cli import invoke
 
-        raise typer.Exit(run_ras(list(files or []), fmt.value, no_color, polls=polls, interval=interval))
-    if fr is not None:
-        from ddoctor.cli.diagnose_cmd import run_fr
-
-        raise typer.Exit(run_fr(fr, fmt.value, no_color))
-    from ddoctor.cli.diagnose_cmd import run_diagnose
-
-    raise typer.Exit(run_diagnose(files=list(files or []), fmt=fmt.value, show_all=show_all, use_host=not no_host,
-                                  no_color=no_color, hints=fix_hints, quiet=quiet))
+    raise typer.Exit(invoke.diagnose(files=files or [], fmt=fmt.value, show_all=show_all, no_host=no_host,
+                                     fix_hints=fix_hints, no_color=no_color, quiet=quiet, fr=fr, ras=ras,
+                                     polls=polls, interval=interval))
 
 
 @app.command()

@@ -1,67 +1,103 @@
-"""`ddoctor diagnose` without the CLI framework: the command people pipe logs into starts at once.
+"""The hot commands without the CLI framework: `ddoctor diagnose` and `ddoctor check` start at once.
 
-Typer builds a pydantic validator for every parameter; with click and rich that costs more than the
-whole diagnosis of a pasted log. The common invocations,
-`diagnose [FILE | -]... [--format F] [--all] [--no-host] [--fix-hints] [--no-color] [--quiet]`,
-are read here by a closed grammar. Anything else (help, --fr, --ras, an unknown, repeated or
-malformed option, `--`, a value typer would refuse) returns None and goes to typer, so usage
-errors and --help keep one source. tests/cli/test_fastpath.py checks that every option read here is
-the typer command's own, with the same default, and that both roads print the same bytes and exit
-with the same code. DDOCTOR_NO_FASTPATH=1 sends everything to typer.
+Typer builds a pydantic validator for every parameter; with click that costs more than diagnosing a
+pasted log, and a third of a warm `check`. The common invocations of these two commands are read
+here by a closed grammar and run through cli/invoke.py, as typer's commands are. Anything else
+(help, an option not listed here, a repeated or malformed one, `--`, a value typer would refuse)
+returns None and goes to typer, so usage errors and --help keep one source.
+tests/cli/test_fastpath.py checks every spelling, field and default here against typer's own command,
+and runs both roads on the same inputs comparing bytes and exit codes. DDOCTOR_NO_FASTPATH=1 sends
+everything to typer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ddoctor.render.catalog import OFFERED
 
-COMMAND = "diagnose"
-# option spelling -> DiagnoseArgs field; the spellings are typer's (checked by the tests)
-FLAGS = {"--all": "show_all", "-a": "show_all", "--no-host": "no_host", "--fix-hints": "fix_hints",
-         "--no-color": "no_color", "--quiet": "quiet", "-q": "quiet"}
-VALUES = {"--format": "fmt", "-f": "fmt"}
-FORMATS = tuple(f.value for f in OFFERED["diagnosis"])
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grammar:
+    """What the fast road reads of one command. Names are typer's parameter names."""
+
+    positional: str
+    flags: Mapping[str, str]  # spelling -> boolean parameter
+    values: Mapping[str, str]  # spelling -> parameter that takes one value
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # parameter -> the values typer accepts
+    repeatable: frozenset[str] = frozenset()  # value parameters that collect a list
+    defaults: Mapping[str, object]  # every parameter of the command, at typer's default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DiagnoseArgs:
-    files: tuple[str, ...] = ()
-    fmt: str = "text"
-    show_all: bool = False
-    no_host: bool = False
-    fix_hints: bool = False
-    no_color: bool = False
-    quiet: bool = False
-    given: frozenset[str] = field(default=frozenset())  # fields set on the command line (for the tests)
+class Invocation:
+    command: str
+    params: Mapping[str, object]  # every parameter of the command
+    given: frozenset[str] = frozenset()  # the ones the command line set
 
 
-def parse(argv: list[str]) -> DiagnoseArgs | None:
-    """The arguments of a plain `ddoctor diagnose ...`, or None when typer should read them."""
-    if not argv or argv[0] != COMMAND:
+GRAMMARS: dict[str, Grammar] = {
+    "diagnose": Grammar(
+        positional="files",
+        flags={"--all": "show_all", "-a": "show_all", "--no-host": "no_host", "--fix-hints": "fix_hints",
+               "--no-color": "no_color", "--quiet": "quiet", "-q": "quiet"},
+        values={"--format": "fmt", "-f": "fmt"},
+        choices={"fmt": tuple(f.value for f in OFFERED["diagnosis"])},
+        defaults={"files": [], "fmt": "text", "show_all": False, "no_host": False, "fix_hints": False,
+                  "no_color": False, "quiet": False, "fr": None, "ras": False, "polls": 3, "interval": 5.0},
+    ),
+    "check": Grammar(
+        positional="ids",
+        flags={"--strict": "strict", "--verbose": "verbose", "-v": "verbose", "--deep": "deep",
+               "--no-cache": "no_cache", "--no-color": "no_color", "--quiet": "quiet", "-q": "quiet"},
+        values={"--format": "fmt", "-f": "fmt", "--require": "require", "-r": "require"},
+        choices={"fmt": tuple(f.value for f in OFFERED["check"])},
+        repeatable=frozenset({"require"}),
+        defaults={"ids": [], "require": [], "strict": False, "fmt": "text", "verbose": False, "list_": False,
+                  "nproc": None, "deep": False, "no_cache": False, "timeout": 90.0, "deadline": None,
+                  "exit_codes": "default", "no_color": False, "quiet": False, "live": False, "min_busbw": None,
+                  "live_max_bytes": None, "cluster": False, "fault": None, "simulate": None},
+    ),
+}
+
+
+def parse(argv: list[str]) -> Invocation | None:
+    """The parameters of a plain `ddoctor diagnose|check ...`, or None when typer should read them."""
+    grammar = GRAMMARS.get(argv[0]) if argv else None
+    if grammar is None:
         return None
-    files: list[str] = []
-    values: dict[str, object] = {}
+    positional: list[str] = []
+    params: dict[str, object] = {}
     rest = iter(argv[1:])
     for arg in rest:
         if arg == "-" or not arg.startswith("-"):
-            files.append(arg)
+            positional.append(arg)
             continue
         name, eq, inline = arg.partition("=")
-        if name in FLAGS and not eq:
-            values[FLAGS[name]] = True
-        elif name in VALUES and (name.startswith("--") or not eq):
-            value = inline if eq else next(rest, None)
-            if value not in FORMATS or VALUES[name] in values:
-                return None
-            values[VALUES[name]] = value
-        else:
+        if name in grammar.flags and not eq:
+            params[grammar.flags[name]] = True
+            continue
+        if name not in grammar.values or (eq and not name.startswith("--")):
             return None
-    return DiagnoseArgs(files=tuple(files), given=frozenset(values), **values)  # type: ignore[arg-type]
+        param = grammar.values[name]
+        value = inline if eq else next(rest, None)
+        if value is None or value.startswith("-") or value not in grammar.choices.get(param, (value,)):
+            return None
+        if param in grammar.repeatable:
+            params.setdefault(param, [])
+            params[param].append(value)  # type: ignore[attr-defined]
+        elif param in params:
+            return None
+        else:
+            params[param] = value
+    if positional:
+        params[grammar.positional] = positional
+    return Invocation(command=argv[0], params={**grammar.defaults, **params}, given=frozenset(params))
 
 
-def run(args: DiagnoseArgs) -> int:
-    from ddoctor.cli.diagnose_cmd import run_diagnose
+def run(invocation: Invocation) -> int:
+    from ddoctor.cli import invoke
 
-    return run_diagnose(files=list(args.files), fmt=args.fmt, show_all=args.show_all, use_host=not args.no_host,
-                        no_color=args.no_color, hints=args.fix_hints, quiet=args.quiet)
+    runner: Callable[..., int] = getattr(invoke, invocation.command)
+    return runner(**invocation.params)
