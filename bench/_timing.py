@@ -50,12 +50,26 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def compile_ddoctor() -> None:
+    """Byte-compile ddoctor's modules, as pip does when it installs the wheel. An editable checkout run
+    with PYTHONDONTWRITEBYTECODE set (common in containers and CI) would otherwise compile every
+    module from source on every run and time that instead of ddoctor."""
+    import compileall
+    from pathlib import Path
+
+    import ddoctor
+
+    compileall.compile_dir(str(Path(ddoctor.__file__).parent), quiet=1)
+
+
 def median_runs(named: dict[str, list[str]], n: int, env=None) -> dict[str, dict]:
-    """Run each command n times, interleaved (A B A B ...), after one untimed warm-up each.
+    """Run each command n times, interleaved (A B A B ...), after one untimed warm-up each
+    (ddoctor's modules byte-compiled first, as an installed wheel has them).
 
     `cpus` is the CPU time (user + system) of each run's reaped process tree: on a loaded machine it
     moves far less than wall time, so ratios of it are a steadier second opinion.
     """
+    compile_ddoctor()
     for argv in named.values():
         run_measured(argv, env=env)
     results: dict[str, list[tuple[float, int, int]]] = {k: [] for k in named}
