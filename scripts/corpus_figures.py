@@ -2,7 +2,7 @@
 called failed. Misses are listed for the tuning split only: the test split is never looked at
 case by case (it measures generalisation; tuning on it would make the figure meaningless).
 
-Usage: python scripts/corpus_figures.py [INDEX.jsonl ...] [--windowed] [--show-tune-misses]
+Usage: python scripts/corpus_figures.py [INDEX.jsonl ...] [--windowed] [--show-tune-misses] [--round N]
 Default indexes: fixtures/realworld/*/index.jsonl and ../shared/corpus/index.jsonl.
 """
 
@@ -48,6 +48,7 @@ def main() -> int:
     ap.add_argument("index", nargs="*", type=Path)
     ap.add_argument("--windowed", action="store_true", help="force the large-log (windowed) scan")
     ap.add_argument("--show-tune-misses", action="store_true")
+    ap.add_argument("--round", type=int, help="only the logs of this corpus round (a hold-out measured once)")
     a = ap.parse_args()
     indexes = a.index or sorted(ROOT.glob("fixtures/realworld/*/index.jsonl"))
     if not a.index and (ROOT.parent / "shared" / "corpus" / "index.jsonl").exists():
@@ -56,6 +57,8 @@ def main() -> int:
     misses = []
     for index in indexes:
         for e in entries(index):
+            if a.round is not None and e.get("round") != a.round:
+                continue
             names = diagnose(e["_path"], a.windowed)
             got = names[0] if names else "none"
             want = e["cause"].removeprefix("NEW:")
