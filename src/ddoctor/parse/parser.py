@@ -188,8 +188,9 @@ class LogParser:
         rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
-        if rank is None:
-            self._torchrun(lineno, text)
+        # torchrun's own summary: unprefixed, or behind the task prefix of the launcher that started the agent
+        # (`srun --label`, `kubectl --prefix`, a per-node log file)
+        self._torchrun(lineno, text)
         text, said = self._strip_prefix(rank, text)
         if said:
             self.on_line(lineno, rank, said)  # `... init_device: NCCL error: ..., Traceback (most recent call last):`
