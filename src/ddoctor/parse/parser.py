@@ -66,12 +66,17 @@ RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
 # An exception named inside a sentence: after a quote, a backtick or `with`/`raises`/`get`/`:`
 SAID_EXC = re.compile(
-    r"(?:['\"`“(]|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
+    r"(?:['\"`“(]|[^\x00-\x7f]\s{0,3}|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
     r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception))\s?[:：]\s{0,2}(?P<msg>\S[^\n]{0,600})")
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
 # also translated the exception's name.
 ANY_EXC_LINE = re.compile(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
 EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
+# An exception line alone, without a message: a dotted name or a CamelCase name ending in Error/Exception/Interrupt
+BARE_EXC = re.compile(r"^(?:[A-Za-z_]\w{0,100}\.){1,12}[A-Z]\w{0,100}(?:Error|Exception|Interrupt)$"
+                      r"|^[A-Z][a-z0-9]{1,30}(?:[A-Z][a-z0-9]{1,30}){0,4}(?:Error|Exception|Interrupt)$")
+# A whole paste indented as a Markdown code block (or a list item's) still has its exception lines
+MAX_PASTE_INDENT = 8
 CAUSE = "The above exception was the direct cause of the following exception"
 CONTEXT = "During handling of the above exception, another exception occurred"
 SPAWN = re.compile(r"^-- Process (\d{1,6}) terminated with the following error")
@@ -120,6 +125,9 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     (r"[\"“][^\"”\n]{1,400}\.py[\"”]\s{0,2}[,，、]", False),
     (r"(?:^|[\s\]>|:'\"`(“])[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout)\s?(?::|：|$)",
      False),
+    # an exception named right after text in another script (`出现了RuntimeError: ...`), or alone on its line
+    (r"[^\x00-\x7f][A-Za-z_][\w.]{0,300}(?:Error|Exception)\s?[:：]", False),
+    (r"^\s{0,8}[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt)\s{0,4}$", False),
     (r"Root Cause \(first observed failure\)", False),
     (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
     (r"failed \(exitcode: -?\d{1,9}\)", False),
@@ -396,7 +404,16 @@ class LogParser:
             tb = _Pending(rank=rank, start=lineno, last=lineno)
             self._open(key, tb)
             return self._line(lineno, rank, text)
-        if text[:1].isspace() or ":" not in stripped:
+        indent = len(text) - len(stripped.lstrip()) if text[:1].isspace() else 0
+        if indent > MAX_PASTE_INDENT or (indent and "Error" not in stripped and "Exception" not in stripped):
+            return False
+        if ":" not in stripped:
+            # a bare exception line (`MemoryError`, `...rendezvous.api.RendezvousClosedError`): Python prints
+            # no colon for an exception without a message
+            bare = EXC_LINE.match(stripped)
+            if bare and BARE_EXC.match(stripped):
+                self._open(key, _Pending(rank=rank, start=lineno, last=lineno, exc_type=stripped, exc_lineno=lineno,
+                                         msg_lines=[""], state="message"))
             return False
         em = EXC_LINE.match(stripped)
         if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning") \
