@@ -97,6 +97,18 @@ def test_exits_from_other_launchers_are_failures():
     ("Process finished with exit code -1073741819 (0xC0000005)", "segfault"),
     ("Process finished with exit code 3221225477", "segfault"),
     ("ray.exceptions.RayActorError: The actor died unexpectedly before finishing this task.", "unknown"),
+    ("*** SIGSEGV (@0x0) received by PID 4242 (TID 0x7f00) from PID 0; stack trace: ***", "segfault"),
+    ("[1]    12345 killed     python train.py", "host-oom-killed"),
+    ("[2]  + 4321 segmentation fault (core dumped)  python train.py", "segfault"),
+    ("terminate called after throwing an instance of 'std::runtime_error'", "unknown"),
+    ("Error: Process completed with exit code 1.", "unknown"),
+    ("##[error]Process completed with exit code 137.", "host-oom-killed"),
+    ("ERROR: Job failed: exit code 1", "unknown"),
+    ("torch.multiprocessing.spawn.ProcessExitedException: Prozess 1 wurde mit Signal SIGKILL beendet", "host-oom-killed"),
+    ("MemoryError", "cpu-oom"),
+    ("torch.distributed.elastic.rendezvous.api.RendezvousClosedError", "rendezvous-timeout"),
+    ("这几行之后，又出现了RuntimeError: 分布式包没有内置 NCCL", "nccl-unavailable"),
+    ("    RuntimeError: CUDA error: an illegal memory access was encountered", "cuda-illegal-address"),
 ])
 def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     assert names("step 1 ok\n" + line + "\n")[:1] == [want]
@@ -167,3 +179,35 @@ def test_store_barrier_counts_tell_missing_ranks_from_duplicates():
                "store_based_barrier_key:1 (world_size=8, worker_count=4, timeout=0:30:00)\n")
     assert names(missing)[0] == "store-barrier-timeout"
     assert names(missing.replace("worker_count=4", "worker_count=9"))[0] == "duplicate-rank"
+
+
+def test_the_raise_statement_under_the_innermost_frame_carries_a_translated_message():
+    """The message is translated, the code printed under the frame is not: `raise AssertionError("Torch not
+    compiled with CUDA enabled")` says what the message said."""
+    text = ("Traceback (most recent call last):\n"
+            '  File "/opt/conda/lib/python3.11/site-packages/torch/cuda/__init__.py", line 310, in _lazy_init\n'
+            '    raise AssertionError("Torch not compiled with CUDA enabled")\n'
+            "AssertionError: Torch wurde nicht mit aktiviertem CUDA kompiliert\n")
+    assert names(text)[:1] == ["cuda-unavailable-build"]
+
+
+def test_a_raise_site_elsewhere_than_the_innermost_frame_is_not_evidence():
+    text = ("Traceback (most recent call last):\n"
+            '  File "/srv/app/train.py", line 3, in <module>\n'
+            '    raise AssertionError("Torch not compiled with CUDA enabled")\n'
+            '  File "/srv/app/util.py", line 9, in check\n'
+            "    return shapes[k]\n"
+            "KeyError: 'w'\n")
+    assert names(text)[:1] == ["user-code-error"]
+
+
+def test_a_logger_prefix_whose_level_changes_is_stripped_from_the_exception_line():
+    """loguru writes the frames at INFO and the exception line at ERROR: one prefix, two level words."""
+    pre = "2026-12-01 14:01:23.{} | {} | train:main:57 - "
+    text = "\n".join([
+        pre.format("772", "INFO    ") + "Traceback (most recent call last):",
+        pre.format("773", "INFO    ") + '  File "/srv/app/train.py", line 7, in <module>',
+        pre.format("774", "INFO    ") + "    print(batch[4])",
+        pre.format("775", "ERROR   ") + "IndexError: list index out of range",
+    ])
+    assert names(text)[:1] == ["user-code-error"]

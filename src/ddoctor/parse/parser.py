@@ -21,6 +21,8 @@ HEADER = re.compile(
     r"|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
     r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
 )
+HEADER_ANYWHERE = re.compile(r"(?:回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+                             r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()")
 # `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
 # curly quotes, full-width and ideographic commas, `第 3 行` (`文件“x.py”，第 3 行，在 f 中`).
 FRAME = re.compile(
@@ -157,6 +159,26 @@ class _Pending:
     last: int = 0
     frame_indent: int | None = None  # indentation of the frame lines (a paste may indent everything)
     header: bool = False  # opened by a `Traceback (most recent call last)` header
+    base_indent: int = 0  # indentation of the header: a paste indented as a whole has its exception line there
+
+
+_LEVEL = re.compile(r"\b(?:INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL)\b *")
+
+
+def _prefix_shape(prefix: str) -> re.Pattern[str]:
+    """The logger prefix a traceback header carried, as a pattern for the lines after it: any digits (the
+    clock) and any level word (a handler writes the exception line as ERROR after INFO frames)."""
+
+    def literal(s: str) -> str:
+        return "".join(r"\d{1,12}" if part.isdigit() else re.escape(part) for part in re.split(r"(\d+)", s) if part)
+
+    out, pos = [], 0
+    for m in _LEVEL.finditer(prefix):
+        out.append(literal(prefix[pos:m.start()]))
+        out.append(r"(?:INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL) {0,12}")
+        pos = m.end()
+    out.append(literal(prefix[pos:]))
+    return re.compile("".join(out))
 
 
 class LogParser:
@@ -168,7 +190,7 @@ class LogParser:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
         self.default_rank = rank  # the rank every unprefixed line belongs to (a per-rank log file)
         self._tbs: dict[object, _Pending] = {}
-        self._prefix: dict[object, str] = {}
+        self._prefix: dict[object, re.Pattern[str]] = {}
         self._spawn_rank: dict[object, int] = {}
         self._tr_root = False
         self._tr_entry: dict[str, Any] | None = None
@@ -242,7 +264,7 @@ class LogParser:
                 self._finish(key)
             pending_rank = self._spawn_rank.pop(key, None)
             self._open(key, _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
-                                     last=lineno, header=True))
+                                     last=lineno, header=True, base_indent=len(text) - len(text.lstrip())))
             return False
         m = SPAWN.match(text)
         if m:
@@ -317,8 +339,9 @@ class LogParser:
             if not stripped or REPEATED.match(text) or CARETS.match(text) or elided:
                 return True
             indent = len(text) - len(text.lstrip())
-            if text[:1].isspace() and (tb.frame_indent is None or indent > tb.frame_indent
-                                       or not EXC_LINE.match(stripped)):
+            at_base = 0 < indent <= tb.base_indent and EXC_LINE.match(stripped) is not None
+            if text[:1].isspace() and not at_base and (tb.frame_indent is None or indent > tb.frame_indent
+                                                       or not EXC_LINE.match(stripped)):
                 if tb.frames and tb.frames[-1].line is None:
                     fr = tb.frames[-1]
                     tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
@@ -365,11 +388,11 @@ class LogParser:
         Traceback (most recent call last):`): evidence, not prefix.
         """
         pre = self._prefix.get(key)
-        if pre is not None:
-            head = text[: len(pre)]
-            if len(head) == len(pre) and _DIGITS.sub("0", head) == pre:
-                return text[len(pre):], ""
+        if pre is not None and (pm := pre.match(text)) is not None:
+            return text[pm.end():], ""
         idx = text.find("Traceback (")
+        if idx < 0 and not text.isascii() and (h := HEADER_ANYWHERE.search(text, 0, 2100)) is not None:
+            idx = h.start()  # a translated header behind the same logger prefix
         if 0 < idx <= 2000 and not text[:idx].isspace() and '"' not in text[:idx]:
             before = text[:idx]
             # A message then `, Traceback (...)` on one line (vLLM): the logger prefix is what precedes the
@@ -379,7 +402,7 @@ class LogParser:
             if cut == 0:
                 return text, ""
             said = before[cut:].strip(" ,:;-")
-            self._prefix[key] = _DIGITS.sub("0", before[:cut])
+            self._prefix[key] = _prefix_shape(before[:cut])
             if len(self._prefix) > MAX_PENDING:
                 self._prefix.pop(next(iter(self._prefix)))
             return text[idx:], said if logger and len(said) > 12 else ""
