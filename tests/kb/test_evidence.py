@@ -211,3 +211,28 @@ def test_a_logger_prefix_whose_level_changes_is_stripped_from_the_exception_line
         pre.format("775", "ERROR   ") + "IndexError: list index out of range",
     ])
     assert names(text)[:1] == ["user-code-error"]
+
+
+def test_a_translated_torchrun_summary_keeps_its_exit_codes():
+    """Translation tools rename the summary's labels; the values keep their shape."""
+    text = "\n".join([
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ",
+        "programs/segv_rank.py FAILED",
+        "Fehler:",
+        "[1]:",
+        "  Rang      : 1 (local_rank: 1)",
+        "  Exitcode  : -15 (pid: 9331)  (SIGTERM)",
+        "------------------------------------------------------",
+        "Grundursache (erster beobachteter Fehler):",
+        "[0]:",
+        "  Zeit      : 2026-12-01_21:55:15",
+        "  Rang      : 0 (local_rank: 0)",
+        "  Exitcode  : -11 (pid: 9330)  (SIGSEGV)",
+        "======================================================",
+    ])
+    assert names(text)[:1] == ["segfault"]
+
+
+def test_an_exception_named_after_a_colon_in_prose_is_read():
+    assert names("On Windows I get: RuntimeError: В распределённом пакете нет встроенного NCCL\n")[:1] == [
+        "nccl-unavailable"]

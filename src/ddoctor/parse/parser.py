@@ -68,7 +68,7 @@ RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
 # An exception named inside a sentence: after a quote, a backtick or `with`/`raises`/`get`/`:`
 SAID_EXC = re.compile(
-    r"(?:['\"`“(]|[^\x00-\x7f]\s{0,3}|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
+    r"(?:['\"`“(]|[^\x00-\x7f]\s{0,3}|\b(?:get|got|see|with|error)\s?:\s{1,3}|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
     r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception))\s?[:：]\s{0,2}(?P<msg>\S[^\n]{0,600})")
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
 # also translated the exception's name.
@@ -107,6 +107,22 @@ TR_ENTRY = re.compile(r"^\s{0,4}\[(\d{1,6})\]:\s*$")
 TR_FIELD = re.compile(r"^\s{1,8}(time|host|rank|exitcode|error_file|traceback)\s{0,20}:\s?(.{0,4000})$")
 TR_RANK = re.compile(r"^(\d{1,9})(?:\s{0,4}\(local_rank:\s{0,4}(\d{1,9})\))?")
 TR_EXIT = re.compile(r"^(-?\d{1,9})(?:\s{0,4}\(pid:\s{0,4}(\d{1,12})\))?(?:\s{0,8}\((SIG[A-Z0-9]{1,12})\))?")
+# the same fields with translated labels: the values keep their shape (`1 (local_rank: 1)`, `-11 (pid: 9330)`)
+TR_ANY_FIELD = re.compile(r"^\s{1,8}[^\s:][^:\n]{0,30}?\s{0,20}:\s?(?P<value>(?P<rank>\d{1,9}\s{0,4}\(local_rank:)"
+                          r"|(?P<exit>-?\d{1,9}\s{0,4}\(pid:)).{0,4000}$")
+
+
+def _summary_field(text: str) -> tuple[str, str] | None:
+    """(name, value) of one field of torchrun's summary, its label in English or translated."""
+    f = TR_FIELD.match(text)
+    if f:
+        return f.group(1), f.group(2).strip()
+    m = TR_ANY_FIELD.match(text)
+    if m is None:
+        return None
+    return ("rank" if m.group("rank") else "exitcode"), text[m.start("value"):].strip()
+
+
 AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
 RAISE = re.compile(r"^raise ((?:[A-Za-z_]\w{0,100}\.){0,8}[A-Z]\w{0,100})\b")
 MAX_MESSAGE_LINES = 40
@@ -519,10 +535,11 @@ class LogParser:
             # a paste that starts inside torchrun's summary: the fields of an entry without its `[0]:` line
             self._tr_entry = {"lineno": lineno, "root": self._tr_root}
         if self._tr_entry is not None:
-            f = TR_FIELD.match(text)
-            if f:
-                self._tr_entry[f.group(1)] = f.group(2).strip()
-                self._tr_entry["lineno"] = lineno if f.group(1) == "exitcode" else self._tr_entry["lineno"]
+            field = _summary_field(text)
+            if field:
+                name, value = field
+                self._tr_entry[name] = value
+                self._tr_entry["lineno"] = lineno if name == "exitcode" else self._tr_entry["lineno"]
                 return
             if s.startswith(("====", "----")) or not s:
                 self._flush_entry()
