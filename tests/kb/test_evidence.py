@@ -236,3 +236,10 @@ def test_a_translated_torchrun_summary_keeps_its_exit_codes():
 def test_an_exception_named_after_a_colon_in_prose_is_read():
     assert names("On Windows I get: RuntimeError: В распределённом пакете нет встроенного NCCL\n")[:1] == [
         "nccl-unavailable"]
+
+
+def test_an_exception_quoted_in_prose_is_explained_by_the_line_rule_that_names_it():
+    """The quoted exception and the line rule are one piece of evidence, not a user bug beside a symptom."""
+    text = ("Training fails with RuntimeError: [/opt/conda/third_party/gloo/gloo/transport/tcp/unbound_buffer.cc:84] "
+            "Timed out waiting 1800000ms for recv operation to complete. One V100, mp.spawn.\n")
+    assert names(text)[:1] == ["gloo-timeout"]

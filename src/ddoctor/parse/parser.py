@@ -211,6 +211,7 @@ class LogParser:
         self._tr_root = False
         self._tr_entry: dict[str, Any] | None = None
         self._has_master = False
+        self._said: Traceback | None = None  # an exception quoted in the line being read
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
@@ -252,6 +253,9 @@ class LogParser:
         if text and not is_code:
             # Frames and source lines are not evidence: only what the program and runtime printed.
             self.on_line(lineno, rank, text)
+        if self._said is not None:
+            said_tb, self._said = self._said, None
+            self.on_traceback(said_tb)
 
     def close(self) -> None:
         for key in list(self._tbs):
@@ -466,9 +470,9 @@ class LogParser:
             # `... fails with 'TypeError: boost() missing 1 required positional argument'`: an exception
             # quoted in a sentence (a paste cut before its traceback, the error named in prose)
             msg = said.group("msg").rstrip(" .'\"`*)")
-            self.on_traceback(Traceback(blocks=(ExceptionBlock(type_name=said.group("type"), message=msg,
-                                                               lineno=lineno),), rank=rank, start_line=lineno,
-                                        end_line=lineno))
+            # given to the matcher after the line itself, so that a line rule explaining the line explains it
+            self._said = Traceback(blocks=(ExceptionBlock(type_name=said.group("type"), message=msg, lineno=lineno),),
+                                   rank=rank, start_line=lineno, end_line=lineno)
         return False
 
     def _open(self, key: object, tb: _Pending) -> None:
