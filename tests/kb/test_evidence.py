@@ -243,3 +243,28 @@ def test_an_exception_quoted_in_prose_is_explained_by_the_line_rule_that_names_i
     text = ("Training fails with RuntimeError: [/opt/conda/third_party/gloo/gloo/transport/tcp/unbound_buffer.cc:84] "
             "Timed out waiting 1800000ms for recv operation to complete. One V100, mp.spawn.\n")
     assert names(text)[:1] == ["gloo-timeout"]
+
+
+DATALOADER_REWRAP = """\
+Traceback (most recent call last):
+  File "/srv/app/train.py", line 18, in <module>
+    for batch in loader:
+  File "/opt/conda/lib/python3.11/site-packages/torch/_utils.py", line 794, in reraise
+    raise exception
+RuntimeError: Caught RuntimeError in DataLoader worker process 0.
+Original Traceback (most recent call last):
+  File "/opt/conda/lib/python3.11/site-packages/torch/utils/data/_utils/worker.py", line 374, in _worker_loop
+    data = fetcher.fetch(index)
+  File "/opt/conda/lib/python3.11/site-packages/torch/storage.py", line 414, in _new_shared
+"""
+
+
+def test_a_dataloader_reraise_whose_worker_traceback_is_cut_is_unknown():
+    """'Caught X in DataLoader worker process 0.' only reports the worker's exception; with the worker's own
+    exception line cut off, the log shows a failure but not its cause."""
+    assert names(DATALOADER_REWRAP)[:1] == ["unknown"]
+
+
+def test_a_dataloader_reraise_is_diagnosed_from_the_workers_exception():
+    text = DATALOADER_REWRAP + "    fd, size = storage._share_fd_cpu_()\nRuntimeError: received 0 items of ancdata\n"
+    assert names(text)[:1] == ["fd-limit"]

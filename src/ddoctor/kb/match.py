@@ -135,6 +135,9 @@ def _frames_match(c: _Compiled, block: ExceptionBlock) -> dict[str, str | None] 
     return None
 
 
+# torch re-raises a worker's exception in the parent with the worker's own traceback printed after it (DataLoader
+# workers, DataParallel replicas): that traceback is the story, the re-raise only reports it
+_REWRAPPED = re.compile(r"Caught \w{1,100} in (?:DataLoader worker process \d{1,6}|replica \d{1,6} on device \d{1,6})\.")
 _RAISE_TEXT = re.compile(r"^raise \S")
 
 
@@ -253,7 +256,7 @@ class Matcher:
         final, uf = tb.final, tb.user_frame
         if matched:
             return
-        if final.short_type in self.wrappers:
+        if final.short_type in self.wrappers or _REWRAPPED.match(final.message):
             # a launcher reporting that a child failed: a failure whose cause this log does not show
             if not (final.short_type == "SystemExit" and final.message.strip() in ("", "0", "None")):
                 self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
