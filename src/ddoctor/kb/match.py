@@ -137,7 +137,8 @@ def _frames_match(c: _Compiled, block: ExceptionBlock) -> dict[str, str | None] 
 
 # torch re-raises a worker's exception in the parent with the worker's own traceback printed after it (DataLoader
 # workers, DataParallel replicas): that traceback is the story, the re-raise only reports it
-_REWRAPPED = re.compile(r"Caught \w{1,100} in (?:DataLoader worker process \d{1,6}|replica \d{1,6} on device \d{1,6})\.")
+_REWRAPPED = re.compile(r"Caught \w{1,100} in (?:DataLoader worker process \d{1,6}"
+                        r"|replica \d{1,6} on device \d{1,6})\.")
 _RAISE_TEXT = re.compile(r"^raise \S")
 
 
