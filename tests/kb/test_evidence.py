@@ -268,3 +268,13 @@ def test_a_dataloader_reraise_whose_worker_traceback_is_cut_is_unknown():
 def test_a_dataloader_reraise_is_diagnosed_from_the_workers_exception():
     text = DATALOADER_REWRAP + "    fd, size = storage._share_fd_cpu_()\nRuntimeError: received 0 items of ancdata\n"
     assert names(text)[:1] == ["fd-limit"]
+
+
+@pytest.mark.parametrize("prefix", ["[2026-12-01 11:29:40,929][__main__][INFO] - ",
+                                    "2026-12-01 14:01:23.772 | ERROR    | train:main:57 - "])
+def test_exits_and_torchrun_summaries_behind_a_logging_handlers_prefix_are_read(prefix):
+    """Hydra's job logging and loguru put their record prefix before every line they captured."""
+    summary = ["Root Cause (first observed failure):", "[0]:", "  rank      : 0 (local_rank: 0)",
+               "  exitcode  : -11 (pid: 9330)", "=" * 40]
+    assert names("".join(prefix + ln + "\n" for ln in summary))[:1] == ["segfault"]
+    assert names(prefix + "Killed\n")[:1] == ["host-oom-killed"]

@@ -98,6 +98,12 @@ LOGGER_PREFIX = re.compile(
     r"\s{0,4}(?:-\s|:\s)?)?(?:[\w.]{1,80}(?::\d{1,6})?\s{0,2}[-:\]]\s)?"
     r")?"
 )
+# What logging handlers put before each record they captured from a child's stderr: Hydra's (NeMo's) job
+# logging `[2024-01-05 10:00:00,123][__main__][INFO] - `, loguru's `2024-01-05 10:00:00.123 | INFO     | m:f:57 - `
+RECORD_PREFIX = re.compile(
+    r"\[\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\](?:\[[\w.:<>-]{1,120}\]){1,3} - "
+    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})? \| [A-Z]{4,8} {0,8}\| [\w.<>:-]{1,200} - ")
+_RECORD_STARTS = frozenset("[0123456789")
 LOG_PREFIX = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]"
 )
@@ -235,13 +241,15 @@ class LogParser:
         rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
+        record = RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
+        bare = text[record.end():] if record else text  # what a logging handler captured from stderr
         # torchrun's own summary: unprefixed, or behind the task prefix of the launcher that started the agent
-        # (`srun --label`, `kubectl --prefix`, a per-node log file)
-        self._torchrun(lineno, text)
+        # (`srun --label`, `kubectl --prefix`, a per-node log file) or a logging handler's record prefix
+        self._torchrun(lineno, bare)
         text, said = self._strip_prefix(rank, text)
         if said:
             self.on_line(lineno, rank, said)  # `... init_device: NCCL error: ..., Traceback (most recent call last):`
-        exit_ = parse_exit(text.strip(), lineno, rank) if text else None
+        exit_ = parse_exit((bare if record else text).strip(), lineno, rank) if text else None
         if exit_ is not None:
             self.on_failure(exit_)
         if "File \"" in text and MANGLED_SPLIT.search(text):
