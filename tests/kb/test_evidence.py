@@ -278,3 +278,8 @@ def test_exits_and_torchrun_summaries_behind_a_logging_handlers_prefix_are_read(
                "  exitcode  : -11 (pid: 9330)", "=" * 40]
     assert names("".join(prefix + ln + "\n" for ln in summary))[:1] == ["segfault"]
     assert names(prefix + "Killed\n")[:1] == ["host-oom-killed"]
+
+
+def test_an_exception_line_a_logging_handler_captured_is_read():
+    assert names("[2026-12-01 11:29:40,958][__main__][ERROR] - TypeError: init_process_group() got multiple values "
+                 "for keyword argument 'backend'\n")[:1] == ["user-code-error"]

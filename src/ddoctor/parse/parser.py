@@ -455,7 +455,9 @@ class LogParser:
             tb = _Pending(rank=rank, start=lineno, last=lineno)
             self._open(key, tb)
             return self._line(lineno, rank, text)
-        indent = len(text) - len(stripped.lstrip()) if text[:1].isspace() else 0
+        if stripped[:1] in _RECORD_STARTS and (record := RECORD_PREFIX.match(stripped)) is not None:
+            stripped = stripped[record.end():].strip()  # an exception line a logging handler captured
+        indent = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
         if indent > MAX_PASTE_INDENT or (indent and "Error" not in stripped and "Exception" not in stripped):
             return False
         if ":" not in stripped:
