@@ -97,6 +97,18 @@ def test_exits_from_other_launchers_are_failures():
     ("Process finished with exit code -1073741819 (0xC0000005)", "segfault"),
     ("Process finished with exit code 3221225477", "segfault"),
     ("ray.exceptions.RayActorError: The actor died unexpectedly before finishing this task.", "unknown"),
+    ("*** SIGSEGV (@0x0) received by PID 4242 (TID 0x7f00) from PID 0; stack trace: ***", "segfault"),
+    ("[1]    12345 killed     python train.py", "host-oom-killed"),
+    ("[2]  + 4321 segmentation fault (core dumped)  python train.py", "segfault"),
+    ("terminate called after throwing an instance of 'std::runtime_error'", "unknown"),
+    ("Error: Process completed with exit code 1.", "unknown"),
+    ("##[error]Process completed with exit code 137.", "host-oom-killed"),
+    ("ERROR: Job failed: exit code 1", "unknown"),
+    ("torch.multiprocessing.spawn.ProcessExitedException: Prozess 1 wurde mit Signal SIGKILL beendet", "host-oom-killed"),
+    ("MemoryError", "cpu-oom"),
+    ("torch.distributed.elastic.rendezvous.api.RendezvousClosedError", "rendezvous-timeout"),
+    ("这几行之后，又出现了RuntimeError: 分布式包没有内置 NCCL", "nccl-unavailable"),
+    ("    RuntimeError: CUDA error: an illegal memory access was encountered", "cuda-illegal-address"),
 ])
 def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     assert names("step 1 ok\n" + line + "\n")[:1] == [want]
@@ -167,3 +179,107 @@ def test_store_barrier_counts_tell_missing_ranks_from_duplicates():
                "store_based_barrier_key:1 (world_size=8, worker_count=4, timeout=0:30:00)\n")
     assert names(missing)[0] == "store-barrier-timeout"
     assert names(missing.replace("worker_count=4", "worker_count=9"))[0] == "duplicate-rank"
+
+
+def test_the_raise_statement_under_the_innermost_frame_carries_a_translated_message():
+    """The message is translated, the code printed under the frame is not: `raise AssertionError("Torch not
+    compiled with CUDA enabled")` says what the message said."""
+    text = ("Traceback (most recent call last):\n"
+            '  File "/opt/conda/lib/python3.11/site-packages/torch/cuda/__init__.py", line 310, in _lazy_init\n'
+            '    raise AssertionError("Torch not compiled with CUDA enabled")\n'
+            "AssertionError: Torch wurde nicht mit aktiviertem CUDA kompiliert\n")
+    assert names(text)[:1] == ["cuda-unavailable-build"]
+
+
+def test_a_raise_site_elsewhere_than_the_innermost_frame_is_not_evidence():
+    text = ("Traceback (most recent call last):\n"
+            '  File "/srv/app/train.py", line 3, in <module>\n'
+            '    raise AssertionError("Torch not compiled with CUDA enabled")\n'
+            '  File "/srv/app/util.py", line 9, in check\n'
+            "    return shapes[k]\n"
+            "KeyError: 'w'\n")
+    assert names(text)[:1] == ["user-code-error"]
+
+
+def test_a_logger_prefix_whose_level_changes_is_stripped_from_the_exception_line():
+    """loguru writes the frames at INFO and the exception line at ERROR: one prefix, two level words."""
+    pre = "2026-12-01 14:01:23.{} | {} | train:main:57 - "
+    text = "\n".join([
+        pre.format("772", "INFO    ") + "Traceback (most recent call last):",
+        pre.format("773", "INFO    ") + '  File "/srv/app/train.py", line 7, in <module>',
+        pre.format("774", "INFO    ") + "    print(batch[4])",
+        pre.format("775", "ERROR   ") + "IndexError: list index out of range",
+    ])
+    assert names(text)[:1] == ["user-code-error"]
+
+
+def test_a_translated_torchrun_summary_keeps_its_exit_codes():
+    """Translation tools rename the summary's labels; the values keep their shape."""
+    text = "\n".join([
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ",
+        "programs/segv_rank.py FAILED",
+        "Fehler:",
+        "[1]:",
+        "  Rang      : 1 (local_rank: 1)",
+        "  Exitcode  : -15 (pid: 9331)  (SIGTERM)",
+        "------------------------------------------------------",
+        "Grundursache (erster beobachteter Fehler):",
+        "[0]:",
+        "  Zeit      : 2026-12-01_21:55:15",
+        "  Rang      : 0 (local_rank: 0)",
+        "  Exitcode  : -11 (pid: 9330)  (SIGSEGV)",
+        "======================================================",
+    ])
+    assert names(text)[:1] == ["segfault"]
+
+
+def test_an_exception_named_after_a_colon_in_prose_is_read():
+    assert names("On Windows I get: RuntimeError: В распределённом пакете нет встроенного NCCL\n")[:1] == [
+        "nccl-unavailable"]
+
+
+def test_an_exception_quoted_in_prose_is_explained_by_the_line_rule_that_names_it():
+    """The quoted exception and the line rule are one piece of evidence, not a user bug beside a symptom."""
+    text = ("Training fails with RuntimeError: [/opt/conda/third_party/gloo/gloo/transport/tcp/unbound_buffer.cc:84] "
+            "Timed out waiting 1800000ms for recv operation to complete. One V100, mp.spawn.\n")
+    assert names(text)[:1] == ["gloo-timeout"]
+
+
+DATALOADER_REWRAP = """\
+Traceback (most recent call last):
+  File "/srv/app/train.py", line 18, in <module>
+    for batch in loader:
+  File "/opt/conda/lib/python3.11/site-packages/torch/_utils.py", line 794, in reraise
+    raise exception
+RuntimeError: Caught RuntimeError in DataLoader worker process 0.
+Original Traceback (most recent call last):
+  File "/opt/conda/lib/python3.11/site-packages/torch/utils/data/_utils/worker.py", line 374, in _worker_loop
+    data = fetcher.fetch(index)
+  File "/opt/conda/lib/python3.11/site-packages/torch/storage.py", line 414, in _new_shared
+"""
+
+
+def test_a_dataloader_reraise_whose_worker_traceback_is_cut_is_unknown():
+    """'Caught X in DataLoader worker process 0.' only reports the worker's exception; with the worker's own
+    exception line cut off, the log shows a failure but not its cause."""
+    assert names(DATALOADER_REWRAP)[:1] == ["unknown"]
+
+
+def test_a_dataloader_reraise_is_diagnosed_from_the_workers_exception():
+    text = DATALOADER_REWRAP + "    fd, size = storage._share_fd_cpu_()\nRuntimeError: received 0 items of ancdata\n"
+    assert names(text)[:1] == ["fd-limit"]
+
+
+@pytest.mark.parametrize("prefix", ["[2026-12-01 11:29:40,929][__main__][INFO] - ",
+                                    "2026-12-01 14:01:23.772 | ERROR    | train:main:57 - "])
+def test_exits_and_torchrun_summaries_behind_a_logging_handlers_prefix_are_read(prefix):
+    """Hydra's job logging and loguru put their record prefix before every line they captured."""
+    summary = ["Root Cause (first observed failure):", "[0]:", "  rank      : 0 (local_rank: 0)",
+               "  exitcode  : -11 (pid: 9330)", "=" * 40]
+    assert names("".join(prefix + ln + "\n" for ln in summary))[:1] == ["segfault"]
+    assert names(prefix + "Killed\n")[:1] == ["host-oom-killed"]
+
+
+def test_an_exception_line_a_logging_handler_captured_is_read():
+    assert names("[2026-12-01 11:29:40,958][__main__][ERROR] - TypeError: init_process_group() got multiple values "
+                 "for keyword argument 'backend'\n")[:1] == ["user-code-error"]

@@ -87,6 +87,8 @@ def test_prefilter_literal_is_sound(sig):
     ("(?i)cuda", None),
     ("Signal 9 \\(SIGKILL\\) received by PID", "Signal 9 (SIGKILL) received by PID"),
     ("colou?r scheme", "r scheme"),
+    # escaped characters inside a group are not collected either (`\\.`, `\\(`, `\\[` gave ".([")
+    ("x(?P<ckpt>torch\\.Size\\(\\[[\\d, ]{0,80}\\]\\))", None),
 ])
 def test_required_literal(pattern, literal):
     assert required_literal(pattern) == literal

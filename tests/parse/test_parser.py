@@ -113,6 +113,11 @@ def test_interleaved_rank_prefixes_are_demultiplexed():
     ("> RuntimeError: quoted", None, "RuntimeError: quoted"),
     ("[rank 1] cached 64 MiB", None, "[rank 1] cached 64 MiB"),
     ("[0]:", None, "[0]:"),
+    # srun --label (padded past ten tasks) and mpirun --tag-output give the task's global rank
+    ("0: Traceback (most recent call last):", 0, "Traceback (most recent call last):"),
+    (' 3:   File "x.py", line 2, in f', 3, '  File "x.py", line 2, in f'),
+    ("[1,3]<stderr>:RuntimeError: x", 3, "RuntimeError: x"),
+    ("12:00:01 INFO step 3: loss 0.1", None, "12:00:01 INFO step 3: loss 0.1"),
 ])
 def test_clean_line(raw, rank, text):
     r, _, t = clean_line(raw)
@@ -336,3 +341,22 @@ def test_mis_decoded_utf8_is_tolerated():
     mangled = data.encode("utf-8").decode("latin-1")  # mojibake as pasted from a wrongly decoded terminal
     root = diagnose_text(mangled).root
     assert root.name == "user-code-error"
+
+
+def test_torchrun_summary_behind_srun_label_is_read():
+    """torchrun started by `srun --label`: its agent's lines carry the node's task prefix."""
+    text = "\n".join([
+        "0: E0101 00:00:00.000000 4242 torch/distributed/elastic/multiprocessing/api.py:869] failed (exitcode: -9)"
+        " local_rank: 3 (pid: 812917) of binary: /usr/bin/python",
+    ])
+    assert [d.name for d in diagnose_text(text).diagnoses][:1] == ["host-oom-killed"]
+
+
+def test_srun_labelled_traceback_is_one_traceback():
+    text = "\n".join([
+        "0: Traceback (most recent call last):",
+        '0:   File "/opt/conda/lib/python3.10/site-packages/torch/distributed/distributed_c10d.py", line 1, in barrier',
+        "0:     work = default_pg.barrier(opts=opts)",
+        "0: RuntimeError: Default process group has not been initialized, please make sure to call init_process_group.",
+    ])
+    assert [d.name for d in diagnose_text(text).diagnoses][:1] == ["pg-not-initialized"]

@@ -135,6 +135,21 @@ def _frames_match(c: _Compiled, block: ExceptionBlock) -> dict[str, str | None] 
     return None
 
 
+# torch re-raises a worker's exception in the parent with the worker's own traceback printed after it (DataLoader
+# workers, DataParallel replicas): that traceback is the story, the re-raise only reports it
+_REWRAPPED = re.compile(r"Caught \w{1,100} in (?:DataLoader worker process \d{1,6}"
+                        r"|replica \d{1,6} on device \d{1,6})\.")
+_RAISE_TEXT = re.compile(r"^raise \S")
+
+
+def _raise_site(block: ExceptionBlock) -> str | None:
+    """The source line of the innermost frame when it is the raise statement that made this exception."""
+    if not block.frames:
+        return None
+    line = block.frames[-1].line
+    return line if line and _RAISE_TEXT.match(line) and len(line) > 12 else None
+
+
 class Matcher:
     def __init__(self, signatures: tuple[Signature, ...]) -> None:
         self.sigs = {s.name: s for s in signatures}
@@ -207,15 +222,20 @@ class Matcher:
             text = f"{block.type_name}: {block.message}" if block.message else block.type_name
             ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(text.splitlines()[0] if text else ""))
             unknown_type = block.type_name == "<unknown>"  # a paste cut before the exception line
+            raise_site = _raise_site(block)
             for c in self.exc_rules:
                 if c.types and block.short_type not in c.types and not (
                         unknown_type and (c.frame is not None or c.source is not None)):
                     continue
                 m = None
+                from_source = False
                 if c.regex is not None:
-                    if c.literal is not None and c.literal not in block.message:
-                        continue
-                    m = c.regex.search(block.message)
+                    m = c.regex.search(block.message) if c.literal is None or c.literal in block.message else None
+                    if not m and raise_site and c.frame is None and c.source is None:
+                        # the message is translated or cut, but the raise statement printed under the innermost
+                        # frame still holds its text
+                        m = c.regex.search(raise_site)
+                        from_source = True
                     if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                         continue
                 captures: dict[str, str | None] = m.groupdict() if m else {}
@@ -224,9 +244,11 @@ class Matcher:
                     if code is None:
                         continue
                     captures = {**code, **captures}
-                weight = c.rule.weight * (CODE_ONLY if c.regex is None and not c.types else 1.0)
+                weight = c.rule.weight * (CODE_ONLY if from_source or (c.regex is None and not c.types) else 1.0)
                 self._hit(c.sig, strength * weight, c.rule.symptom or c.sig.symptom, ev, captures, tb.user_frame)
                 matched = True
+        if not matched:
+            matched = self._raise_sites(tb)
         if self._explains_lines(tb.start_line, tb.end_line):
             matched = True
             for a in self.aggs.values():
@@ -235,7 +257,7 @@ class Matcher:
         final, uf = tb.final, tb.user_frame
         if matched:
             return
-        if final.short_type in self.wrappers:
+        if final.short_type in self.wrappers or _REWRAPPED.match(final.message):
             # a launcher reporting that a child failed: a failure whose cause this log does not show
             if not (final.short_type == "SystemExit" and final.message.strip() in ("", "0", "None")):
                 self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
@@ -254,6 +276,26 @@ class Matcher:
         where = f" at {uf.filename}:{uf.lineno} in {uf.function}" if uf else ""
         self._hit(self.user_sig, 1.0, False, Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
             f"{final.type_name}: {final.message}".strip()[:EVIDENCE_CHARS] + where)), {"exc": final.type_name}, uf)
+
+    def _raise_sites(self, tb: Traceback) -> bool:
+        """Line rules on the raise statements under the innermost frames (`raise AssertionError("Torch not
+        compiled with CUDA enabled")`): what the message said before a translator or a cut paste lost it."""
+        hit = False
+        for block in tb.blocks:
+            site = _raise_site(block)
+            if site is None:
+                continue
+            ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(
+                f"{block.type_name}: {block.message}".splitlines()[0] + f"  (raised by: {site})"))
+            for c in self.line_rules:
+                if c.rule.warning or c.regex is None or (c.literal is not None and c.literal not in site):
+                    continue
+                m = c.regex.search(site)
+                if m and not (c.rule.when and not _captures_hold(c.rule.when, m)):
+                    self._hit(c.sig, FINAL * c.rule.weight * CODE_ONLY, c.rule.symptom or c.sig.symptom, ev,
+                              m.groupdict(), tb.user_frame)
+                    hit = True
+        return hit
 
     def on_failure(self, rf: RankFailure) -> None:
         who = (f"rank {rf.rank if rf.rank is not None else '?'}"

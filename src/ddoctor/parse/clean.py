@@ -14,7 +14,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}
 # torch's excepthook writes `[rank3]:`; torchrun --tee writes `[default0]:`; both can stack.
 _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?"
                           # torchx: `trainer/0 [1]:` (role/replica, then the local rank)
-                          r"|^\s{0,8}[A-Za-z_][\w.-]{0,60}/\d{1,6} \[(\d{1,6})\]:\s?")
+                          r"|^\s{0,8}[A-Za-z_][\w.-]{0,60}/\d{1,6} \[(\d{1,6})\]:\s?"
+                          # `srun --label` (`0: `, padded ` 3: ` past ten tasks) and `mpirun --tag-output`
+                          # (`[1,3]<stderr>:`): the task's global rank
+                          r"|^ {0,5}(\d{1,6}): |^\[\d{1,6},(\d{1,6})\]<(?:stdout|stderr|stddiag)>: ?")
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
 _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s")
 # rich's boxed tracebacks put │ at both ends of every line.
@@ -67,8 +70,9 @@ def clean_line(raw: str, *, has_master: bool = False) -> tuple[int | None, bool,
                 break
             text = text[src.end():]
             continue
-        if m.group(2) is not None:
-            rank, is_global = int(m.group(2)), True
+        launcher_rank = m.group(5) or m.group(6)
+        if m.group(2) is not None or launcher_rank is not None:
+            rank, is_global = int(m.group(2) or launcher_rank), True
         elif not is_global and not from_pod:
             rank = int(m.group(3) or m.group(4))
         text = text[m.end():]

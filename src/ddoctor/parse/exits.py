@@ -89,6 +89,10 @@ SHAPES: tuple[_Shape, ...] = (
     # torch.multiprocessing.spawn: process 1 terminated with signal SIGKILL / with exit code 1
     _Shape("mp.spawn", "terminated with signal", re.compile(
         r"process (?P<rank>\d{1,6}) terminated with signal (?P<sig>SIG[A-Z0-9]{2,8})"), _named_signal),
+    # the same exception with its message translated: the signal's name survives
+    _Shape("mp.spawn", "ProcessExitedException: ", re.compile(
+        r"ProcessExitedException: [^\n]{0,200}?\b(?P<sig>SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP))\b"),
+        _named_signal),
     _Shape("mp.spawn", "terminated with exit code", re.compile(
         r"process (?P<rank>\d{1,6}) terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
@@ -115,6 +119,15 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("openmpi", "Signal: ", re.compile(
         r"^\[[^\]]{1,200}\] Signal: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
         r"instruction) \(\d{1,3}\)"), _shell_word),
+    # glog / folly / abseil failure handlers in C++ runtimes (PyTorch's, TensorFlow's, Ray's):
+    # `*** SIGSEGV (@0x0) received by PID 1234 (TID 0x7f..) from PID 0; stack trace: ***`
+    _Shape("glog", "received by PID", re.compile(
+        r"^\*\*\* (?:Signal \d{1,3} \()?(?P<sig>SIG(?:SEGV|ABRT|BUS|FPE|ILL|KILL))\)? \(?@?[^\n]{0,40}?"
+        r"received by PID \d"),
+        _named_signal),
+    # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
+    _Shape("c++", "terminate called after throwing", re.compile(
+        r"^terminate called after throwing an instance of"), lambda m: (-6, "SIGABRT", None)),
     # Python's faulthandler
     _Shape("faulthandler", "Fatal Python error:", re.compile(
         r"^Fatal Python error: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
@@ -125,6 +138,11 @@ SHAPES: tuple[_Shape, ...] = (
         r"(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
     # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
     _Shape("shell", "", re.compile(r"^(?:zsh|fish): (?P<zword>killed|segmentation fault|bus error|abort|"
+                                   r"illegal hardware instruction|terminated|floating point exception)\b"),
+           lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
+    # zsh job control: `[1]    12345 killed     python train.py`, `[2]  + 4321 segmentation fault  python x.py`
+    _Shape("shell", "", re.compile(r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} "
+                                   r"(?P<zword>killed|segmentation fault|bus error|abort|"
                                    r"illegal hardware instruction|terminated|floating point exception)\b"),
            lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
     # bash job control: `[1]+  Killed                  python train.py`, `[2]-  Exit 1   python x.py`
@@ -143,6 +161,13 @@ SHAPES: tuple[_Shape, ...] = (
            _code("code")),
     # IDEs and wrappers: Process finished with exit code 137 (interrupted by signal 9: SIGKILL)
     _Shape("process", "finished with exit code", re.compile(r"finished with exit code (?P<code>-?\d{1,10})"),
+           _code("code")),
+    # CI runners: GitHub Actions `Error: Process completed with exit code 1.`, GitLab `Job failed: exit code 137`;
+    # pip's `Command errored out with exit status 1`
+    _Shape("ci", "completed with exit code", re.compile(r"\bProcess completed with exit code (?P<code>-?\d{1,10})\b"),
+           _code("code")),
+    _Shape("ci", "Job failed: exit code", re.compile(r"\bJob failed: exit code (?P<code>-?\d{1,10})\b"), _code("code")),
+    _Shape("pip", "errored out with exit status", re.compile(r"\berrored out with exit status (?P<code>-?\d{1,10})\b"),
            _code("code")),
     # Kubernetes pod status pasted into an issue
     _Shape("kubernetes", "OOMKilled", re.compile(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
@@ -177,6 +202,7 @@ TRIGGERS: tuple[str, ...] = (
     r"died with <Signals\.",
     r"returned non-zero exit status",
     r"terminated with (?:signal|exit code)",
+    r"ProcessExitedException: [^\n]{0,200}SIG[A-Z]{2,4}",
     r"exited on signal \d",
     r"^\s{0,8}Exit code:\s{1,8}-?\d",
     r"srun: error: ",
@@ -192,6 +218,13 @@ TRIGGERS: tuple[str, ...] = (
     r"OOMKilled",
     r"^(?:zsh|fish): (?:killed|segmentation fault|bus error|abort|illegal hardware instruction|terminated)",
     r"^\[\d{1,4}\][+-]? {1,20}(?:Exit \d|" + _WORDS + r")",
+    r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} "
+    r"(?:killed|segmentation fault|bus error|abort|illegal hardware instruction|terminated)",
+    r"^\*\*\* (?:Signal \d{1,3} \()?SIG(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b",
+    r"^terminate called after throwing an instance of",
     r"command terminated with exit code",
+    r"Process completed with exit code -?\d",
+    r"Job failed: exit code -?\d",
+    r"errored out with exit status -?\d",
     r": Out Of Memory",
 )

@@ -42,7 +42,7 @@ def required_literal(pattern: str) -> str | None:
         c = pattern[i]
         if c == "\\" and i + 1 < len(pattern):
             nxt = pattern[i + 1]
-            if nxt in _META or nxt in "-/'\" ":
+            if (nxt in _META or nxt in "-/'\" ") and depth == 0:  # inside a group nothing is collected
                 cur.append(nxt)
                 i += 2
                 continue

@@ -21,6 +21,8 @@ HEADER = re.compile(
     r"|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
     r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
 )
+HEADER_ANYWHERE = re.compile(r"(?:回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+                             r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()")
 # `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
 # curly quotes, full-width and ideographic commas, `第 3 行` (`文件“x.py”，第 3 行，在 f 中`).
 FRAME = re.compile(
@@ -66,12 +68,17 @@ RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
 # An exception named inside a sentence: after a quote, a backtick or `with`/`raises`/`get`/`:`
 SAID_EXC = re.compile(
-    r"(?:['\"`“(]|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
+    r"(?:['\"`“(]|[^\x00-\x7f]\s{0,3}|\b(?:get|got|see|with|error)\s?:\s{1,3}|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
     r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception))\s?[:：]\s{0,2}(?P<msg>\S[^\n]{0,600})")
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
 # also translated the exception's name.
 ANY_EXC_LINE = re.compile(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
 EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
+# An exception line alone, without a message: a dotted name or a CamelCase name ending in Error/Exception/Interrupt
+BARE_EXC = re.compile(r"^(?:[A-Za-z_]\w{0,100}\.){1,12}[A-Z]\w{0,100}(?:Error|Exception|Interrupt)$"
+                      r"|^[A-Z][a-z0-9]{1,30}(?:[A-Z][a-z0-9]{1,30}){0,4}(?:Error|Exception|Interrupt)$")
+# A whole paste indented as a Markdown code block (or a list item's) still has its exception lines
+MAX_PASTE_INDENT = 8
 CAUSE = "The above exception was the direct cause of the following exception"
 CONTEXT = "During handling of the above exception, another exception occurred"
 SPAWN = re.compile(r"^-- Process (\d{1,6}) terminated with the following error")
@@ -91,6 +98,12 @@ LOGGER_PREFIX = re.compile(
     r"\s{0,4}(?:-\s|:\s)?)?(?:[\w.]{1,80}(?::\d{1,6})?\s{0,2}[-:\]]\s)?"
     r")?"
 )
+# What logging handlers put before each record they captured from a child's stderr: Hydra's (NeMo's) job
+# logging `[2024-01-05 10:00:00,123][__main__][INFO] - `, loguru's `2024-01-05 10:00:00.123 | INFO     | m:f:57 - `
+RECORD_PREFIX = re.compile(
+    r"\[\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\](?:\[[\w.:<>-]{1,120}\]){1,3} - "
+    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})? \| [A-Z]{4,8} {0,8}\| [\w.<>:-]{1,200} - ")
+_RECORD_STARTS = frozenset("[0123456789")
 LOG_PREFIX = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]"
 )
@@ -100,6 +113,22 @@ TR_ENTRY = re.compile(r"^\s{0,4}\[(\d{1,6})\]:\s*$")
 TR_FIELD = re.compile(r"^\s{1,8}(time|host|rank|exitcode|error_file|traceback)\s{0,20}:\s?(.{0,4000})$")
 TR_RANK = re.compile(r"^(\d{1,9})(?:\s{0,4}\(local_rank:\s{0,4}(\d{1,9})\))?")
 TR_EXIT = re.compile(r"^(-?\d{1,9})(?:\s{0,4}\(pid:\s{0,4}(\d{1,12})\))?(?:\s{0,8}\((SIG[A-Z0-9]{1,12})\))?")
+# the same fields with translated labels: the values keep their shape (`1 (local_rank: 1)`, `-11 (pid: 9330)`)
+TR_ANY_FIELD = re.compile(r"^\s{1,8}[^\s:][^:\n]{0,30}?\s{0,20}:\s?(?P<value>(?P<rank>\d{1,9}\s{0,4}\(local_rank:)"
+                          r"|(?P<exit>-?\d{1,9}\s{0,4}\(pid:)).{0,4000}$")
+
+
+def _summary_field(text: str) -> tuple[str, str] | None:
+    """(name, value) of one field of torchrun's summary, its label in English or translated."""
+    f = TR_FIELD.match(text)
+    if f:
+        return f.group(1), f.group(2).strip()
+    m = TR_ANY_FIELD.match(text)
+    if m is None:
+        return None
+    return ("rank" if m.group("rank") else "exitcode"), text[m.start("value"):].strip()
+
+
 AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
 RAISE = re.compile(r"^raise ((?:[A-Za-z_]\w{0,100}\.){0,8}[A-Z]\w{0,100})\b")
 MAX_MESSAGE_LINES = 40
@@ -120,6 +149,9 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     (r"[\"“][^\"”\n]{1,400}\.py[\"”]\s{0,2}[,，、]", False),
     (r"(?:^|[\s\]>|:'\"`(“])[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout)\s?(?::|：|$)",
      False),
+    # an exception named right after text in another script (`出现了RuntimeError: ...`), or alone on its line
+    (r"[^\x00-\x7f][A-Za-z_][\w.]{0,300}(?:Error|Exception)\s?[:：]", False),
+    (r"^\s{0,8}[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt)\s{0,4}$", False),
     (r"Root Cause \(first observed failure\)", False),
     (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
     (r"failed \(exitcode: -?\d{1,9}\)", False),
@@ -149,6 +181,26 @@ class _Pending:
     last: int = 0
     frame_indent: int | None = None  # indentation of the frame lines (a paste may indent everything)
     header: bool = False  # opened by a `Traceback (most recent call last)` header
+    base_indent: int = 0  # indentation of the header: a paste indented as a whole has its exception line there
+
+
+_LEVEL = re.compile(r"\b(?:INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL)\b *")
+
+
+def _prefix_shape(prefix: str) -> re.Pattern[str]:
+    """The logger prefix a traceback header carried, as a pattern for the lines after it: any digits (the
+    clock) and any level word (a handler writes the exception line as ERROR after INFO frames)."""
+
+    def literal(s: str) -> str:
+        return "".join(r"\d{1,12}" if part.isdigit() else re.escape(part) for part in re.split(r"(\d+)", s) if part)
+
+    out, pos = [], 0
+    for m in _LEVEL.finditer(prefix):
+        out.append(literal(prefix[pos:m.start()]))
+        out.append(r"(?:INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL) {0,12}")
+        pos = m.end()
+    out.append(literal(prefix[pos:]))
+    return re.compile("".join(out))
 
 
 class LogParser:
@@ -160,11 +212,12 @@ class LogParser:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
         self.default_rank = rank  # the rank every unprefixed line belongs to (a per-rank log file)
         self._tbs: dict[object, _Pending] = {}
-        self._prefix: dict[object, str] = {}
+        self._prefix: dict[object, re.Pattern[str]] = {}
         self._spawn_rank: dict[object, int] = {}
         self._tr_root = False
         self._tr_entry: dict[str, Any] | None = None
         self._has_master = False
+        self._said: Traceback | None = None  # an exception quoted in the line being read
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
@@ -188,12 +241,15 @@ class LogParser:
         rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
-        if rank is None:
-            self._torchrun(lineno, text)
+        record = RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
+        bare = text[record.end():] if record else text  # what a logging handler captured from stderr
+        # torchrun's own summary: unprefixed, or behind the task prefix of the launcher that started the agent
+        # (`srun --label`, `kubectl --prefix`, a per-node log file) or a logging handler's record prefix
+        self._torchrun(lineno, bare)
         text, said = self._strip_prefix(rank, text)
         if said:
             self.on_line(lineno, rank, said)  # `... init_device: NCCL error: ..., Traceback (most recent call last):`
-        exit_ = parse_exit(text.strip(), lineno, rank) if text else None
+        exit_ = parse_exit((bare if record else text).strip(), lineno, rank) if text else None
         if exit_ is not None:
             self.on_failure(exit_)
         if "File \"" in text and MANGLED_SPLIT.search(text):
@@ -205,6 +261,9 @@ class LogParser:
         if text and not is_code:
             # Frames and source lines are not evidence: only what the program and runtime printed.
             self.on_line(lineno, rank, text)
+        if self._said is not None:
+            said_tb, self._said = self._said, None
+            self.on_traceback(said_tb)
 
     def close(self) -> None:
         for key in list(self._tbs):
@@ -233,7 +292,7 @@ class LogParser:
                 self._finish(key)
             pending_rank = self._spawn_rank.pop(key, None)
             self._open(key, _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
-                                     last=lineno, header=True))
+                                     last=lineno, header=True, base_indent=len(text) - len(text.lstrip())))
             return False
         m = SPAWN.match(text)
         if m:
@@ -308,8 +367,9 @@ class LogParser:
             if not stripped or REPEATED.match(text) or CARETS.match(text) or elided:
                 return True
             indent = len(text) - len(text.lstrip())
-            if text[:1].isspace() and (tb.frame_indent is None or indent > tb.frame_indent
-                                       or not EXC_LINE.match(stripped)):
+            at_base = 0 < indent <= tb.base_indent and EXC_LINE.match(stripped) is not None
+            if text[:1].isspace() and not at_base and (tb.frame_indent is None or indent > tb.frame_indent
+                                                       or not EXC_LINE.match(stripped)):
                 if tb.frames and tb.frames[-1].line is None:
                     fr = tb.frames[-1]
                     tb.frames[-1] = Frame(filename=fr.filename, lineno=fr.lineno, function=fr.function,
@@ -356,11 +416,11 @@ class LogParser:
         Traceback (most recent call last):`): evidence, not prefix.
         """
         pre = self._prefix.get(key)
-        if pre is not None:
-            head = text[: len(pre)]
-            if len(head) == len(pre) and _DIGITS.sub("0", head) == pre:
-                return text[len(pre):], ""
+        if pre is not None and (pm := pre.match(text)) is not None:
+            return text[pm.end():], ""
         idx = text.find("Traceback (")
+        if idx < 0 and not text.isascii() and (h := HEADER_ANYWHERE.search(text, 0, 2100)) is not None:
+            idx = h.start()  # a translated header behind the same logger prefix
         if 0 < idx <= 2000 and not text[:idx].isspace() and '"' not in text[:idx]:
             before = text[:idx]
             # A message then `, Traceback (...)` on one line (vLLM): the logger prefix is what precedes the
@@ -370,7 +430,7 @@ class LogParser:
             if cut == 0:
                 return text, ""
             said = before[cut:].strip(" ,:;-")
-            self._prefix[key] = _DIGITS.sub("0", before[:cut])
+            self._prefix[key] = _prefix_shape(before[:cut])
             if len(self._prefix) > MAX_PENDING:
                 self._prefix.pop(next(iter(self._prefix)))
             return text[idx:], said if logger and len(said) > 12 else ""
@@ -395,7 +455,18 @@ class LogParser:
             tb = _Pending(rank=rank, start=lineno, last=lineno)
             self._open(key, tb)
             return self._line(lineno, rank, text)
-        if text[:1].isspace() or ":" not in stripped:
+        if stripped[:1] in _RECORD_STARTS and (record := RECORD_PREFIX.match(stripped)) is not None:
+            stripped = stripped[record.end():].strip()  # an exception line a logging handler captured
+        indent = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
+        if indent > MAX_PASTE_INDENT or (indent and "Error" not in stripped and "Exception" not in stripped):
+            return False
+        if ":" not in stripped:
+            # a bare exception line (`MemoryError`, `...rendezvous.api.RendezvousClosedError`): Python prints
+            # no colon for an exception without a message
+            bare = EXC_LINE.match(stripped)
+            if bare and BARE_EXC.match(stripped):
+                self._open(key, _Pending(rank=rank, start=lineno, last=lineno, exc_type=stripped, exc_lineno=lineno,
+                                         msg_lines=[""], state="message"))
             return False
         em = EXC_LINE.match(stripped)
         if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning") \
@@ -409,9 +480,9 @@ class LogParser:
             # `... fails with 'TypeError: boost() missing 1 required positional argument'`: an exception
             # quoted in a sentence (a paste cut before its traceback, the error named in prose)
             msg = said.group("msg").rstrip(" .'\"`*)")
-            self.on_traceback(Traceback(blocks=(ExceptionBlock(type_name=said.group("type"), message=msg,
-                                                               lineno=lineno),), rank=rank, start_line=lineno,
-                                        end_line=lineno))
+            # given to the matcher after the line itself, so that a line rule explaining the line explains it
+            self._said = Traceback(blocks=(ExceptionBlock(type_name=said.group("type"), message=msg, lineno=lineno),),
+                                   rank=rank, start_line=lineno, end_line=lineno)
         return False
 
     def _open(self, key: object, tb: _Pending) -> None:
@@ -478,10 +549,11 @@ class LogParser:
             # a paste that starts inside torchrun's summary: the fields of an entry without its `[0]:` line
             self._tr_entry = {"lineno": lineno, "root": self._tr_root}
         if self._tr_entry is not None:
-            f = TR_FIELD.match(text)
-            if f:
-                self._tr_entry[f.group(1)] = f.group(2).strip()
-                self._tr_entry["lineno"] = lineno if f.group(1) == "exitcode" else self._tr_entry["lineno"]
+            field = _summary_field(text)
+            if field:
+                name, value = field
+                self._tr_entry[name] = value
+                self._tr_entry["lineno"] = lineno if name == "exitcode" else self._tr_entry["lineno"]
                 return
             if s.startswith(("====", "----")) or not s:
                 self._flush_entry()

@@ -1,0 +1,81 @@
+"""Does a right diagnosis survive the shapes users paste a log in? Tune split only.
+
+Every tune-split log that is diagnosed right is re-shaped the ways real logs arrive (machine
+translation into seven languages, mojibake, `srun --label` prefixes, a logging handler's record
+prefix, loguru colours, a paste indented as a code block or quoted, CRLF) with the corpus's own
+variant builders, and diagnosed again; each shape that changes the answer is listed. The test
+split is never read (it measures generalisation; probing it case by case would be tuning on it).
+
+Usage: python scripts/shape_probe.py [SHAPE ...]
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from ddoctor.kb.engine import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "fixtures" / "realworld"))
+import variants as V  # noqa: E402  (the corpus's variant builders live beside the corpus)
+
+
+def diagnose(text: str) -> str:
+    s = Session(small=1 << 20)
+    s.add_stream(io.BytesIO(text.encode("utf-8", "surrogateescape")), "probe")
+    names = [d.name for d in s.result().diagnoses]
+    return names[0] if names else "none"
+
+
+SHAPES: dict[str, Callable[[str], str]] = {
+    "timestamps": lambda t: V.timestamps(t, b"probe"),
+    "logger": lambda t: V.logger(t, b"probe"),
+    "ansi": lambda t: V.ansi(t, b"probe"),
+    "srun-label": V.prefixed,
+    **{f"translated-{lang}": partial(V.translate, lang=lang) for lang in V.LANGS},
+    "mojibake-cp1252": lambda t: V.mojibake(t, "cp1252"),
+    "mojibake-mac": lambda t: V.mojibake(t, "mac_roman"),
+    "indented": lambda t: "".join("    " + ln for ln in t.splitlines(True)),
+    "quoted": lambda t: "".join("> " + ln for ln in t.splitlines(True)),
+    "crlf": lambda t: t.replace("\n", "\r\n"),
+}
+
+
+def main() -> int:
+    only = set(sys.argv[1:])
+    changed: Counter[str] = Counter()
+    for index in sorted(ROOT.glob("fixtures/realworld/*/index.jsonl")):
+        for line in index.read_text(encoding="utf-8").splitlines():
+            e = json.loads(line)
+            if e["split"] != "tune":
+                continue
+            want = e["cause"].removeprefix("NEW:")
+            try:
+                text = (index.parent / e["file"]).read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # UTF-16 and NUL-prefixed logs are shapes of their own
+            if diagnose(text) != want:
+                continue
+            for name, shape in SHAPES.items():
+                if only and name not in only:
+                    continue
+                try:
+                    shaped = shape(text)
+                except ValueError:
+                    continue  # nothing this shape changes (no message it can translate, nothing non-ASCII)
+                got = diagnose(shaped) if shaped != text else want
+                if got != want:
+                    changed[name] += 1
+                    print(f"{name:18} {e['file']}: want {want}, got {got}")
+    print("answers changed per shape:", dict(changed.most_common()) or "none")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
