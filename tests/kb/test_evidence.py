@@ -109,13 +109,17 @@ def test_exits_from_other_launchers_are_failures():
     ("torch.distributed.elastic.rendezvous.api.RendezvousClosedError", "rendezvous-timeout"),
     ("这几行之后，又出现了RuntimeError: 分布式包没有内置 NCCL", "nccl-unavailable"),
     ("    RuntimeError: CUDA error: an illegal memory access was encountered", "cuda-illegal-address"),
+    ("  6%|######    | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed", "host-oom-killed"),
+    ("Epoch 3:  41%|####      | 410/1000 [02:11<03:09,  3.12it/s, loss=0.231, v_num=0]Killed", "host-oom-killed"),
+    ("100%|##########| 10/10 [00:01<00:00,  9.1it/s] Segmentation fault (core dumped)", "segfault"),
 ])
 def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     assert names("step 1 ok\n" + line + "\n")[:1] == [want]
 
 
 @pytest.mark.parametrize("line", ["[1]+  Done                    python train.py", "[3] 4242",
-                                  "zsh: command not found: nvidia-smi  "])
+                                  "zsh: command not found: nvidia-smi  ",
+                                  " 50%|#####     | 5/10 [00:01<00:01, 4.1it/s, status=Killed the stale cache]"])
 def test_job_control_lines_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") != ["segfault"]
     assert "host-oom-killed" not in names("step 1 ok\n" + line + "\n")

@@ -360,3 +360,18 @@ def test_srun_labelled_traceback_is_one_traceback():
         "0: RuntimeError: Default process group has not been initialized, please make sure to call init_process_group.",
     ])
     assert [d.name for d in diagnose_text(text).diagnoses][:1] == ["pg-not-initialized"]
+
+
+@pytest.mark.parametrize("fence", ["```", "```\n", "~~~", "```text"])
+def test_a_markdown_fence_ends_the_exception_message(fence):
+    """An issue's code block closes right after the exception line: the fence is not part of the message."""
+    text = f"```\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nModuleNotFoundError: " \
+           f"No module named 'torch._six'\n{fence}\nThanks for any help"
+    tbs, _, _ = parse(text)
+    assert tbs[0].blocks[-1].message == "No module named 'torch._six'"
+
+
+def test_a_message_of_several_lines_still_continues_past_text():
+    text = "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nRuntimeError: first\nsecond line"
+    tbs, _, _ = parse(text)
+    assert tbs[0].blocks[-1].message == "first\nsecond line"

@@ -136,6 +136,11 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("shell", "", re.compile(
         r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?: {1,40}\(core dumped\))?"
         r"(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
+    # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
+    # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
+    *(_Shape("shell", word, re.compile(r"\| ?\d[\d.]{0,12}[kMG]?/[\d.?]{1,12}[kMG]? \[[^\]\n]{0,400}\] ?(?P<word>"
+                                       + re.escape(word) + r")(?: \(core dumped\))?\s{0,4}$"), _shell_word)
+      for word in ("Killed", "Segmentation fault")),
     # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
     _Shape("shell", "", re.compile(r"^(?:zsh|fish): (?P<zword>killed|segmentation fault|bus error|abort|"
                                    r"illegal hardware instruction|terminated|floating point exception)\b"),
@@ -198,6 +203,7 @@ def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
 
 # What the one-pass scanner must look for so that these lines reach the parser in large logs.
 TRIGGERS: tuple[str, ...] = (
+    r"\] ?(?:Killed|Segmentation fault)(?: \(core dumped\))?\s{0,4}$",
     r"exits with return code = -?\d",
     r"died with <Signals\.",
     r"returned non-zero exit status",

@@ -132,6 +132,7 @@ def _summary_field(text: str) -> tuple[str, str] | None:
 AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
 RAISE = re.compile(r"^raise ((?:[A-Za-z_]\w{0,100}\.){0,8}[A-Z]\w{0,100})\b")
 MAX_MESSAGE_LINES = 40
+_FENCES = ("```", "~~~")
 _DIGITS = re.compile(r"\d")
 MAX_FRAMES = 400
 MAX_BLOCKS = 64  # exceptions kept of a chain (both ends of a 10^5-deep chain)
@@ -391,8 +392,9 @@ class LogParser:
                 return False
             self._finish(key)
             return self._idle(lineno, rank, key, text)
-        # message state: continuation lines until a blank line, a log-prefixed line or the cap.
-        if not stripped:
+        # message state: continuation lines until a blank line, a log-prefixed line or the cap. A Markdown
+        # fence (the end of a paste's code block in an issue) ends the message like a blank line.
+        if not stripped or stripped.startswith(_FENCES):
             self._end_block(tb)
             tb.state = "after"  # a chain marker may follow
             return False
