@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 
-_POD = re.compile(r"(?:^|[-_])(?P<role>master|worker|node|trainer|rank|launcher)-(?:\d{1,6}-)?(?P<index>\d{1,6})"
-                  r"(?:-[a-z0-9]{5})?$", re.IGNORECASE)
-_FR_RANK = re.compile(r"rank[-_]?(?P<rank>\d{1,6})", re.IGNORECASE)
-_FR_TRAILING = re.compile(r"(?P<rank>\d{1,6})(?:\.\w{1,8})?$")
+from ddoctor.lazyre import lazy_re
+
+_POD = lazy_re(r"(?:^|[-_])(?P<role>master|worker|node|trainer|rank|launcher)-(?:\d{1,6}-)?(?P<index>\d{1,6})"
+               r"(?:-[a-z0-9]{5})?$", re.IGNORECASE)
+_FR_RANK = lazy_re(r"rank[-_]?(?P<rank>\d{1,6})", re.IGNORECASE)
+_FR_TRAILING = lazy_re(r"(?P<rank>\d{1,6})(?:\.\w{1,8})?$")
 
 
 def pod_role(pod: str) -> tuple[str, int] | None:

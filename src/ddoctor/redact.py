@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 
+from ddoctor.lazyre import lazy_re
 from ddoctor.model.strings import map_strings
 
 REDACTED = "***REDACTED***"
@@ -55,8 +56,8 @@ _TOKEN_PATTERNS = [
 ]
 _TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_\-])(?:" + "|".join(f"(?:{p})" for p in _TOKEN_PATTERNS) + ")")
 
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BEGIN = lazy_re(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = lazy_re(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 
 # `Authorization: Bearer abc`, `-H "authorization: token ghp_..."`, `'Authorization': 'Basic dXNlcjpw'`:
 # the scheme is kept, the credentials go.
@@ -77,10 +78,10 @@ _NAME_SEP_RE = re.compile(
     r"|([\"']?)\b([A-Za-z_][\w.\-]{0,80})\3(\s{0,3}[=:]\s{0,3}))")
 # An unquoted value stops where code or structure starts (brackets, commas, `;` `&` of connection and
 # query strings, a backslash escaping a quote in JSON text), so `tokenizer = AutoTokenizer(...)` is kept.
-_VALUE_RE = re.compile(r"\\\"([^\"\\\n]{1,500})\\\"|\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'"
-                       r"|([^\s'\"(),\[\]{};&<>\\]{4,500})")
+_VALUE_RE = lazy_re(r"\\\"([^\"\\\n]{1,500})\\\"|\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'"
+                    r"|([^\s'\"(),\[\]{};&<>\\]{4,500})")
 # What an earlier pattern already redacted (an auth header keeps its scheme word).
-_DONE_RE = re.compile(r"[\"']?(?:[A-Za-z0-9\-]{1,20}\s{1,3})?" + re.escape(REDACTED))
+_DONE_RE = lazy_re(r"[\"']?(?:[A-Za-z0-9\-]{1,20}\s{1,3})?" + re.escape(REDACTED))
 
 
 def _camel_split(name: str) -> str:

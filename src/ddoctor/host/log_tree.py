@@ -20,16 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ddoctor.lazyre import lazy_re
 from ddoctor.ranknames import dump_rank, pod_rank, pod_role
 
 MAX_FILES = 20_000
 MAX_ERROR_FILE = 4 << 20
 LOG_SUFFIXES = (".log", ".out", ".err", ".txt", ".gz")
-_ATTEMPT = re.compile(r"(?:^|/)attempt_(?P<attempt>\d{1,6})/(?P<rank>\d{1,6})(?:/|$)")
-_RANK_NAME = re.compile(r"(?:^|[^a-z])(?:rank|task|worker|proc|node)[-_]?(?P<rank>\d{1,6})(?:\D|$)", re.IGNORECASE)
-_SLURM_TASK = re.compile(r"(?:^|/)(?:slurm-)?\d{1,12}_(?P<rank>\d{1,6})\.(?:out|err|log)$")
-_FLIGHT = re.compile(r"(?:nccl_)?trace_rank_\d{1,6}|_fr_|flight", re.IGNORECASE)
-_KUBELET_POD = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}_(?P<pod>[a-z0-9][a-z0-9.-]{0,252})_[0-9a-f-]{8,36}$")
+_ATTEMPT = lazy_re(r"(?:^|/)attempt_(?P<attempt>\d{1,6})/(?P<rank>\d{1,6})(?:/|$)")
+_RANK_NAME = lazy_re(r"(?:^|[^a-z])(?:rank|task|worker|proc|node)[-_]?(?P<rank>\d{1,6})(?:\D|$)", re.IGNORECASE)
+_SLURM_TASK = lazy_re(r"(?:^|/)(?:slurm-)?\d{1,12}_(?P<rank>\d{1,6})\.(?:out|err|log)$")
+_FLIGHT = lazy_re(r"(?:nccl_)?trace_rank_\d{1,6}|_fr_|flight", re.IGNORECASE)
+_KUBELET_POD = lazy_re(r"^[a-z0-9][a-z0-9-]{0,62}_(?P<pod>[a-z0-9][a-z0-9.-]{0,252})_[0-9a-f-]{8,36}$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

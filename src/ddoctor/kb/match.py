@@ -231,7 +231,8 @@ class Matcher:
                 from_source = False
                 if c.regex is not None:
                     m = c.regex.search(block.message) if c.literal is None or c.literal in block.message else None
-                    if not m and raise_site and c.frame is None and c.source is None:
+                    if (not m and raise_site and c.frame is None and c.source is None
+                            and (c.literal is None or c.literal in raise_site)):
                         # the message is translated or cut, but the raise statement printed under the innermost
                         # frame still holds its text
                         m = c.regex.search(raise_site)

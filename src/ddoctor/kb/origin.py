@@ -8,38 +8,37 @@ one decides.
 
 from __future__ import annotations
 
-import re
-
+from ddoctor.lazyre import LazyPattern, lazy_re
 from ddoctor.model.logs import LogOrigin, Traceback
 
 # (literals one of which the line must hold, regex over a printed line or frame path, system, strength,
 # what it is): the literals are plain substring tests, so the regexes run only on lines that can match.
-_CLUES: tuple[tuple[tuple[str, ...], re.Pattern[str], str, int, str], ...] = (
-    (("OS: ",), re.compile(r"^OS: (?:macOS|Mac OSX|Darwin)"), "Darwin", 5, "collect_env's OS line"),
-    (("OS: ",), re.compile(r"^OS: (?:Microsoft )?Windows"), "Windows", 5, "collect_env's OS line"),
+_CLUES: tuple[tuple[tuple[str, ...], LazyPattern, str, int, str], ...] = (
+    (("OS: ",), lazy_re(r"^OS: (?:macOS|Mac OSX|Darwin)"), "Darwin", 5, "collect_env's OS line"),
+    (("OS: ",), lazy_re(r"^OS: (?:Microsoft )?Windows"), "Windows", 5, "collect_env's OS line"),
     (("OS: ",),
-     re.compile(r"^OS: (?:Ubuntu|Debian|CentOS|Red Hat|Rocky|Alma|Fedora|Amazon Linux|SUSE|openSUSE|Arch|Linux)"),
+     lazy_re(r"^OS: (?:Ubuntu|Debian|CentOS|Red Hat|Rocky|Alma|Fedora|Amazon Linux|SUSE|openSUSE|Arch|Linux)"),
      "Linux", 5, "collect_env's OS line"),
     (("WinError", "WindowsPath(", "\\AppData\\", ":\\"),
-     re.compile(r"\[WinError \d{1,6}\]|\bWindowsPath\(|\\AppData\\|^[A-Za-z]:\\"), "Windows", 4,
+     lazy_re(r"\[WinError \d{1,6}\]|\bWindowsPath\(|\\AppData\\|^[A-Za-z]:\\"), "Windows", 4,
      "a Windows path or error"),
     (("/Users/", "/opt/homebrew/", "/Library/", ".dylib", "MPS", "macOS"),
-     re.compile(r"(?:^|[\s\"'(=])/Users/[^/\s]{1,80}/|/opt/homebrew/|/Library/Frameworks/Python\.framework|"
-                r"/Library/Python/|\.dylib\b|\bMPS backend\b|on MPS device|\bmacOS\b"), "Darwin", 3,
+     lazy_re(r"(?:^|[\s\"'(=])/Users/[^/\s]{1,80}/|/opt/homebrew/|/Library/Frameworks/Python\.framework|"
+             r"/Library/Python/|\.dylib\b|\bMPS backend\b|on MPS device|\bmacOS\b"), "Darwin", 3,
      "a macOS path or the MPS backend"),
-    (("Redirects are",), re.compile(r"Redirects are currently not supported in Windows or MacOs"),
+    (("Redirects are",), lazy_re(r"Redirects are currently not supported in Windows or MacOs"),
      "Darwin-or-Windows", 2, "torchrun's note that redirects are not supported on Windows or macOS"),
     (("/home/", "/root/", "/usr/lib/python3", "/mnt/", "/proc/", "/dev/shm/", "libc.so", "/usr/local/cuda",
       "linux-gnu", "/dist-packages/"),
-     re.compile(r"(?:^|[\s\"'(=])/(?:home|root|usr/lib/python3|mnt|proc|dev/shm)/|\blibc\.so|/usr/local/cuda|"
-                r"\blinux-gnu\b|/dist-packages/"), "Linux", 1, "a Linux path"),
+     lazy_re(r"(?:^|[\s\"'(=])/(?:home|root|usr/lib/python3|mnt|proc|dev/shm)/|\blibc\.so|/usr/local/cuda|"
+             r"\blinux-gnu\b|/dist-packages/"), "Linux", 1, "a Linux path"),
 )
 _ALL_GATES = tuple(dict.fromkeys(g for gates, *_ in _CLUES for g in gates))
-_TORCH = re.compile(r"^PyTorch version: (?P<v>\S{1,40})"
-                    r"|\btorch(?:==| version:? )(?P<v2>\d{1,2}\.\d{1,3}\.\d{1,3}\S{0,20})")
-_CUDA = re.compile(r"^CUDA used to build PyTorch: (?P<v>\S{1,20})")
-_DRIVER = re.compile(r"^Nvidia driver version: (?P<v>\S{1,20})")
-_GPU = re.compile(r"^GPU (?P<i>\d{1,3}): (?P<name>NVIDIA [^\n]{1,80}|Tesla [^\n]{1,80})")
+_TORCH = lazy_re(r"^PyTorch version: (?P<v>\S{1,40})"
+                 r"|\btorch(?:==| version:? )(?P<v2>\d{1,2}\.\d{1,3}\.\d{1,3}\S{0,20})")
+_CUDA = lazy_re(r"^CUDA used to build PyTorch: (?P<v>\S{1,20})")
+_DRIVER = lazy_re(r"^Nvidia driver version: (?P<v>\S{1,20})")
+_GPU = lazy_re(r"^GPU (?P<i>\d{1,3}): (?P<name>NVIDIA [^\n]{1,80}|Tesla [^\n]{1,80})")
 
 # For the one-pass scanner of large logs: lines that carry these clues must reach the parser.
 ORIGIN_TRIGGERS: tuple[str, ...] = (

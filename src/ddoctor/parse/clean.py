@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
+from ddoctor.lazyre import lazy_re
 from ddoctor.ranknames import pod_rank
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ANSI = lazy_re(r"\x1b\[[0-9;?]{0,40}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,500}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # torch's excepthook writes `[rank3]:`; torchrun --tee writes `[default0]:`; both can stack.
 _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d{1,6}))\]:\s?"
                           # torchx: `trainer/0 [1]:` (role/replica, then the local rank)
@@ -22,14 +23,14 @@ _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d
 _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s")
 # rich's boxed tracebacks put │ at both ends of every line.
 # `kubectl logs --prefix`: `[pod/<pod>/<container>] `; the pod's name may say its rank (ranknames.py).
-_KUBECTL_PREFIX = re.compile(r"^\[pod/(?P<pod>[a-z0-9][a-z0-9.-]{0,252})/[a-z0-9][a-z0-9-]{0,62}\] ")
+_KUBECTL_PREFIX = lazy_re(r"^\[pod/(?P<pod>[a-z0-9][a-z0-9.-]{0,252})/[a-z0-9][a-z0-9-]{0,62}\] ")
 # The kubelet's own files (/var/log/pods/<ns>_<pod>_<uid>/<container>/0.log, CRI format):
 # `<RFC 3339 time> stdout F <text>` (P marks a line the runtime split; its rest follows).
-_CRI = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (?:stdout|stderr) [FP] ")
-_BOX_EDGES = re.compile(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
+_CRI = lazy_re(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (?:stdout|stderr) [FP] ")
+_BOX_EDGES = lazy_re(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
 _BOX_ONLY = re.compile(r"^\s{0,4}[╭╰┏┗─━]+.{0,200}[╮╯┓┛]\s*$")
-_CI_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")
-_QUOTE = re.compile(r"^(?:>\s?){1,4}")
+_CI_TIMESTAMP = lazy_re(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")
+_QUOTE = lazy_re(r"^(?:>\s?){1,4}")
 
 
 def strip_ansi(text: str) -> str:

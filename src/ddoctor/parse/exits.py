@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ddoctor.lazyre import LazyPattern, lazy_re
 from ddoctor.model.logs import RankFailure
 
 SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
@@ -46,7 +47,7 @@ def signal_of(code: int | None) -> str | None:
 class _Shape:
     launcher: str
     literal: str  # every matching line contains it (a cheap `in` check before the regex)
-    regex: re.Pattern[str]
+    regex: LazyPattern
     build: Callable[[re.Match[str]], tuple[int | None, str | None, int | None]]  # (code, signal, rank)
 
 
@@ -78,104 +79,104 @@ _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6,
               "terminated": 15, "floating point exception": 8}
 SHAPES: tuple[_Shape, ...] = (
     # DeepSpeed: [launch.py:434:sigkill_handler] ['python', ..., '--local_rank=0'] exits with return code = -9
-    _Shape("deepspeed", "exits with return code", re.compile(
+    _Shape("deepspeed", "exits with return code", lazy_re(
         r"(?:--local_rank=(?P<rank>\d{1,6})[^\n]{0,2000}?)?exits with return code = (?P<code>-?\d{1,6})"),
         _code("code")),
     # torch.distributed.launch / subprocess: died with <Signals.SIGSEGV: 11>. / returned non-zero exit status 1.
-    _Shape("subprocess", "died with <Signals.", re.compile(r"died with <Signals\.(?P<sig>SIG[A-Z0-9]{2,8}): \d{1,3}>"),
+    _Shape("subprocess", "died with <Signals.", lazy_re(r"died with <Signals\.(?P<sig>SIG[A-Z0-9]{2,8}): \d{1,3}>"),
            _named_signal),
-    _Shape("subprocess", "non-zero exit status", re.compile(r"returned non-zero exit status (?P<code>-?\d{1,10})"),
+    _Shape("subprocess", "non-zero exit status", lazy_re(r"returned non-zero exit status (?P<code>-?\d{1,10})"),
            _code("code")),
     # torch.multiprocessing.spawn: process 1 terminated with signal SIGKILL / with exit code 1
-    _Shape("mp.spawn", "terminated with signal", re.compile(
+    _Shape("mp.spawn", "terminated with signal", lazy_re(
         r"process (?P<rank>\d{1,6}) terminated with signal (?P<sig>SIG[A-Z0-9]{2,8})"), _named_signal),
     # the same exception with its message translated: the signal's name survives
-    _Shape("mp.spawn", "ProcessExitedException: ", re.compile(
+    _Shape("mp.spawn", "ProcessExitedException: ", lazy_re(
         r"ProcessExitedException: [^\n]{0,200}?\b(?P<sig>SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP))\b"),
         _named_signal),
-    _Shape("mp.spawn", "terminated with exit code", re.compile(
+    _Shape("mp.spawn", "terminated with exit code", lazy_re(
         r"process (?P<rank>\d{1,6}) terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
-    _Shape("mpirun", "exited on signal", re.compile(
+    _Shape("mpirun", "exited on signal", lazy_re(
         r"process rank (?P<rank>\d{1,6}) with PID \d{1,12} on node \S{1,200} exited on signal (?P<num>\d{1,3})"),
         lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), int(m.group("rank")))),
-    _Shape("mpirun", "Exit code:", re.compile(r"^\s{0,8}Exit code:\s{1,8}(?P<code>-?\d{1,6})\s*$"), _code("code")),
+    _Shape("mpirun", "Exit code:", lazy_re(r"^\s{0,8}Exit code:\s{1,8}(?P<code>-?\d{1,6})\s*$"), _code("code")),
     # Slurm: srun: error: node1: task 3: Killed / task 0: Exited with exit code 1 / oom_kill events
-    _Shape("srun", "srun: error:", re.compile(
+    _Shape("srun", "srun: error:", lazy_re(
         r"srun: error: \S{1,200}: tasks? (?P<rank>\d{1,6})(?:[-,][\d,-]{0,200})?: (?:Exited with exit code "
         r"(?P<code>-?\d{1,6})|(?P<word>" + _WORDS + r"))"),
         lambda m: (int(m.group("code")), signal_of(int(m.group("code"))), int(m.group("rank"))) if m.group("code")
         else (-_SHELL_WORDS[m.group("word")], SIGNALS.get(_SHELL_WORDS[m.group("word")]), int(m.group("rank")))),
-    _Shape("srun", "Out Of Memory", re.compile(r"srun: error: \S{1,200}: tasks? (?P<rank>\d{1,6})[^\n]{0,200}: "
+    _Shape("srun", "Out Of Memory", lazy_re(r"srun: error: \S{1,200}: tasks? (?P<rank>\d{1,6})[^\n]{0,200}: "
                                                 r"Out Of Memory"), lambda m: (-9, "SIGKILL", int(m.group("rank")))),
-    _Shape("slurm", "oom_kill event", re.compile(r"Detected \d{1,9} oom_kill events?"),
+    _Shape("slurm", "oom_kill event", lazy_re(r"Detected \d{1,9} oom_kill events?"),
            lambda m: (-9, "SIGKILL", None)),
-    _Shape("slurm", "CANCELLED AT", re.compile(r"\*\*\* (?:JOB|STEP) \S{1,40} ON \S{1,200} CANCELLED AT"),
+    _Shape("slurm", "CANCELLED AT", lazy_re(r"\*\*\* (?:JOB|STEP) \S{1,40} ON \S{1,200} CANCELLED AT"),
            lambda m: (-15, "SIGTERM", None)),
     # the kernel and cgroups (dmesg pasted into the log)
-    _Shape("kernel", "Killed process", re.compile(
+    _Shape("kernel", "Killed process", lazy_re(
         r"(?:Out of memory|Memory cgroup out of memory): Killed process \d"), lambda m: (-9, "SIGKILL", None)),
     # Open MPI's signal handler: [host:02519] Signal: Segmentation fault (11)
-    _Shape("openmpi", "Signal: ", re.compile(
+    _Shape("openmpi", "Signal: ", lazy_re(
         r"^\[[^\]]{1,200}\] Signal: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
         r"instruction) \(\d{1,3}\)"), _shell_word),
     # glog / folly / abseil failure handlers in C++ runtimes (PyTorch's, TensorFlow's, Ray's):
     # `*** SIGSEGV (@0x0) received by PID 1234 (TID 0x7f..) from PID 0; stack trace: ***`
-    _Shape("glog", "received by PID", re.compile(
+    _Shape("glog", "received by PID", lazy_re(
         r"^\*\*\* (?:Signal \d{1,3} \()?(?P<sig>SIG(?:SEGV|ABRT|BUS|FPE|ILL|KILL))\)? \(?@?[^\n]{0,40}?"
         r"received by PID \d"),
         _named_signal),
     # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
-    _Shape("c++", "terminate called after throwing", re.compile(
+    _Shape("c++", "terminate called after throwing", lazy_re(
         r"^terminate called after throwing an instance of"), lambda m: (-6, "SIGABRT", None)),
     # Python's faulthandler
-    _Shape("faulthandler", "Fatal Python error:", re.compile(
+    _Shape("faulthandler", "Fatal Python error:", lazy_re(
         r"^Fatal Python error: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
         r"instruction)"), _shell_word),
     # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`
-    _Shape("shell", "", re.compile(
+    _Shape("shell", "", lazy_re(
         r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?: {1,40}\(core dumped\))?"
         r"(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
     # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
     # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
-    *(_Shape("shell", word, re.compile(r"\| ?\d[\d.]{0,12}[kMG]?/[\d.?]{1,12}[kMG]? \[[^\]\n]{0,400}\] ?(?P<word>"
+    *(_Shape("shell", word, lazy_re(r"\| ?\d[\d.]{0,12}[kMG]?/[\d.?]{1,12}[kMG]? \[[^\]\n]{0,400}\] ?(?P<word>"
                                        + re.escape(word) + r")(?: \(core dumped\))?\s{0,4}$"), _shell_word)
       for word in ("Killed", "Segmentation fault")),
     # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
-    _Shape("shell", "", re.compile(r"^(?:zsh|fish): (?P<zword>killed|segmentation fault|bus error|abort|"
-                                   r"illegal hardware instruction|terminated|floating point exception)\b"),
+    _Shape("shell", "", lazy_re(r"^(?:zsh|fish): (?P<zword>killed|segmentation fault|bus error|abort|"
+                                r"illegal hardware instruction|terminated|floating point exception)\b"),
            lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
     # zsh job control: `[1]    12345 killed     python train.py`, `[2]  + 4321 segmentation fault  python x.py`
-    _Shape("shell", "", re.compile(r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} "
-                                   r"(?P<zword>killed|segmentation fault|bus error|abort|"
-                                   r"illegal hardware instruction|terminated|floating point exception)\b"),
+    _Shape("shell", "", lazy_re(r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} "
+                                r"(?P<zword>killed|segmentation fault|bus error|abort|"
+                                r"illegal hardware instruction|terminated|floating point exception)\b"),
            lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
     # bash job control: `[1]+  Killed                  python train.py`, `[2]-  Exit 1   python x.py`
-    _Shape("shell", "", re.compile(r"^\[\d{1,4}\][+-]? {1,20}(?:Exit (?P<code>\d{1,3})|(?P<word>" + _WORDS + r"))"
-                                   r"(?: \(core dumped\))? {1,60}\S"),
+    _Shape("shell", "", lazy_re(r"^\[\d{1,4}\][+-]? {1,20}(?:Exit (?P<code>\d{1,3})|(?P<word>" + _WORDS + r"))"
+                                r"(?: \(core dumped\))? {1,60}\S"),
            lambda m: (int(m.group("code")), signal_of(int(m.group("code"))), None) if m.group("code")
            else _shell_word(m)),
     # kubectl exec / run: command terminated with exit code 137
-    _Shape("kubernetes", "command terminated with exit code", re.compile(
+    _Shape("kubernetes", "command terminated with exit code", lazy_re(
         r"command terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Lightning's DDP launcher
-    _Shape("lightning", "terminated with code", re.compile(
+    _Shape("lightning", "terminated with code", lazy_re(
         r"Child process with PID \d{1,12} terminated with code (?P<code>-?\d{1,6})"), _code("code")),
     # wrapper scripts: `training exited with status 137`, `worker exited with code 1`
-    _Shape("wrapper", "exited with ", re.compile(r"\bexited with (?:exit )?(?:status|code) (?P<code>-?\d{1,10})\b"),
+    _Shape("wrapper", "exited with ", lazy_re(r"\bexited with (?:exit )?(?:status|code) (?P<code>-?\d{1,10})\b"),
            _code("code")),
     # IDEs and wrappers: Process finished with exit code 137 (interrupted by signal 9: SIGKILL)
-    _Shape("process", "finished with exit code", re.compile(r"finished with exit code (?P<code>-?\d{1,10})"),
+    _Shape("process", "finished with exit code", lazy_re(r"finished with exit code (?P<code>-?\d{1,10})"),
            _code("code")),
     # CI runners: GitHub Actions `Error: Process completed with exit code 1.`, GitLab `Job failed: exit code 137`;
     # pip's `Command errored out with exit status 1`
-    _Shape("ci", "completed with exit code", re.compile(r"\bProcess completed with exit code (?P<code>-?\d{1,10})\b"),
+    _Shape("ci", "completed with exit code", lazy_re(r"\bProcess completed with exit code (?P<code>-?\d{1,10})\b"),
            _code("code")),
-    _Shape("ci", "Job failed: exit code", re.compile(r"\bJob failed: exit code (?P<code>-?\d{1,10})\b"), _code("code")),
-    _Shape("pip", "errored out with exit status", re.compile(r"\berrored out with exit status (?P<code>-?\d{1,10})\b"),
+    _Shape("ci", "Job failed: exit code", lazy_re(r"\bJob failed: exit code (?P<code>-?\d{1,10})\b"), _code("code")),
+    _Shape("pip", "errored out with exit status", lazy_re(r"\berrored out with exit status (?P<code>-?\d{1,10})\b"),
            _code("code")),
     # Kubernetes pod status pasted into an issue
-    _Shape("kubernetes", "OOMKilled", re.compile(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
+    _Shape("kubernetes", "OOMKilled", lazy_re(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ddoctor.lazyre import lazy_re
 from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.clean import clean_line
 from ddoctor.parse.exits import parse_exit, signal_of
@@ -21,8 +22,8 @@ HEADER = re.compile(
     r"|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
     r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
 )
-HEADER_ANYWHERE = re.compile(r"(?:回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
-                             r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()")
+HEADER_ANYWHERE = lazy_re(r"(?:回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+                          r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()")
 # `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
 # curly quotes, full-width and ideographic commas, `第 3 行` (`文件“x.py”，第 3 行，在 f 中`).
 FRAME = re.compile(
@@ -72,11 +73,11 @@ SAID_EXC = re.compile(
     r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception))\s?[:：]\s{0,2}(?P<msg>\S[^\n]{0,600})")
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
 # also translated the exception's name.
-ANY_EXC_LINE = re.compile(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
-EXC_WORD = re.compile(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
+ANY_EXC_LINE = lazy_re(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
+EXC_WORD = lazy_re(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Iteration)$")
 # An exception line alone, without a message: a dotted name or a CamelCase name ending in Error/Exception/Interrupt
-BARE_EXC = re.compile(r"^(?:[A-Za-z_]\w{0,100}\.){1,12}[A-Z]\w{0,100}(?:Error|Exception|Interrupt)$"
-                      r"|^[A-Z][a-z0-9]{1,30}(?:[A-Z][a-z0-9]{1,30}){0,4}(?:Error|Exception|Interrupt)$")
+BARE_EXC = lazy_re(r"^(?:[A-Za-z_]\w{0,100}\.){1,12}[A-Z]\w{0,100}(?:Error|Exception|Interrupt)$"
+                   r"|^[A-Z][a-z0-9]{1,30}(?:[A-Z][a-z0-9]{1,30}){0,4}(?:Error|Exception|Interrupt)$")
 # A whole paste indented as a Markdown code block (or a list item's) still has its exception lines
 MAX_PASTE_INDENT = 8
 CAUSE = "The above exception was the direct cause of the following exception"
@@ -88,7 +89,7 @@ GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80
 MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
 # What loggers put before a record: vLLM/Ray `(Worker pid=3) ERROR 06-13 09:02:44 [core.py:517] `, glog
 # `E1124 17:57:34.136000 1 api.py:1002] `, logging/DeepSpeed `[2024-01-05 10:00:00,123] [ERROR] [launch.py:42] `.
-LOGGER_PREFIX = re.compile(
+LOGGER_PREFIX = lazy_re(
     r"(?:\(\w{1,60}(?: pid=\d{1,9})?(?:, ip=[\d.:]{1,40})?\) )?"
     r"(?:(?:ERROR|INFO|WARNING|WARN|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})? "
     r"(?:\[[\w.]{1,80}:\d{1,6}\]|[\w.]{1,80}:\d{1,6}\]) ?"
@@ -130,7 +131,7 @@ def _summary_field(text: str) -> tuple[str, str] | None:
 
 
 AGENT_FAILED = re.compile(r"failed \(exitcode: (-?\d{1,9})\) local_rank: (\d{1,9}) \(pid: (\d{1,12})\)")
-RAISE = re.compile(r"^raise ((?:[A-Za-z_]\w{0,100}\.){0,8}[A-Z]\w{0,100})\b")
+RAISE = lazy_re(r"^raise ((?:[A-Za-z_]\w{0,100}\.){0,8}[A-Z]\w{0,100})\b")
 MAX_MESSAGE_LINES = 40
 _FENCES = ("```", "~~~")
 _DIGITS = re.compile(r"\d")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ddoctor.lazyre import lazy_re
+
 # C0 controls except tab and newline (layout) and the CR of a CRLF line end, DEL, and C1 controls.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b", "\x00": "\\x00"}
@@ -21,7 +23,7 @@ def visible(text: str) -> str:
 
 
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
-_XML_INVALID_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_INVALID_RE = lazy_re(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(text: str) -> str:
@@ -31,10 +33,10 @@ def xml_text(text: str) -> str:
 
 # Link/image brackets, emphasis, headings, table pipes, strikethrough; `_` only where it can open or
 # close emphasis (GFM ignores it inside words such as MASTER_PORT).
-_MD_SPECIAL_RE = re.compile(r"([\\\[\]*#|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_MD_SPECIAL_RE = lazy_re(r"([\\\[\]*#|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _MD_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-_URL_RE = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.\-]{1,20}://|www\.)[^\s`]{1,2000}")
-_CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.S)
+_URL_RE = lazy_re(r"(?i)\b(?:[a-z][a-z0-9+.\-]{1,20}://|www\.)[^\s`]{1,2000}")
+_CODE_SPAN_RE = lazy_re(r"(`+)(.+?)\1", re.S)
 
 
 def md_text(text: str, *, cell: bool = False) -> str:
