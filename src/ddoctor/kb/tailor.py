@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ddoctor.kb.conditions import all_hold
 from ddoctor.kb.loader import find_signature
 from ddoctor.model.diagnosis import Diagnosis, Signature
-from ddoctor.model.host import HostFacts
 from ddoctor.model.logs import LogOrigin
 from ddoctor.units import gib, human_bytes
+
+if TYPE_CHECKING:  # annotations only: --no-host never loads the host model
+    from ddoctor.model.host import HostFacts
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SYSTEM_WORDS = {"Darwin": "macOS", "Windows": "Windows", "Linux": "Linux"}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ddoctor.model.host import HostFacts
 from ddoctor.model.logs import Evidence, Frame, LogOrigin
+
+if TYPE_CHECKING:  # only for annotations: a diagnosis without host facts never loads them
+    from ddoctor.model.host import HostFacts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
