@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-CREATED: list[LazyPattern] = []  # every pattern made, so that a test compiles each one
+CREATED: list[LazyPattern] = []  # every module-level pattern `lazy_re` made, so that a test compiles each one
 
 
 class LazyPattern:
@@ -21,7 +21,6 @@ class LazyPattern:
         self.pattern = pattern
         self._flags = flags
         self._rx: re.Pattern[str] | None = None
-        CREATED.append(self)
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -31,27 +30,31 @@ class LazyPattern:
         return rx
 
     def search(self, string: str, pos: int = 0, endpos: int = 2**63 - 1) -> re.Match[str] | None:
-        return self.compiled.search(string, pos, endpos)
+        return (self._rx or self.compiled).search(string, pos, endpos)
 
     def match(self, string: str, pos: int = 0, endpos: int = 2**63 - 1) -> re.Match[str] | None:
-        return self.compiled.match(string, pos, endpos)
+        return (self._rx or self.compiled).match(string, pos, endpos)
 
     def fullmatch(self, string: str, pos: int = 0, endpos: int = 2**63 - 1) -> re.Match[str] | None:
-        return self.compiled.fullmatch(string, pos, endpos)
+        return (self._rx or self.compiled).fullmatch(string, pos, endpos)
 
     def finditer(self, string: str, pos: int = 0, endpos: int = 2**63 - 1) -> Iterator[re.Match[str]]:
-        return self.compiled.finditer(string, pos, endpos)
+        return (self._rx or self.compiled).finditer(string, pos, endpos)
 
     def findall(self, string: str, pos: int = 0, endpos: int = 2**63 - 1) -> list:
-        return self.compiled.findall(string, pos, endpos)
+        return (self._rx or self.compiled).findall(string, pos, endpos)
 
     def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str:
-        return self.compiled.sub(repl, string, count)
+        return (self._rx or self.compiled).sub(repl, string, count)
 
     def split(self, string: str, maxsplit: int = 0) -> list:
-        return self.compiled.split(string, maxsplit)
+        return (self._rx or self.compiled).split(string, maxsplit)
 
 
 def lazy_re(pattern: str, flags: int = 0) -> LazyPattern:
-    """`re.compile`, deferred to the first use (tests/test_lazyre.py compiles every one made at import)."""
-    return LazyPattern(pattern, flags)
+    """`re.compile`, deferred to the first use, for module-level patterns (tests/test_lazyre.py compiles every
+    one made at import). Patterns made per run, such as the signature rules, use `LazyPattern` itself: they
+    are validated when the signatures are loaded, and nothing keeps them alive after the run."""
+    p = LazyPattern(pattern, flags)
+    CREATED.append(p)
+    return p

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ddoctor.kb.conditions import all_hold
+from ddoctor.lazyre import LazyPattern
 from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
 from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.multimatch import MultiPattern, required_literal
@@ -40,32 +41,15 @@ def evidence_text(text: str) -> str:
     return scrub(text.strip())[:EVIDENCE_CHARS]
 
 
-class _LazyRegex:
-    """Compiled on first use: a run meets few of the rules, and compiling them all cost more than
-    reading a pasted log."""
-
-    __slots__ = ("_rx", "pattern")
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self._rx: re.Pattern[str] | None = None
-
-    def search(self, text: str) -> re.Match[str] | None:
-        rx = self._rx
-        if rx is None:
-            rx = self._rx = re.compile(self.pattern)
-        return rx.search(text)
-
-
 @dataclass(slots=True)
 class _Compiled:
     sig: Signature
     rule: Rule
-    regex: _LazyRegex | None
+    regex: LazyPattern | None
     literal: str | None
     types: frozenset[str]
-    frame: _LazyRegex | None
-    source: _LazyRegex | None
+    frame: LazyPattern | None
+    source: LazyPattern | None
 
 
 @dataclass(slots=True)
@@ -109,10 +93,10 @@ class _Agg:
 
 def _compile(sig: Signature, rule: Rule) -> _Compiled:
     pat = rule.line or rule.message
-    return _Compiled(sig=sig, rule=rule, regex=_LazyRegex(pat) if pat else None,
+    return _Compiled(sig=sig, rule=rule, regex=LazyPattern(pat) if pat else None,
                      literal=required_literal(pat) if pat else None, types=frozenset(rule.exception),
-                     frame=_LazyRegex(rule.frame) if rule.frame else None,
-                     source=_LazyRegex(rule.source) if rule.source else None)
+                     frame=LazyPattern(rule.frame) if rule.frame else None,
+                     source=LazyPattern(rule.source) if rule.source else None)
 
 
 def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:
