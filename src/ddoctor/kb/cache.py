@@ -20,8 +20,6 @@ from ddoctor.parse.multimatch import user_cache_dir as cache_dir
 FORMAT = 1
 
 
-
-
 def key(version: str, texts: list[tuple[str, str]]) -> str:
     h = hashlib.sha256(f"{FORMAT}|{version}".encode())
     for name, text in texts:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from importlib.abc import Traversable
 
 
-
 def _toml() -> Any:
     """tomllib, imported only when a signature file is parsed (not when the cache has them)."""
     if sys.version_info >= (3, 11):
@@ -25,6 +24,7 @@ def _toml() -> Any:
     else:  # pragma: no cover
         import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     return tomllib
+
 
 CODE_RE = re.compile(r"^DD\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -77,6 +77,14 @@ def _shell_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
 _WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
               "terminated": 15, "floating point exception": 8}
+_ZWORDS = "|".join(re.escape(w) for w in _ZSH_WORDS)
+
+
+def _zsh_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
+    num = _ZSH_WORDS[m.group("zword")]
+    return -num, SIGNALS.get(num), None
+
+
 SHAPES: tuple[_Shape, ...] = (
     # DeepSpeed: [launch.py:434:sigkill_handler] ['python', ..., '--local_rank=0'] exits with return code = -9
     _Shape("deepspeed", "exits with return code", lazy_re(
@@ -143,14 +151,10 @@ SHAPES: tuple[_Shape, ...] = (
                                        + re.escape(word) + r")(?: \(core dumped\))?\s{0,4}$"), _shell_word)
       for word in ("Killed", "Segmentation fault")),
     # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
-    _Shape("shell", "", lazy_re(r"^(?:zsh|fish): (?P<zword>killed|segmentation fault|bus error|abort|"
-                                r"illegal hardware instruction|terminated|floating point exception)\b"),
-           lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
+    _Shape("shell", "", lazy_re(r"^(?:zsh|fish): (?P<zword>" + _ZWORDS + r")\b"), _zsh_word),
     # zsh job control: `[1]    12345 killed     python train.py`, `[2]  + 4321 segmentation fault  python x.py`
-    _Shape("shell", "", lazy_re(r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} "
-                                r"(?P<zword>killed|segmentation fault|bus error|abort|"
-                                r"illegal hardware instruction|terminated|floating point exception)\b"),
-           lambda m: (-_ZSH_WORDS[m.group("zword")], SIGNALS.get(_ZSH_WORDS[m.group("zword")]), None)),
+    _Shape("shell", "", lazy_re(r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} (?P<zword>" + _ZWORDS + r")\b"),
+           _zsh_word),
     # bash job control: `[1]+  Killed                  python train.py`, `[2]-  Exit 1   python x.py`
     _Shape("shell", "", lazy_re(r"^\[\d{1,4}\][+-]? {1,20}(?:Exit (?P<code>\d{1,3})|(?P<word>" + _WORDS + r"))"
                                 r"(?: \(core dumped\))? {1,60}\S"),

@@ -10,24 +10,19 @@ them.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 SLICE = 1 << 20
-_np: Any = None
-_tried = False
 
 
+@functools.cache
 def _numpy() -> Any:
-    global _np, _tried
-    if not _tried:
-        _tried = True
-        try:
-            import numpy
-
-            _np = numpy
-        except ImportError:  # numpy is optional: most torch environments have it
-            _np = None
-    return _np
+    try:
+        import numpy
+    except ImportError:  # numpy is optional: most torch environments have it
+        return None
+    return numpy
 
 
 def count_newlines(buf: bytes, start: int = 0, end: int | None = None) -> int:

@@ -17,13 +17,11 @@ from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.clean import clean_line
 from ddoctor.parse.exits import parse_exit, signal_of
 
-HEADER = re.compile(
-    r"^\s{0,16}(?:(?:[A-Za-z_][\w.]{0,200}\s{2,200})?Traceback \("
-    r"|回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
-    r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()"
-)
-HEADER_ANYWHERE = lazy_re(r"(?:回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
-                          r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \()")
+# `Traceback (most recent call last):` as translation tools render it
+_TRANSLATED_HEADERS = (r"回溯|追溯|トレースバック|역추적|Rückverfolgung|Трассировка|Обратная трассировка"
+                       r"|Trace \(appel|Suivi \(|Seguimiento \(|Rastreo \(|Rastreamento \(|Traccia \(")
+HEADER = re.compile(r"^\s{0,16}(?:(?:[A-Za-z_][\w.]{0,200}\s{2,200})?Traceback \(|" + _TRANSLATED_HEADERS + ")")
+HEADER_ANYWHERE = lazy_re(f"(?:{_TRANSLATED_HEADERS})")
 # `File "x.py", line 3, in f` in any language, as translation tools print it too: any keyword,
 # curly quotes, full-width and ideographic commas, `第 3 行` (`文件“x.py”，第 3 行，在 f 中`).
 FRAME = re.compile(
@@ -186,7 +184,8 @@ class _Pending:
     base_indent: int = 0  # indentation of the header: a paste indented as a whole has its exception line there
 
 
-_LEVEL = re.compile(r"\b(?:INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL)\b *")
+_LEVEL_WORDS = "INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL"
+_LEVEL = re.compile(rf"\b(?:{_LEVEL_WORDS})\b *")
 
 
 def _prefix_shape(prefix: str) -> re.Pattern[str]:
@@ -199,7 +198,7 @@ def _prefix_shape(prefix: str) -> re.Pattern[str]:
     out, pos = [], 0
     for m in _LEVEL.finditer(prefix):
         out.append(literal(prefix[pos:m.start()]))
-        out.append(r"(?:INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL) {0,12}")
+        out.append(f"(?:{_LEVEL_WORDS}) {{0,12}}")
         pos = m.end()
     out.append(literal(prefix[pos:]))
     return re.compile("".join(out))
