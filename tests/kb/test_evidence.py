@@ -112,9 +112,36 @@ def test_exits_from_other_launchers_are_failures():
     ("  6%|######    | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed", "host-oom-killed"),
     ("Epoch 3:  41%|####      | 410/1000 [02:11<03:09,  3.12it/s, loss=0.231, v_num=0]Killed", "host-oom-killed"),
     ("100%|##########| 10/10 [00:01<00:00,  9.1it/s] Segmentation fault (core dumped)", "segfault"),
+    ("make: *** [Makefile:12: train] Error 2", "unknown"),
+    ("make[1]: *** [Makefile:30: run] Error 137", "host-oom-killed"),
+    ("Command exited with non-zero status 139", "segfault"),
+    ("exit status 1", "unknown"),
+    ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
+    ('ERROR: failed to solve: process "/bin/sh -c python setup.py" did not complete successfully: exit code: 1',
+     "unknown"),
+    ("ERROR conda.cli.main_run:execute(49): `conda run python train.py` failed. (See above for error)", "unknown"),
+    ("Primary job  terminated normally, but 1 process returned", "unknown"),
+    ("mpirun detected that one or more processes exited with non-zero status, thus causing", "unknown"),
+    ("torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:", "user-code-error"),
+    ("subprocess.TimeoutExpired: Command '['nvidia-smi']' timed out after 10 seconds", "user-code-error"),
+    ("zipfile.BadZipFile", "user-code-error"),
+    ("E       RuntimeError: Distributed package doesn't have NCCL built in", "nccl-unavailable"),
+    ("FAILED tests/test_dist.py::test_init - RuntimeError: Distributed package doesn't have NCCL built in",
+     "nccl-unavailable"),
+    ("FAILED tests/test_data.py::test_load - KeyError: 'input_ids'", "user-code-error"),
 ])
 def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     assert names("step 1 ok\n" + line + "\n")[:1] == [want]
+
+
+@pytest.mark.parametrize("line", [
+    "make: Nothing to be done for 'all'.", "exit status 0", "make: *** No rule to make target 'x'",
+    "Command exited with non-zero status 0", "model.ModelName: llama-7b", "config.Trainer: default",
+    "torch.Size([8, 4096])", "E 12 steps left", "FAILED: 0", "ERROR tests summary follows",
+    "Primary job terminated normally", "  exit status of the last step: ok",
+])
+def test_lines_like_failure_shapes_that_are_not_failures(line):
+    assert names("step 1 ok\n" + line + "\n") == []
 
 
 @pytest.mark.parametrize("line", ["[1]+  Done                    python train.py", "[3] 4242",

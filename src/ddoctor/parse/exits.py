@@ -181,6 +181,28 @@ SHAPES: tuple[_Shape, ...] = (
            _code("code")),
     # Kubernetes pod status pasted into an issue
     _Shape("kubernetes", "OOMKilled", lazy_re(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
+    # make running the job or building an extension: `make: *** [Makefile:12: train] Error 1`
+    _Shape("make", "*** [", lazy_re(r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[[^\]\n]{1,400}\] Error "
+                                    r"(?P<code>\d{1,3})"), _code("code")),
+    # GNU time: `Command exited with non-zero status 137`; Go-based launchers and tools: `exit status 1`
+    _Shape("time", "exited with non-zero status", lazy_re(r"^Command exited with non-zero status (?P<code>\d{1,3})"),
+           _code("code")),
+    _Shape("process", "exit status ", lazy_re(r"^exit status (?P<code>\d{1,3})$"), _code("code")),
+    # docker build: `The command '/bin/sh -c python x.py' returned a non-zero code: 1`; BuildKit's
+    # `process "/bin/sh -c ..." did not complete successfully: exit code: 1`
+    _Shape("docker", "returned a non-zero code", lazy_re(r"returned a non-zero code: (?P<code>\d{1,3})"),
+           _code("code")),
+    _Shape("docker", "did not complete successfully", lazy_re(
+        r"did not complete successfully: exit code: (?P<code>\d{1,3})"), _code("code")),
+    # conda run: "ERROR conda.cli.main_run:execute(49): `conda run python x.py` failed. (See above for error)"
+    _Shape("conda", "failed. (See above for error)", lazy_re(r"`conda run [^`\n]{1,2000}` failed\. \(See above"),
+           lambda m: (1, None, None)),
+    # Open MPI when a rank exits non-zero without a signal: "Primary job  terminated normally, but 1 process
+    # returned / a non-zero exit code." and "mpirun detected that one or more processes exited with non-zero status"
+    _Shape("mpirun", "terminated normally, but", lazy_re(
+        r"Primary job {1,2}terminated normally, but \d{1,9} process(?:es)? returned"), lambda m: (1, None, None)),
+    _Shape("mpirun", "exited with non-zero status", lazy_re(
+        r"mpirun detected that one or more processes exited with non-zero status"), lambda m: (1, None, None)),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[")
 
@@ -238,4 +260,12 @@ TRIGGERS: tuple[str, ...] = (
     r"Job failed: exit code -?\d",
     r"errored out with exit status -?\d",
     r": Out Of Memory",
+    r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[",
+    r"^Command exited with non-zero status \d",
+    r"^exit status \d{1,3}$",
+    r"returned a non-zero code: \d",
+    r"did not complete successfully: exit code: \d",
+    r"` failed\. \(See above for error\)",
+    r"terminated normally, but \d{1,9} process",
+    r"exited with non-zero status",
 )

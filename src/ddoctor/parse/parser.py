@@ -76,6 +76,17 @@ EXC_WORD = lazy_re(r"(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout|Ite
 # An exception line alone, without a message: a dotted name or a CamelCase name ending in Error/Exception/Interrupt
 BARE_EXC = lazy_re(r"^(?:[A-Za-z_]\w{0,100}\.){1,12}[A-Z]\w{0,100}(?:Error|Exception|Interrupt)$"
                    r"|^[A-Z][a-z0-9]{1,30}(?:[A-Z][a-z0-9]{1,30}){0,4}(?:Error|Exception|Interrupt)$")
+# An exception class named by its module path whose name does not end in Error/Exception: torch's
+# `torch._dynamo.exc.BackendCompilerFailed`, the stdlib's `subprocess.TimeoutExpired`, `zipfile.BadZipFile`,
+# `concurrent.futures.process.BrokenProcessPool`, `_queue.Empty` (a DataLoader timeout). The module path and
+# the ending keep a config dump's `model.ModelName: llama` out.
+_DOTTED_ENDS = ("Failed|Expired|Refused|Denied|Closed|Aborted|Exited|Crashed|Died|Killed|Cancelled|Unavailable|NotFound"
+                "|BadZipFile|BrokenProcessPool|Empty|Full")
+DOTTED_EXC = lazy_re(rf"^(?:[a-z_][a-z0-9_]{{0,60}}\.){{1,12}}(?:[A-Z]\w{{0,80}})?(?:{_DOTTED_ENDS})$")
+# pytest prints the exception of a failed test as `E       RuntimeError: boom` under the test's source, and
+# its short summary as `FAILED tests/test_x.py::test_y - RuntimeError: boom`
+PYTEST_E = lazy_re(r"^E {1,12}(?=\S)")
+PYTEST_SUMMARY = lazy_re(r"^(?:FAILED|ERROR) \S{1,400}::\S{1,400}(?: - |$)")
 # A whole paste indented as a Markdown code block (or a list item's) still has its exception lines
 MAX_PASTE_INDENT = 8
 CAUSE = "The above exception was the direct cause of the following exception"
@@ -152,6 +163,7 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     # an exception named right after text in another script (`出现了RuntimeError: ...`), or alone on its line
     (r"[^\x00-\x7f][A-Za-z_][\w.]{0,300}(?:Error|Exception)\s?[:：]", False),
     (r"^\s{0,8}[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt)\s{0,4}$", False),
+    (r"(?:^|[\s\]>|:])(?:[a-z_][a-z0-9_]{0,60}\.){1,12}(?:[A-Z]\w{0,80})?(?:" + _DOTTED_ENDS + r")(?::|\s{0,4}$)", False),
     (r"Root Cause \(first observed failure\)", False),
     (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
     (r"failed \(exitcode: -?\d{1,9}\)", False),
@@ -459,6 +471,10 @@ class LogParser:
             return self._line(lineno, rank, text)
         if stripped[:1] in _RECORD_STARTS and (record := RECORD_PREFIX.match(stripped)) is not None:
             stripped = stripped[record.end():].strip()  # an exception line a logging handler captured
+        if stripped[:2] == "E " and (pe := PYTEST_E.match(stripped)) is not None:
+            stripped = stripped[pe.end():]
+        elif stripped[:6] in ("FAILED", "ERROR ") and (ps := PYTEST_SUMMARY.match(stripped)) is not None:
+            stripped = stripped[ps.end():]
         indent = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
         if indent > MAX_PASTE_INDENT or (indent and "Error" not in stripped and "Exception" not in stripped):
             return False
@@ -466,12 +482,13 @@ class LogParser:
             # a bare exception line (`MemoryError`, `...rendezvous.api.RendezvousClosedError`): Python prints
             # no colon for an exception without a message
             bare = EXC_LINE.match(stripped)
-            if bare and BARE_EXC.match(stripped):
+            if bare and (BARE_EXC.match(stripped) or DOTTED_EXC.match(stripped)):
                 self._open(key, _Pending(rank=rank, start=lineno, last=lineno, exc_type=stripped, exc_lineno=lineno,
                                          msg_lines=[""], state="message"))
             return False
         em = EXC_LINE.match(stripped)
-        if em and EXC_WORD.search(em.group("type")) and not em.group("type").endswith("Warning") \
+        if em and (EXC_WORD.search(em.group("type")) or DOTTED_EXC.match(em.group("type"))) \
+                and not em.group("type").endswith("Warning") \
                 and em.group("type") != "Error":  # `Error: failed to run ...`: a CLI's message, not an exception
             tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
