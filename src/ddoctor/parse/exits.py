@@ -181,6 +181,11 @@ SHAPES: tuple[_Shape, ...] = (
            _code("code")),
     # Kubernetes pod status pasted into an issue
     _Shape("kubernetes", "OOMKilled", lazy_re(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
+    # text-generation-inference's launcher: `Shard process was signaled to shutdown with signal 9 rank=0`
+    _Shape("tgi", "signaled to shutdown with signal", lazy_re(
+        r"signaled to shutdown with signal (?P<num>\d{1,3})(?: rank=(?P<rank>\d{1,6}))?"),
+        lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))),
+                   int(m.group("rank")) if m.group("rank") else None)),
     # make running the job or building an extension: `make: *** [Makefile:12: train] Error 1`
     _Shape("make", "*** [", lazy_re(r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[[^\]\n]{1,400}\] Error "
                                     r"(?P<code>\d{1,3})"), _code("code")),
@@ -260,6 +265,7 @@ TRIGGERS: tuple[str, ...] = (
     r"Job failed: exit code -?\d",
     r"errored out with exit status -?\d",
     r": Out Of Memory",
+    r"signaled to shutdown with signal \d",
     r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[",
     r"^Command exited with non-zero status \d",
     r"^exit status \d{1,3}$",
