@@ -106,7 +106,7 @@ SHAPES: tuple[_Shape, ...] = (
         r"process (?P<rank>\d{1,6}) terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
     _Shape("mpirun", "exited on signal", lazy_re(
-        r"process rank (?P<rank>\d{1,6}) with PID \d{1,12} on node \S{1,200} exited on signal (?P<num>\d{1,3})"),
+        r"process rank (?P<rank>\d{1,6}) with PID \S{1,20} on node \S{1,200} exited on signal (?P<num>\d{1,3})"),
         lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), int(m.group("rank")))),
     _Shape("mpirun", "Exit code:", lazy_re(r"^\s{0,8}Exit code:\s{1,8}(?P<code>-?\d{1,6})\s*$"), _code("code")),
     # Slurm: srun: error: node1: task 3: Killed / task 0: Exited with exit code 1 / oom_kill events
@@ -134,6 +134,10 @@ SHAPES: tuple[_Shape, ...] = (
         r"^\*\*\* (?:Signal \d{1,3} \()?(?P<sig>SIG(?:SEGV|ABRT|BUS|FPE|ILL|KILL))\)? \(?@?[^\n]{0,40}?"
         r"received by PID \d"),
         _named_signal),
+    # UCX's and Open MPI's signal handlers: `[host:5283 :0:5704] Caught signal 7 (Bus error: nonexistent physical address)`
+    _Shape("ucx", "Caught signal ", lazy_re(r"\bCaught signal (?P<num>\d{1,2}) \((?:Segmentation fault|Bus error|Aborted"
+                                            r"|Illegal instruction|Floating point exception)"),
+           lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), None)),
     # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
     _Shape("c++", "terminate called after throwing", lazy_re(
         r"^terminate called after throwing an instance of"), lambda m: (-6, "SIGABRT", None)),
@@ -266,6 +270,7 @@ TRIGGERS: tuple[str, ...] = (
     r"errored out with exit status -?\d",
     r": Out Of Memory",
     r"signaled to shutdown with signal \d",
+    r"Caught signal \d{1,2} \(",
     r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[",
     r"^Command exited with non-zero status \d",
     r"^exit status \d{1,3}$",

@@ -90,6 +90,7 @@ PYTEST_SUMMARY = lazy_re(r"^(?:FAILED|ERROR) \S{1,400}::\S{1,400}(?: - |$)")
 # A whole paste indented as a Markdown code block (or a list item's) still has its exception lines
 MAX_PASTE_INDENT = 8
 CAUSE = "The above exception was the direct cause of the following exception"
+IGNORED = "Exception ignored in"
 CONTEXT = "During handling of the above exception, another exception occurred"
 SPAWN = re.compile(r"^-- Process (\d{1,6}) terminated with the following error")
 REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]$")
@@ -194,6 +195,9 @@ class _Pending:
     frame_indent: int | None = None  # indentation of the frame lines (a paste may indent everything)
     header: bool = False  # opened by a `Traceback (most recent call last)` header
     base_indent: int = 0  # indentation of the header: a paste indented as a whole has its exception line there
+    # Python printed it under `Exception ignored in: <function X.__del__ ...>` (a destructor, an atexit hook, a
+    # thread at shutdown) and carried on: not a failure of the program
+    ignored: bool = False
 
 
 _LEVEL_WORDS = "INFO|ERROR|WARNING|WARN|DEBUG|CRITICAL|TRACE|SUCCESS|FATAL"
@@ -231,6 +235,7 @@ class LogParser:
         self._tr_entry: dict[str, Any] | None = None
         self._has_master = False
         self._said: Traceback | None = None  # an exception quoted in the line being read
+        self._ignored: dict[object, int] = {}  # line of the last `Exception ignored in` per rank
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
@@ -297,7 +302,12 @@ class LogParser:
             # A gap (windowed scanning, or another process's lines) ends what we were reading.
             self._finish(key)
             tb = None
+        if text.startswith(IGNORED) or (text[:1].isspace() and text.lstrip().startswith(IGNORED)):
+            self._ignored[key] = lineno
+            if len(self._ignored) > MAX_PENDING:
+                self._ignored.pop(next(iter(self._ignored)))
         if HEADER.match(text):
+            ignored = lineno - self._ignored.pop(key, -10) <= 2
             if tb is not None and tb.state == "chain":
                 tb.state, tb.last = "frames", lineno
                 return False
@@ -305,7 +315,8 @@ class LogParser:
                 self._finish(key)
             pending_rank = self._spawn_rank.pop(key, None)
             self._open(key, _Pending(rank=pending_rank if pending_rank is not None else rank, start=lineno,
-                                     last=lineno, header=True, base_indent=len(text) - len(text.lstrip())))
+                                     last=lineno, header=True, base_indent=len(text) - len(text.lstrip()),
+                                     ignored=ignored))
             return False
         m = SPAWN.match(text)
         if m:
@@ -544,7 +555,7 @@ class LogParser:
             return
         if tb.state in ("frames", "message"):
             self._end_block(tb)
-        if tb.blocks:
+        if tb.blocks and not tb.ignored:
             self.on_traceback(Traceback(blocks=tuple(tb.blocks), rank=tb.rank, start_line=tb.start,
                                         end_line=tb.last))
 
