@@ -134,9 +134,10 @@ SHAPES: tuple[_Shape, ...] = (
         r"^\*\*\* (?:Signal \d{1,3} \()?(?P<sig>SIG(?:SEGV|ABRT|BUS|FPE|ILL|KILL))\)? \(?@?[^\n]{0,40}?"
         r"received by PID \d"),
         _named_signal),
-    # UCX's and Open MPI's signal handlers: `[host:5283 :0:5704] Caught signal 7 (Bus error: nonexistent physical address)`
-    _Shape("ucx", "Caught signal ", lazy_re(r"\bCaught signal (?P<num>\d{1,2}) \((?:Segmentation fault|Bus error|Aborted"
-                                            r"|Illegal instruction|Floating point exception)"),
+    # UCX's and Open MPI's signal handlers:
+    # `[host:5283 :0:5704] Caught signal 7 (Bus error: nonexistent physical address)`
+    _Shape("ucx", "Caught signal ", lazy_re(r"\bCaught signal (?P<num>\d{1,2}) \((?:Segmentation fault|Bus error"
+                                            r"|Aborted|Illegal instruction|Floating point exception)"),
            lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), None)),
     # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
     _Shape("c++", "terminate called after throwing", lazy_re(

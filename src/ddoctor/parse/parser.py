@@ -164,7 +164,8 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     # an exception named right after text in another script (`出现了RuntimeError: ...`), or alone on its line
     (r"[^\x00-\x7f][A-Za-z_][\w.]{0,300}(?:Error|Exception)\s?[:：]", False),
     (r"^\s{0,8}[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt)\s{0,4}$", False),
-    (r"(?:^|[\s\]>|:])(?:[a-z_][a-z0-9_]{0,60}\.){1,12}(?:[A-Z]\w{0,80})?(?:" + _DOTTED_ENDS + r")(?::|\s{0,4}$)", False),
+    (r"(?:^|[\s\]>|:])(?:[a-z_][a-z0-9_]{0,60}\.){1,12}(?:[A-Z]\w{0,80})?(?:" + _DOTTED_ENDS + r")(?::|\s{0,4}$)",
+     False),
     (r"Root Cause \(first observed failure\)", False),
     (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
     (r"failed \(exitcode: -?\d{1,9}\)", False),
