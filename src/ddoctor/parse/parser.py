@@ -67,8 +67,10 @@ RICH_FRAME_HEAD = re.compile(r"^(?:[A-Za-z]:)?[^\s:]{1,2000}:\d{1,9} in$")
 EXC_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w{0,100}\.){0,12}[A-Za-z_]\w{0,100})(?:\s?[:：](?P<msg>.*))?$")
 # An exception named inside a sentence: after a quote, a backtick or `with`/`raises`/`get`/`:`
 SAID_EXC = re.compile(
-    r"(?:['\"`“(]|[^\x00-\x7f]\s{0,3}|\b(?:get|got|see|with|error)\s?:\s{1,3}|\b(?:with|raises?|raised|throws?|got|get|gives?|getting|error|fails?|failed)\s{1,3})"
+    r"(?:['\"`“(]|[^\x00-\x7f]\s{0,3}|\b(?:get|got|see|with|error)\s?:\s{1,3}|\b(?:with|raises?|raised|throws?|threw|throwing|got|get|gives?|getting|error|fails?|failed|in|on|hits?"
+    r"|encounter(?:ed|s)?|shows?|showing|reports?|reported|seeing|see)\s{1,3})"
     r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception))\s?[:：]\s{0,2}(?P<msg>\S[^\n]{0,600})")
+_CLOSERS = {'"': '"', "'": "'", "`": "`", "“": "”", "(": ")"}
 # Where Python prints the exception line, a line in any language: `运行时错误：...` when a translator
 # also translated the exception's name.
 ANY_EXC_LINE = lazy_re(r"^(?P<type>[^\s:：]{1,100})\s?[:：](?P<msg>.*)$")
@@ -510,7 +512,11 @@ class LogParser:
         if said:
             # `... fails with 'TypeError: boost() missing 1 required positional argument'`: an exception
             # quoted in a sentence (a paste cut before its traceback, the error named in prose)
-            msg = said.group("msg").rstrip(" .'\"`*)")
+            msg = said.group("msg")
+            opener = stripped[said.start("type") - 1] if said.start("type") else ""
+            if opener in _CLOSERS and (end := msg.find(_CLOSERS[opener])) > 0:
+                msg = msg[:end]  # `fails with "RuntimeError: ...". This is Windows`: the quote ends the message
+            msg = msg.rstrip(" .'\"`*)")
             # given to the matcher after the line itself, so that a line rule explaining the line explains it
             self._said = Traceback(blocks=(ExceptionBlock(type_name=said.group("type"), message=msg, lineno=lineno),),
                                    rank=rank, start_line=lineno, end_line=lineno)
