@@ -112,6 +112,8 @@ def test_exits_from_other_launchers_are_failures():
     ("  6%|######    | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed", "host-oom-killed"),
     ("Epoch 3:  41%|####      | 410/1000 [02:11<03:09,  3.12it/s, loss=0.231, v_num=0]Killed", "host-oom-killed"),
     ("100%|##########| 10/10 [00:01<00:00,  9.1it/s] Segmentation fault (core dumped)", "segfault"),
+    ("段错误 (核心已转储)", "segfault"),
+    ("Validating:   0%|          | 0/4071 [00:00<?, ?it/s]段错误 (核心已转储)", "segfault"),
     ("make: *** [Makefile:12: train] Error 2", "unknown"),
     ("make[1]: *** [Makefile:30: run] Error 137", "host-oom-killed"),
     ("Command exited with non-zero status 139", "segfault"),

@@ -20,7 +20,9 @@ SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7:
 _BY_NAME = {v: k for k, v in SIGNALS.items()}
 # What shells and `strsignal` print for a signal, as bash reports a killed foreground job.
 _SHELL_WORDS = {"Killed": 9, "Segmentation fault": 11, "Bus error": 7, "Aborted": 6, "Illegal instruction": 4,
-                "Floating point exception": 8, "Terminated": 15, "Hangup": 1, "Quit": 3}
+                "Floating point exception": 8, "Terminated": 15, "Hangup": 1, "Quit": 3,
+                # glibc's strsignal under a Chinese locale (zh_CN): the same shell report, localized
+                "段错误": 11, "已杀死": 9, "总线错误": 7, "已放弃": 6}
 
 
 # Windows has no signals: a crashed process exits with an NTSTATUS code, printed signed or unsigned.
@@ -148,13 +150,14 @@ SHAPES: tuple[_Shape, ...] = (
         r"instruction)"), _shell_word),
     # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`
     _Shape("shell", "", lazy_re(
-        r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?: {1,40}\(core dumped\))?"
-        r"(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
+        r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")"
+        r"(?: {0,40}\((?:core dumped|核心已转储)\))?(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
     # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
     # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
     *(_Shape("shell", word, lazy_re(r"\| ?\d[\d.]{0,12}[kMG]?/[\d.?]{1,12}[kMG]? \[[^\]\n]{0,400}\] ?(?P<word>"
-                                       + re.escape(word) + r")(?: \(core dumped\))?\s{0,4}$"), _shell_word)
-      for word in ("Killed", "Segmentation fault")),
+                                       + re.escape(word) + r")(?: ?\((?:core dumped|核心已转储)\))?\s{0,4}$"),
+             _shell_word)
+      for word in ("Killed", "Segmentation fault", "段错误", "已杀死")),
     # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
     _Shape("shell", "", lazy_re(r"^(?:zsh|fish): (?P<zword>" + _ZWORDS + r")\b"), _zsh_word),
     # zsh job control: `[1]    12345 killed     python train.py`, `[2]  + 4321 segmentation fault  python x.py`
@@ -240,7 +243,7 @@ def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
 
 # What the one-pass scanner must look for so that these lines reach the parser in large logs.
 TRIGGERS: tuple[str, ...] = (
-    r"\] ?(?:Killed|Segmentation fault)(?: \(core dumped\))?\s{0,4}$",
+    r"\] ?(?:Killed|Segmentation fault|段错误|已杀死)(?: ?\((?:core dumped|核心已转储)\))?\s{0,4}$",
     r"exits with return code = -?\d",
     r"died with <Signals\.",
     r"returned non-zero exit status",
