@@ -71,12 +71,25 @@ def _named_signal(m: re.Match[str]) -> tuple[int | None, str | None, int | None]
     return (-num if num else None), name, int(rank) if rank else None
 
 
+def _numbered_signal(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
+    """A signal given by number (`exited on signal 9`, `Caught signal 7 (`), with the rank where the line has one."""
+    num, rank = int(m.group("num")), m.groupdict().get("rank")
+    return -num, SIGNALS.get(num), int(rank) if rank else None
+
+
+def _nonzero(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
+    """A launcher that says a process failed but not with what status."""
+    return 1, None, None
+
+
 def _shell_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
     num = _SHELL_WORDS[m.group("word")]
     return -num, SIGNALS.get(num), None
 
 
 _WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
+_CORE_DUMPED = r"\((?:core dumped|核心已转储)\)"
+_GLUED_WORDS = ("Killed", "Segmentation fault", "段错误", "已杀死")  # what a shell prints after a bar with no newline
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
               "terminated": 15, "floating point exception": 8}
 _ZWORDS = "|".join(re.escape(w) for w in _ZSH_WORDS)
@@ -109,7 +122,7 @@ SHAPES: tuple[_Shape, ...] = (
     # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
     _Shape("mpirun", "exited on signal", lazy_re(
         r"process rank (?P<rank>\d{1,6}) with PID \S{1,20} on node \S{1,200} exited on signal (?P<num>\d{1,3})"),
-        lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), int(m.group("rank")))),
+        _numbered_signal),
     _Shape("mpirun", "Exit code:", lazy_re(r"^\s{0,8}Exit code:\s{1,8}(?P<code>-?\d{1,6})\s*$"), _code("code")),
     # Slurm: srun: error: node1: task 3: Killed / task 0: Exited with exit code 1 / oom_kill events
     _Shape("srun", "srun: error:", lazy_re(
@@ -140,7 +153,7 @@ SHAPES: tuple[_Shape, ...] = (
     # `[host:5283 :0:5704] Caught signal 7 (Bus error: nonexistent physical address)`
     _Shape("ucx", "Caught signal ", lazy_re(r"\bCaught signal (?P<num>\d{1,2}) \((?:Segmentation fault|Bus error"
                                             r"|Aborted|Illegal instruction|Floating point exception)"),
-           lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))), None)),
+           _numbered_signal),
     # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
     _Shape("c++", "terminate called after throwing", lazy_re(
         r"^terminate called after throwing an instance of"), lambda m: (-6, "SIGABRT", None)),
@@ -151,13 +164,12 @@ SHAPES: tuple[_Shape, ...] = (
     # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`
     _Shape("shell", "", lazy_re(
         r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")"
-        r"(?: {0,40}\((?:core dumped|核心已转储)\))?(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
+        r"(?: {0,40}" + _CORE_DUMPED + r")?(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
     # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
     # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
     *(_Shape("shell", word, lazy_re(r"\| ?\d[\d.]{0,12}[kMG]?/[\d.?]{1,12}[kMG]? \[[^\]\n]{0,400}\] ?(?P<word>"
-                                       + re.escape(word) + r")(?: ?\((?:core dumped|核心已转储)\))?\s{0,4}$"),
-             _shell_word)
-      for word in ("Killed", "Segmentation fault", "段错误", "已杀死")),
+                                       + re.escape(word) + r")(?: ?" + _CORE_DUMPED + r")?\s{0,4}$"), _shell_word)
+      for word in _GLUED_WORDS),
     # zsh and fish report a killed foreground job in lower case: `zsh: killed     python train.py`
     _Shape("shell", "", lazy_re(r"^(?:zsh|fish): (?P<zword>" + _ZWORDS + r")\b"), _zsh_word),
     # zsh job control: `[1]    12345 killed     python train.py`, `[2]  + 4321 segmentation fault  python x.py`
@@ -191,9 +203,7 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("kubernetes", "OOMKilled", lazy_re(r"\bOOMKilled\b"), lambda m: (137, "SIGKILL", None)),
     # text-generation-inference's launcher: `Shard process was signaled to shutdown with signal 9 rank=0`
     _Shape("tgi", "signaled to shutdown with signal", lazy_re(
-        r"signaled to shutdown with signal (?P<num>\d{1,3})(?: rank=(?P<rank>\d{1,6}))?"),
-        lambda m: (-int(m.group("num")), SIGNALS.get(int(m.group("num"))),
-                   int(m.group("rank")) if m.group("rank") else None)),
+        r"signaled to shutdown with signal (?P<num>\d{1,3})(?: rank=(?P<rank>\d{1,6}))?"), _numbered_signal),
     # make running the job or building an extension: `make: *** [Makefile:12: train] Error 1`
     _Shape("make", "*** [", lazy_re(r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[[^\]\n]{1,400}\] Error "
                                     r"(?P<code>\d{1,3})"), _code("code")),
@@ -209,13 +219,13 @@ SHAPES: tuple[_Shape, ...] = (
         r"did not complete successfully: exit code: (?P<code>\d{1,3})"), _code("code")),
     # conda run: "ERROR conda.cli.main_run:execute(49): `conda run python x.py` failed. (See above for error)"
     _Shape("conda", "failed. (See above for error)", lazy_re(r"`conda run [^`\n]{1,2000}` failed\. \(See above"),
-           lambda m: (1, None, None)),
+           _nonzero),
     # Open MPI when a rank exits non-zero without a signal: "Primary job  terminated normally, but 1 process
     # returned / a non-zero exit code." and "mpirun detected that one or more processes exited with non-zero status"
     _Shape("mpirun", "terminated normally, but", lazy_re(
-        r"Primary job {1,2}terminated normally, but \d{1,9} process(?:es)? returned"), lambda m: (1, None, None)),
+        r"Primary job {1,2}terminated normally, but \d{1,9} process(?:es)? returned"), _nonzero),
     _Shape("mpirun", "exited with non-zero status", lazy_re(
-        r"mpirun detected that one or more processes exited with non-zero status"), lambda m: (1, None, None)),
+        r"mpirun detected that one or more processes exited with non-zero status"), _nonzero),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[")
 
@@ -243,7 +253,7 @@ def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
 
 # What the one-pass scanner must look for so that these lines reach the parser in large logs.
 TRIGGERS: tuple[str, ...] = (
-    r"\] ?(?:Killed|Segmentation fault|段错误|已杀死)(?: ?\((?:core dumped|核心已转储)\))?\s{0,4}$",
+    r"\] ?(?:" + "|".join(map(re.escape, _GLUED_WORDS)) + r")(?: ?" + _CORE_DUMPED + r")?\s{0,4}$",
     r"exits with return code = -?\d",
     r"died with <Signals\.",
     r"returned non-zero exit status",
@@ -276,7 +286,6 @@ TRIGGERS: tuple[str, ...] = (
     r"signaled to shutdown with signal \d",
     r"Caught signal \d{1,2} \(",
     r"^(?:g?make|ninja)(?:\[\d{1,4}\])?: \*\*\* \[",
-    r"^Command exited with non-zero status \d",
     r"^exit status \d{1,3}$",
     r"returned a non-zero code: \d",
     r"did not complete successfully: exit code: \d",
