@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ddoctor.lazyre import lazy_re
 from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
@@ -150,6 +150,7 @@ _DIGITS = re.compile(r"\d")
 MAX_FRAMES = 400
 MAX_BLOCKS = 64  # exceptions kept of a chain (both ends of a 10^5-deep chain)
 MAX_PENDING = 4096  # tracebacks read at once (one per rank prefix); the oldest is finished first
+_V = TypeVar("_V")
 
 
 # What the one-pass scanner of large logs looks for so that every block and line this parser needs
@@ -221,6 +222,14 @@ def _prefix_shape(prefix: str) -> re.Pattern[str]:
         pos = m.end()
     out.append(literal(prefix[pos:]))
     return re.compile("".join(out))
+
+
+def _remember(state: dict[object, _V], key: object, value: _V) -> None:
+    """Per-rank state, kept for at most MAX_PENDING ranks (the oldest is forgotten): a million distinct rank
+    prefixes cost what a few thousand do."""
+    state[key] = value
+    if len(state) > MAX_PENDING:
+        state.pop(next(iter(state)))
 
 
 class LogParser:
@@ -306,9 +315,7 @@ class LogParser:
             self._finish(key)
             tb = None
         if text.startswith(IGNORED) or (text[:1].isspace() and text.lstrip().startswith(IGNORED)):
-            self._ignored[key] = lineno
-            if len(self._ignored) > MAX_PENDING:
-                self._ignored.pop(next(iter(self._ignored)))
+            _remember(self._ignored, key, lineno)
         if HEADER.match(text):
             ignored = lineno - self._ignored.pop(key, -10) <= 2
             if tb is not None and tb.state == "chain":
@@ -328,9 +335,7 @@ class LogParser:
                     self._tbs.pop(key, None)  # old torch prints a bare `Exception:` above the spawn report
                 else:
                     self._finish(key)
-            self._spawn_rank[key] = int(m.group(1))
-            if len(self._spawn_rank) > MAX_PENDING:
-                self._spawn_rank.pop(next(iter(self._spawn_rank)))
+            _remember(self._spawn_rank, key, int(m.group(1)))
             return False
         if tb is None:
             return self._idle(lineno, rank, key, text)
@@ -458,9 +463,7 @@ class LogParser:
             if cut == 0:
                 return text, ""
             said = before[cut:].strip(" ,:;-")
-            self._prefix[key] = _prefix_shape(before[:cut])
-            if len(self._prefix) > MAX_PENDING:
-                self._prefix.pop(next(iter(self._prefix)))
+            _remember(self._prefix, key, _prefix_shape(before[:cut]))
             return text[idx:], said if logger and len(said) > 12 else ""
         return text, ""
 
