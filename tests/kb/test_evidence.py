@@ -316,3 +316,42 @@ def test_exits_and_torchrun_summaries_behind_a_logging_handlers_prefix_are_read(
 def test_an_exception_line_a_logging_handler_captured_is_read():
     assert names("[2026-12-01 11:29:40,958][__main__][ERROR] - TypeError: init_process_group() got multiple values "
                  "for keyword argument 'backend'\n")[:1] == ["user-code-error"]
+
+
+def test_a_traceback_python_ignored_is_not_a_failure():
+    """`Exception ignored in:` (a destructor or atexit hook at shutdown): Python printed it and carried on."""
+    log = ("Exception ignored in: <function Engine.__del__ at 0x7f17>\n"
+           "Traceback (most recent call last):\n"
+           '  File "/srv/lib/engine.py", line 217, in __del__\n'
+           "ImportError: sys.meta_path is None, Python is likely shutting down\n")
+    assert names(log) == []
+    assert names(log.replace("Exception ignored in: <function Engine.__del__ at 0x7f17>\n", "")) == [
+        "user-code-error"]
+
+
+def test_an_exception_quoted_in_prose_ends_at_its_closing_quote():
+    said = 'Training fails with "RuntimeError: 分布式包没有内置 NCCL". This is Windows, one GPU.\n'
+    assert names(said)[:1] == ["nccl-unavailable"]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("RuntimeError: Das verteilte Paket hat kein integriertes NCCL", "nccl-unavailable"),
+    ("ValueError: Die Standardprozessgruppe wurde nicht initialisiert. Bitte rufen Sie init_process_group auf.",
+     "pg-not-initialized"),
+    ("    base_model.layers.4.v_proj.weight 的大小不匹配：从检查点复制形状为 torch.Size([8, 4096]) 的参数，"
+     "当前模型中的形状为 torch.Size([8, 5120])。", "checkpoint-shape-mismatch"),
+    ('"addmm_impl_cpu_" 未针对“Half”实现', "half-on-cpu"),
+    ("Error al inicializar torch.distributed usando env:// rendezvous: variable de entorno RANK esperada, pero no "
+     "establecida", "env-not-set"),
+])
+def test_identifiers_carry_a_machine_translated_message(text, want):
+    assert names(text + "\n")[:1] == [want]
+
+
+@pytest.mark.parametrize("text", [
+    "RuntimeError: NCCL error in: ProcessGroupNCCL.cpp:1269, unhandled system error, NCCL version 2.14.3",
+    "INFO torch.distributed initialised through env:// with RANK=0 WORLD_SIZE=2",
+])
+def test_identifier_rules_leave_other_messages_alone(text):
+    got = names(text + "\n")
+    assert "nccl-unavailable" not in got and "env-not-set" not in got
