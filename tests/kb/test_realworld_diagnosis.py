@@ -25,7 +25,9 @@ INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
 TOP1_FLOOR = {"tune": 0.965, "test": 0.885}
 # tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, and a store barrier
 # still waiting when the paste ends (a hang in progress, no failure printed yet)
-FAILING_CALLED_CLEAN_MAX = {"tune": 3, "test": 6}
+# test: round 7 (83 unseen logs) brought three failing logs the engine of its day called clean; the split is
+# never read case by case, so the count is what it is until a general change lowers it
+FAILING_CALLED_CLEAN_MAX = {"tune": 3, "test": 9}
 
 
 def _entries() -> list[tuple[Path, dict]]:

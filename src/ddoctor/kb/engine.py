@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import io
 import os
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
@@ -25,6 +26,20 @@ PARALLEL_MIN = 64 << 20  # below this, a second thread costs more than it saves
 Tailor = Callable[[Diagnosis], Diagnosis]
 
 
+_LEADING_REPEAT = re.compile(r"(?:\\S|\\w|\.|\[[^\]]{1,40}\])\{\d{1,4},\d{1,4}\}")
+
+
+def _unanchored(pattern: str) -> str | None:
+    """A trigger for an anchored line rule that also finds the line behind a logger's prefix or an indent
+    (`^usage: ...` in `[2024-01-05 10:00:00,123][__main__][INFO] - usage: ...`). A leading bounded repeat
+    (`\\S{1,200}`) is dropped: the trigger only has to find the line, the rule itself then reads it, and
+    a repeat before the first literal would cost the one-pass scan much of its speed."""
+    body = pattern[1:]
+    if (m := _LEADING_REPEAT.match(body)) is not None:
+        body = body[m.end():]
+    return body if len(body) >= 6 else None
+
+
 @lru_cache(maxsize=4)
 def triggers_for(signatures: tuple[Signature, ...]) -> Triggers:
     """One pattern set for the one-pass scan: every signature `line` rule, the parser's structural
@@ -35,6 +50,8 @@ def triggers_for(signatures: tuple[Signature, ...]) -> Triggers:
         for r in s.rules:
             if r.line:
                 pats.append(r.line)
+                if r.line.startswith("^") and (loose := _unanchored(r.line)) is not None:
+                    pats.append(loose)
     for pat, opens in log_parser.TRIGGERS:
         if opens:
             block.add(len(pats))
@@ -77,14 +94,18 @@ class Session:
         m, origin = self.matcher, self.origin
 
         def on_line(lineno: int, rank: int | None, text: str) -> None:
-            m.on_line(lineno, rank, text)
+            m.on_line(lineno, rank, text, message=log_parser.message_of(text))
+            origin.on_line(text)
+
+        def on_warning_line(lineno: int, rank: int | None, text: str) -> None:
+            m.on_line(lineno, rank, text, as_warning=True, message=log_parser.message_of(text))
             origin.on_line(text)
 
         def on_traceback(tb: Traceback) -> None:
             m.on_traceback(tb)
             origin.on_traceback(tb)
 
-        return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank)
+        return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank, on_warning_line=on_warning_line)
 
     def _scan(self, name: str, scan: Callable[[Callable[[int, str], None]], tuple[int, int]],
               rank: int | None = None) -> None:

@@ -50,6 +50,7 @@ class _Compiled:
     types: frozenset[str]
     frame: LazyPattern | None
     source: LazyPattern | None
+    anchored: bool = False  # a line rule written for the start of the line as the program printed it (`^usage: `)
 
 
 @dataclass(slots=True)
@@ -96,7 +97,8 @@ def _compile(sig: Signature, rule: Rule) -> _Compiled:
     return _Compiled(sig=sig, rule=rule, regex=LazyPattern(pat) if pat else None,
                      literal=required_literal(pat) if pat else None, types=frozenset(rule.exception),
                      frame=LazyPattern(rule.frame) if rule.frame else None,
-                     source=LazyPattern(rule.source) if rule.source else None)
+                     source=LazyPattern(rule.source) if rule.source else None,
+                     anchored=bool(rule.line and rule.line.startswith("^")))
 
 
 def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:
@@ -147,6 +149,9 @@ class Matcher:
             for r in s.rules:
                 c = _compile(s, r)
                 {"line": self.line_rules, "exit": self.exit_rules, "exception": self.exc_rules}[r.kind].append(c)
+        # `exception = ["ray.exceptions.OutOfMemoryError"]`: a class named in full belongs to the rules that name it,
+        # not to those that read torch's class of the same short name
+        self.qualified_types = frozenset(t for c in self.exc_rules for t in c.types if "." in t)
         self.aggs: dict[str, _Agg] = {}
         self._explained: deque[int] = deque(maxlen=4096)  # line numbers, increasing (lines come in order)
         self.failure_evidence: list[Evidence] = []
@@ -171,18 +176,33 @@ class Matcher:
         self._prefilter = candidates
 
     # -- sink callbacks ---------------------------------------------------------------------------
-    def on_line(self, lineno: int, rank: int | None, text: str) -> None:
-        self.lines += 1
+    def _candidates(self, text: str) -> Iterable[_Compiled]:
         if self._prefilter is not None and text.isascii():  # hyperscan reads bytes: its \w and \s are ASCII
-            rules: Iterable[_Compiled] = [self.line_rules[i] for i in self._prefilter(text)]
-        else:
-            rules = (c for c in self.line_rules if c.literal is None or c.literal in text)
+            return [self.line_rules[i] for i in self._prefilter(text)]
+        return (c for c in self.line_rules if c.literal is None or c.literal in text)
+
+    def on_line(self, lineno: int, rank: int | None, text: str, *, as_warning: bool = False,
+                message: str | None = None) -> None:
+        """`as_warning`: the line is part of a Python warning, so whatever it matches counts only once the log
+        is known to have failed (like a rule marked `warning`). `message`: the line without an indent or a
+        logger's prefix, which anchored rules read as well (the prefix itself can be evidence: DeepSpeed's
+        `[launch.py:315:sigkill_handler]`)."""
+        self.lines += 1
+        rules = self._candidates(text)
+        if message is not None and message != text:
+            seen = list(rules)
+            ids = {id(c) for c in seen}
+            rules = seen + [c for c in self._candidates(message) if c.anchored and id(c) not in ids]
         for c in rules:
-            m = c.regex.search(text) if c.regex is not None else None
+            if c.regex is None:
+                continue
+            m = c.regex.search(text)
+            if m is None and c.anchored and message is not None:
+                m = c.regex.search(message)
             if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                 continue
             ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text))
-            if c.rule.warning:
+            if c.rule.warning or as_warning:
                 if len(self._warnings) < MAX_PENDING_WARNINGS:
                     self._warnings.append((c, ev, m.groupdict()))
                 continue
@@ -207,8 +227,12 @@ class Matcher:
             ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(text.splitlines()[0] if text else ""))
             unknown_type = block.type_name == "<unknown>"  # a paste cut before the exception line
             raise_site = _raise_site(block)
+            claimed = block.type_name in self.qualified_types
             for c in self.exc_rules:
-                if c.types and block.short_type not in c.types and not (
+                if claimed:
+                    if block.type_name not in c.types:
+                        continue  # another library's class with a torch-like name: only its own rules read it
+                elif c.types and block.short_type not in c.types and not (
                         unknown_type and (c.frame is not None or c.source is not None)):
                     continue
                 m = None

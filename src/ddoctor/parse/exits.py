@@ -226,6 +226,10 @@ SHAPES: tuple[_Shape, ...] = (
         r"Primary job {1,2}terminated normally, but \d{1,9} process(?:es)? returned"), _nonzero),
     _Shape("mpirun", "exited with non-zero status", lazy_re(
         r"mpirun detected that one or more processes exited with non-zero status"), _nonzero),
+    # ColossalAI's `colossalai run`: "Error: failed to run torchrun ... on 10.0.0.2, is localhost: False, exception:
+    # Encountered a bad command exit code!" (fabric's words for the remote shell's non-zero status)
+    _Shape("colossalai", "Encountered a bad command exit code", lazy_re(
+        r"Error: failed to run \S{1,200} [^\n]{0,4000}exception: Encountered a bad command exit code"), _nonzero),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[")
 
@@ -257,6 +261,8 @@ TRIGGERS: tuple[str, ...] = (
     r"exits with return code = -?\d",
     r"died with <Signals\.",
     r"returned non-zero exit status",
+    # the same words wrapped by a terminal or the paste: the window must reach the next line, where the status is
+    r"returned non-zero(?: exit)?\s{0,4}$",
     r"terminated with (?:signal|exit code)",
     r"ProcessExitedException: [^\n]{0,200}SIG[A-Z]{2,4}",
     r"exited on signal \d",
@@ -292,4 +298,5 @@ TRIGGERS: tuple[str, ...] = (
     r"` failed\. \(See above for error\)",
     r"terminated normally, but \d{1,9} process",
     r"exited with non-zero status",
+    r"Encountered a bad command exit code",
 )

@@ -161,7 +161,9 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
      r"|Rastreo \()", True),
     (r"ChildFailedError", True),
     (r"(?:File|Fichier|Datei|Archivo|Arquivo|Plik|Файл|ファイル|文件|파일)\s{1,2}[\"“]", False),
-    (r"[\"“][^\"”\n]{1,400}\.py[\"”]\s{0,2}[,，、]", False),
+    # a frame whose "File" word a translation changed: found by its `.py", ` (the quote and path before it
+    # add nothing to the line found and a bounded repeat before a literal costs the scan a third of its speed)
+    (r"\.py[\"”]\s{0,2}[,，、]", False),
     (r"(?:^|[\s\]>|:'\"`(“])[A-Za-z_][\w.]{0,300}(?:Error|Exception|Interrupt|Exit|Failure|Fault|Timeout)\s?(?::|：|$)",
      False),
     # an exception named right after text in another script (`出现了RuntimeError: ...`), or alone on its line
@@ -224,6 +226,23 @@ def _prefix_shape(prefix: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def message_of(text: str) -> str:
+    """What a line says without the indent of a pasted code block or a logger's record prefix (time, level,
+    logger name): rules anchored to the line as the program printed it (`^usage: `) read this form too,
+    whoever logged it."""
+    body = text.lstrip()
+    m = RECORD_PREFIX.match(body) if body[:1] in _RECORD_STARTS else None
+    if m is None:
+        m = LOGGER_PREFIX.match(body)
+    return body[m.end():] if m is not None and 0 < m.end() < len(body) else body
+
+
+def _exception_like(text: str) -> bool:
+    """`RuntimeError: ...` or a bare `SomeError`: where a warning's message certainly ended."""
+    m = EXC_LINE.match(text)
+    return m is not None and EXC_WORD.search(m.group("type")) is not None
+
+
 def _remember(state: dict[object, _V], key: object, value: _V) -> None:
     """Per-rank state, kept for at most MAX_PENDING ranks (the oldest is forgotten): a million distinct rank
     prefixes cost what a few thousand do."""
@@ -232,13 +251,28 @@ def _remember(state: dict[object, _V], key: object, value: _V) -> None:
         state.pop(next(iter(state)))
 
 
+# `path.py:47: UserWarning: message` (warnings.formatwarning, also behind logging.captureWarnings' prefix)
+# torch reports that CUDA failed to initialise (a driver too old, no device) only as `UserWarning: CUDA
+# initialization: ...` and then runs without it: that one is a failure's report, not a notice.
+PY_WARNING = lazy_re(r"\.pyx?:\d{1,7}: (?:[A-Z]\w{0,80})?Warning: (?!CUDA initialization: )")
+MAX_WARNING_LINES = 12  # lines a warning's message may run on after its header
+
+
 class LogParser:
-    """Feed lines with `feed`; call `close` at the end. Results go to the callbacks."""
+    """Feed lines with `feed`; call `close` at the end. Results go to the callbacks.
+
+    `on_warning_line` receives the lines of a Python warning's message (its header and the lines it runs on)
+    instead of `on_line`: a library that prints a failure's sentence as a warning and goes on has not failed.
+    """
 
     def __init__(self, on_line: Callable[[int, int | None, str], None],
                  on_traceback: Callable[[Traceback], None],
-                 on_failure: Callable[[RankFailure], None], *, rank: int | None = None) -> None:
+                 on_failure: Callable[[RankFailure], None], *, rank: int | None = None,
+                 on_warning_line: Callable[[int, int | None, str], None] | None = None) -> None:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
+        self.on_warning_line = on_warning_line or on_line
+        # (header line, last line, whether a logger prefixed it) of an open warning per rank
+        self._warning: dict[object, tuple[int, int, bool]] = {}
         self.default_rank = rank  # the rank every unprefixed line belongs to (a per-rank log file)
         self._tbs: dict[object, _Pending] = {}
         self._prefix: dict[object, re.Pattern[str]] = {}
@@ -290,10 +324,36 @@ class LogParser:
             is_code = self._line(lineno, rank, text)
         if text and not is_code:
             # Frames and source lines are not evidence: only what the program and runtime printed.
-            self.on_line(lineno, rank, text)
+            if self._in_warning(lineno, rank, text):
+                self.on_warning_line(lineno, rank, text)
+            else:
+                self.on_line(lineno, rank, text)
         if self._said is not None:
             said_tb, self._said = self._said, None
             self.on_traceback(said_tb)
+
+    def _in_warning(self, lineno: int, key: object, text: str) -> bool:
+        """Whether this line is a Python warning's header or a line its message runs on. The message ends at
+        its source line (indented), a blank line, an exception or traceback line, or a log record (unless a
+        logger prefixed the header too: then every line of the message has a record prefix)."""
+        message = message_of(text)
+        if PY_WARNING.search(message) is not None:
+            _remember(self._warning, key, (lineno, lineno, message != text.strip()))
+            return True
+        open_ = self._warning.get(key)
+        if open_ is None:
+            return False
+        start, last, logged = open_
+        stripped = message.strip()
+        if lineno != last + 1 or lineno - start > MAX_WARNING_LINES or not stripped or HEADER.match(message) \
+                or (not logged and LOG_PREFIX.match(text.strip())) or _exception_like(stripped):
+            del self._warning[key]
+            return False
+        if text[:1].isspace() and not logged:
+            del self._warning[key]  # the source line printed under the message (`  warnings.warn(`)
+            return True
+        self._warning[key] = (start, lineno, logged)
+        return True
 
     def close(self) -> None:
         for key in list(self._tbs):
@@ -566,8 +626,23 @@ class LogParser:
         if tb.state in ("frames", "message"):
             self._end_block(tb)
         if tb.blocks and not tb.ignored:
+            for block in tb.blocks:
+                self._wrapped_exit(block, tb.rank)
             self.on_traceback(Traceback(blocks=tuple(tb.blocks), rank=tb.rank, start_line=tb.start,
                                         end_line=tb.last))
+
+    def _wrapped_exit(self, block: ExceptionBlock, rank: int | None) -> None:
+        """An exit status in an exception message that a terminal or the paste wrapped over lines
+        (`CalledProcessError: Command '[...]' returned non-zero exit` / `status 3221225477.`): each line
+        alone holds no exit, the message joined does."""
+        lines = block.message.split("\n")
+        if len(lines) < 2 or any(parse_exit(line, block.lineno, rank) for line in lines):
+            return
+        for glue in (" ", ""):  # wrapped at a space, or inside a word
+            found = parse_exit(glue.join(line.strip() for line in lines), block.lineno, rank)
+            if found is not None:
+                self.on_failure(found)
+                return
 
     # -- torchrun summary -----------------------------------------------------------------------
     def _torchrun(self, lineno: int, text: str) -> None:
