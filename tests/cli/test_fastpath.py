@@ -172,10 +172,14 @@ def test_both_roads_check_alike(run_cli, argv):
     assert [_VOLATILE.sub("#", str(x)) for x in fast] == [_VOLATILE.sub("#", str(x)) for x in slow]
 
 
-def test_cli_framework_is_not_loaded_for_a_json_diagnosis(tmp_path):
+def test_cli_framework_and_numpy_are_not_loaded_for_a_json_diagnosis(tmp_path):
     code = ("import sys, runpy; sys.argv = ['ddoctor', 'diagnose', '--no-host', '--format', 'json', sys.argv[1]]\n"
             "try:\n    runpy.run_module('ddoctor', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('typer', 'click', 'pydantic', 'rich') if m in sys.modules), file=sys.stderr)")
-    r = subprocess.run([sys.executable, "-c", code, str(LOG)], capture_output=True, text=True, timeout=120,
-                       env={"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert r.stderr.strip().splitlines()[-1] == "[]"
+            "print(sorted(m for m in ('typer', 'click', 'pydantic', 'rich', 'numpy') if m in sys.modules), file=sys.stderr)")
+    # a 100 KB paste: past the size read line by line, so the windowed scan and its line counts run too
+    paste = tmp_path / "paste.log"
+    paste.write_bytes(b"[rank0]:[2026-11-24 17:00:00] INFO trainer.py:12 step 10 loss 0.5\n" * 1500 + LOG.read_bytes())
+    for log in (LOG, paste):
+        r = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, timeout=120,
+                           env={"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+        assert r.stderr.strip().splitlines()[-1] == "[]", log

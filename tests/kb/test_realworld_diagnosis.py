@@ -23,11 +23,12 @@ INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
 # Rounds 5 and 6 (114 unseen logs, 7 of them with causes the taxonomy lacked) lowered the tune figure from 0.975;
 # the test split, 39 logs larger, holds 0.888.
 TOP1_FLOOR = {"tune": 0.965, "test": 0.885}
-# tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, and a store barrier
-# still waiting when the paste ends (a hang in progress, no failure printed yet)
-# test: round 7 (83 unseen logs) brought three failing logs the engine of its day called clean; the split is
-# never read case by case, so the count is what it is until a general change lowers it
-FAILING_CALLED_CLEAN_MAX = {"tune": 3, "test": 9}
+# tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, a store barrier
+# still waiting when the paste ends (a hang in progress, no failure printed yet), and from round 8 a third rank
+# joining a two-rank group (seen only by counting) and a Windows c10d connect warning before a hang
+# test: rounds 7 and 8 (149 unseen logs) brought four failing logs the engine of their day called clean; the
+# split is never read case by case, so the count is what it is until a general change lowers it
+FAILING_CALLED_CLEAN_MAX = {"tune": 5, "test": 10}
 
 
 def _entries() -> list[tuple[Path, dict]]:

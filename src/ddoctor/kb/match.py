@@ -151,6 +151,7 @@ class Matcher:
                 {"line": self.line_rules, "exit": self.exit_rules, "exception": self.exc_rules}[r.kind].append(c)
         # `exception = ["ray.exceptions.OutOfMemoryError"]`: a class named in full belongs to the rules that name it,
         # not to those that read torch's class of the same short name
+        self._anchored = [c for c in self.line_rules if c.anchored]
         self.qualified_types = frozenset(t for c in self.exc_rules for t in c.types if "." in t)
         self.aggs: dict[str, _Agg] = {}
         self._explained: deque[int] = deque(maxlen=4096)  # line numbers, increasing (lines come in order)
@@ -190,9 +191,12 @@ class Matcher:
         self.lines += 1
         rules = self._candidates(text)
         if message is not None and message != text:
+            # the few anchored rules, by their literals (a second pass of the multi-pattern engine per line would
+            # cost more, and hand the GIL to the scan threads once more per line)
             seen = list(rules)
             ids = {id(c) for c in seen}
-            rules = seen + [c for c in self._candidates(message) if c.anchored and id(c) not in ids]
+            rules = seen + [c for c in self._anchored
+                            if id(c) not in ids and (c.literal is None or c.literal in message)]
         for c in rules:
             if c.regex is None:
                 continue
@@ -201,7 +205,9 @@ class Matcher:
                 m = c.regex.search(message)
             if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                 continue
-            ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text))
+            # a signature that already holds all the evidence it keeps stores no more: the line is not scrubbed
+            kept = c.rule.warning or as_warning or not self._full(c.sig.name)
+            ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text) if kept else "")
             if c.rule.warning or as_warning:
                 if len(self._warnings) < MAX_PENDING_WARNINGS:
                     self._warnings.append((c, ev, m.groupdict()))
@@ -224,7 +230,7 @@ class Matcher:
             else:
                 strength = FINAL if i == n - 1 else CHAINED
             text = f"{block.type_name}: {block.message}" if block.message else block.type_name
-            ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(text.splitlines()[0] if text else ""))
+            ev: Evidence | None = None  # made (and scrubbed) at the first rule that holds
             unknown_type = block.type_name == "<unknown>"  # a paste cut before the exception line
             raise_site = _raise_site(block)
             claimed = block.type_name in self.qualified_types
@@ -254,6 +260,9 @@ class Matcher:
                         continue
                     captures = {**code, **captures}
                 weight = c.rule.weight * (CODE_ONLY if from_source or (c.regex is None and not c.types) else 1.0)
+                if ev is None:
+                    ev = Evidence(lineno=block.lineno, rank=tb.rank,
+                                  text=evidence_text(text.splitlines()[0] if text else ""))
                 self._hit(c.sig, strength * weight, c.rule.symptom or c.sig.symptom, ev, captures, tb.user_frame)
                 matched = True
         if not matched:
@@ -335,6 +344,10 @@ class Matcher:
         ex = self._explained
         i = bisect.bisect_left(ex, start)
         return i < len(ex) and ex[i] <= end
+
+    def _full(self, name: str) -> bool:
+        agg = self.aggs.get(name)
+        return agg is not None and len(agg.evidence) >= MAX_EVIDENCE
 
     def _hit(self, sig: Signature, strength: float, symptom: bool, ev: Evidence,
              captures: dict[str, str | None] | None = None, frame: Frame | None = None,

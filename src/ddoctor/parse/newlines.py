@@ -1,19 +1,24 @@
-"""Counting newlines in large buffers without holding the GIL.
+"""Counting newlines in large buffers without holding the GIL, and without handing it back and forth.
 
-Line numbers of a large log cost one newline count over every byte, as much CPU as the multi-pattern
-scan. `bytes.count` holds the GIL for the whole call, so the ranges that `scan_file` scans on several
-threads (hyperscan releases the GIL) queue behind each other's counts and their match callbacks
-stall. numpy's comparison and count release it and run at several GB/s when fed cache-sized
-slices; without numpy the count is still cut into slices so the other threads get the GIL between
-them.
+Line numbers of a large log cost one newline count over every byte. `bytes.count` holds the GIL for
+the whole call (about 2 GB/s), so the ranges that `scan_file` scans on several threads (hyperscan
+releases the GIL) would queue behind each other's counts. numpy's comparison releases it and runs
+at memory speed; counting the resulting mask is a fast loop. Each release is also a hand-over: a
+thread that gives the GIL up waits for it again while another thread runs Python (up to the switch
+interval, 5 ms), so a chunk is compared in one call, into a mask the thread keeps, and every count
+within the chunk is read from that mask. Without numpy the count is cut into slices so the other
+threads get the GIL between them.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 SLICE = 1 << 20
+MASK_MIN = 1 << 20  # below this one `bytes.count` costs less than a numpy call
 
 
 @functools.cache
@@ -25,7 +30,33 @@ def _numpy() -> Any:
     return numpy
 
 
-def count_newlines(buf: bytes, start: int = 0, end: int | None = None) -> int:
+class _Masks(threading.local):
+    mask: Any = None  # one boolean array per thread, as long as the largest chunk it counted
+
+
+_MASKS = _Masks()
+
+
+def counter(buf: bytes | bytearray) -> Callable[[int, int], int]:
+    """`count(start, end)` == `buf.count(b"\\n", start, end)`, for many spans of one large buffer.
+
+    The buffer must not change while the counter is used."""
+    np = _numpy() if len(buf) >= MASK_MIN else None  # a paste never pays for importing numpy
+    if np is None:
+        return lambda start, end: count_newlines(buf, start, end)
+    mask = _MASKS.mask
+    if mask is None or len(mask) < len(buf):
+        mask = _MASKS.mask = np.empty(len(buf), dtype=bool)
+    view = mask[:len(buf)]
+    np.equal(np.frombuffer(buf, dtype=np.uint8), 10, out=view)  # the one long call; releases the GIL
+
+    def count(start: int, end: int) -> int:
+        return int(np.count_nonzero(view[max(start, 0):min(end, len(buf))])) if end > start else 0
+
+    return count
+
+
+def count_newlines(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
     """`buf.count(b"\\n", start, end)`, computed in slices that release the GIL where numpy exists."""
     end = len(buf) if end is None else min(end, len(buf))
     if end - start <= SLICE:

@@ -336,14 +336,14 @@ class LogParser:
         """Whether this line is a Python warning's header or a line its message runs on. The message ends at
         its source line (indented), a blank line, an exception or traceback line, or a log record (unless a
         logger prefixed the header too: then every line of the message has a record prefix)."""
-        message = message_of(text)
-        if PY_WARNING.search(message) is not None:
-            _remember(self._warning, key, (lineno, lineno, message != text.strip()))
+        if "Warning: " in text and PY_WARNING.search(text) is not None:
+            _remember(self._warning, key, (lineno, lineno, message_of(text) != text.strip()))
             return True
         open_ = self._warning.get(key)
         if open_ is None:
             return False
         start, last, logged = open_
+        message = message_of(text)
         stripped = message.strip()
         if lineno != last + 1 or lineno - start > MAX_WARNING_LINES or not stripped or HEADER.match(message) \
                 or (not logged and LOG_PREFIX.match(text.strip())) or _exception_like(stripped):
@@ -571,7 +571,8 @@ class LogParser:
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
             self._open(key, tb)
             return False
-        said = SAID_EXC.search(stripped) if len(stripped) < 4000 else None
+        said = SAID_EXC.search(stripped) if len(stripped) < 4000 and ("Error" in stripped or "Exception" in stripped) \
+            else None  # the class it names ends in one of the two
         if said:
             # `... fails with 'TypeError: boost() missing 1 required positional argument'`: an exception
             # quoted in a sentence (a paste cut before its traceback, the error named in prose)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ddoctor.parse.multimatch import MultiPattern
-from ddoctor.parse.newlines import count_newlines
+from ddoctor.parse.newlines import counter
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
 
 CHUNK = 8 << 20
@@ -31,6 +32,7 @@ OVERLONG = 4 << 20  # a partial line longer than this is reduced while it stream
 WINDOW_CAP = 20_000  # windows one pattern may open; later hits of a saturated pattern are skipped
 
 Feed = Callable[[int, str], None]
+Buf = bytes | bytearray  # a range is read into a buffer its thread reuses
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,7 +81,7 @@ def _line_hits(hits: list[int], s: int, e: int) -> list[int]:
     return [h - s for h in hits[i:j]]
 
 
-def _decode_line(raw: bytes, hits: list[int] | None = None, start: int = 0) -> str:
+def _decode_line(raw: Buf, hits: list[int] | None = None, start: int = 0) -> str:
     if len(raw) > MAX_LINE:
         raw = shorten(raw, _line_hits(hits, start, start + len(raw)) if hits else ())
     return decode(raw)
@@ -100,13 +102,12 @@ def hit_ends(triggers: Triggers, data: bytes, cap: int = 64) -> list[int]:
 def feed_all(data: bytes, feed: Feed, triggers: Triggers | None = None, first_lineno: int = 1) -> int:
     lineno = first_lineno - 1
     for lineno, line in enumerate(data.split(b"\n"), start=first_lineno):
-        if len(line) > MAX_LINE and triggers is not None:
-            line = shorten(line, hit_ends(triggers, line))
-        feed(lineno, _decode_line(line))
+        kept: Buf = shorten(line, hit_ends(triggers, line)) if len(line) > MAX_LINE and triggers is not None else line
+        feed(lineno, _decode_line(kept))
     return lineno
 
 
-def _hits(chunk: bytes, skip: int, triggers: Triggers, counts: _Counts,
+def _hits(chunk: Buf, skip: int, triggers: Triggers, counts: _Counts,
           scratch: object | None = None) -> tuple[list[tuple[int, bool]], list[int]]:
     """(line start, opens-a-block) for every line at or after `skip` with a trigger; all hit ends."""
     starts: dict[int, bool] = {}
@@ -127,8 +128,8 @@ def _hits(chunk: bytes, skip: int, triggers: Triggers, counts: _Counts,
         if (opens or s not in starts) and counts.take(pid):
             starts[s] = starts.get(s, False) or opens
 
-    view = memoryview(chunk)[skip:]
-    triggers.patterns.scan(view, on_hit, scratch)
+    with memoryview(chunk) as whole, whole[skip:] as view:  # released at once: a reused buffer is resized next
+        triggers.patterns.scan(view, on_hit, scratch)
     ends.sort()
     return sorted(starts.items()), ends
 
@@ -136,7 +137,7 @@ def _hits(chunk: bytes, skip: int, triggers: Triggers, counts: _Counts,
 BLOCK_TRIGGER = b"ChildFailedError"
 
 
-def _extend_block(chunk: bytes, pos: int, limit: int = 5000) -> int:
+def _extend_block(chunk: Buf, pos: int, limit: int = 5000) -> int:
     """From a traceback header (or torchrun's ChildFailedError line), the offset where it ends."""
     line_end = chunk.find(b"\n", pos)
     if chunk.find(BLOCK_TRIGGER, pos, line_end if line_end != -1 else len(chunk)) != -1:
@@ -166,7 +167,7 @@ _CONT_STARTS = (b"File ", b"Traceback", b"The above", b"During handling", b"Root
                 b"===", b"-- Process")
 
 
-def _continuation_end(chunk: bytes, pos: int = 0, limit: int = 5000) -> int:
+def _continuation_end(chunk: Buf, pos: int = 0, limit: int = 5000) -> int:
     """Where a traceback or torchrun summary cut by the previous chunk boundary ends in this chunk.
 
     Continues over lines that can only belong to such a block (indented, frames, chain markers,
@@ -187,7 +188,7 @@ def _continuation_end(chunk: bytes, pos: int = 0, limit: int = 5000) -> int:
     return min(pos, len(chunk))
 
 
-def _regions(chunk: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _regions(chunk: Buf, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
     regions: list[tuple[int, int]] = []
     for start, kind in hits:
         if regions and start < regions[-1][1] and kind == _LINE:
@@ -216,7 +217,7 @@ def _regions(chunk: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]
     return regions
 
 
-def chunk_regions(chunk: bytes, hit_starts: list[tuple[int, bool]], open_start: bool = False,
+def chunk_regions(chunk: Buf, hit_starts: list[tuple[int, bool]], open_start: bool = False,
                   skip: int = 0) -> list[tuple[int, int]]:
     """Byte ranges of `chunk` that can hold evidence.
 
@@ -240,23 +241,24 @@ def tail_lines(buf: bytes, n: int = BEFORE, limit: int = 64 << 10) -> bytes:
     return buf[pos:]
 
 
-def ends_open(chunk: bytes, regions: list[tuple[int, int]]) -> bool:
+def ends_open(chunk: Buf, regions: list[tuple[int, int]]) -> bool:
     return bool(regions) and regions[-1][1] >= len(chunk)
 
 
-def line_marks(chunk: bytes, positions: Iterable[int]) -> dict[int, int]:
+def line_marks(chunk: Buf, positions: Iterable[int]) -> dict[int, int]:
     """Newlines before each position: one pass of `count` over the chunk, however many region lists
     ask (counting newlines costs as much as the multi-pattern scan itself)."""
     marks: dict[int, int] = {}
     pos = line = 0
+    count = counter(chunk)
     for m in sorted(set(positions)):
-        line += count_newlines(chunk, pos, m)
+        line += count(pos, m)
         marks[m] = line
         pos = m
     return marks
 
 
-def region_lines(chunk: bytes, regions: list[tuple[int, int]], hits: list[int],
+def region_lines(chunk: Buf, regions: list[tuple[int, int]], hits: list[int],
                  marks: dict[int, int] | None = None) -> list[tuple[int, list[str]]]:
     """(line offset of the region within the chunk, decoded lines) for each region.
     `marks`: `line_marks` of the chunk for (at least) every region start."""
@@ -369,14 +371,55 @@ class _RangeResult:
     prefix_lines: int
 
 
+class _ThreadState(threading.local):
+    """What a scan thread keeps between its ranges: the read buffer and hyperscan's working memory.
+
+    A fresh 8 MiB `bytes` per range costs the kernel a page fault for every 4 KiB of it (a third of the
+    CPU time of a cached 1 GiB log went to faults); one buffer per thread, refilled with `readinto`, is
+    faulted in once. Nothing a range returns refers to it (windows are decoded to `str`)."""
+
+    buf: bytearray | None = None
+    scratch: object | None = None
+    scratch_for: object | None = None
+
+
+_THREAD = _ThreadState()
+
+
+def _read_range(path: str, offset: int, size: int) -> bytearray:
+    buf = _THREAD.buf
+    if buf is None:
+        buf = _THREAD.buf = bytearray(size)
+    elif len(buf) != size:
+        buf[size:] = b""  # shrink in place
+        if len(buf) < size:
+            buf.extend(bytes(size - len(buf)))
+    with open(path, "rb", buffering=0) as f:
+        f.seek(offset)
+        view, got = memoryview(buf), 0
+        while got < size:
+            n = f.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        view.release()
+    if got < size:
+        del buf[got:]  # the file shrank while it was read
+    return buf
+
+
+def _scratch(triggers: Triggers) -> object | None:
+    if _THREAD.scratch_for is not triggers.patterns:
+        _THREAD.scratch, _THREAD.scratch_for = triggers.patterns.scratch(), triggers.patterns
+    return _THREAD.scratch
+
+
 def _scan_range(path: str, start: int, end: int, triggers: Triggers, counts: _Counts) -> _RangeResult:
     """One line-aligned byte range; its windows as if it started outside a block and as if inside
     one (the caller knows which is true once the previous range is done)."""
     look = min(start, 16 << 10)  # lines before the range: context for hits on its first lines
-    with open(path, "rb") as f:
-        f.seek(start - look)
-        buf = f.read(look + end - start)
-    starts, ends = _hits(buf, look, triggers, counts, triggers.patterns.scratch())
+    buf = _read_range(path, start - look, look + end - start)
+    starts, ends = _hits(buf, look, triggers, counts, _scratch(triggers))
     closed = chunk_regions(buf, starts, False, look)
     opened = chunk_regions(buf, starts, True, look)
     marks = line_marks(buf, itertools.chain((look, len(buf)), (r[0] for r in closed), (r[0] for r in opened)))

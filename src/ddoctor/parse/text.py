@@ -20,7 +20,7 @@ MAX_SEGMENTS = 8
 CUT = " …[{n} bytes cut]… "
 
 
-def decode(b: bytes) -> str:
+def decode(b: bytes | bytearray) -> str:
     """UTF-8 (the common case), else cp1252 (Windows pastes); mojibake repaired; never raises."""
     try:
         text = b.decode("utf-8")
@@ -54,7 +54,7 @@ def repair(text: str) -> str:
     return fixed
 
 
-def shorten(line: bytes, hit_ends: Iterable[int] = ()) -> bytes:
+def shorten(line: bytes | bytearray, hit_ends: Iterable[int] = ()) -> bytes | bytearray:
     """An overlong line reduced to its head, its tail and a window around each hit (bounded)."""
     if len(line) <= MAX_LINE:
         return line
@@ -69,7 +69,7 @@ def shorten(line: bytes, hit_ends: Iterable[int] = ()) -> bytes:
     return _join(line, keep)
 
 
-def _join(line: bytes, spans: list[tuple[int, int]]) -> bytes:
+def _join(line: bytes | bytearray, spans: list[tuple[int, int]]) -> bytes:
     spans.sort()
     merged: list[list[int]] = []
     for s, e in spans:
@@ -77,7 +77,8 @@ def _join(line: bytes, spans: list[tuple[int, int]]) -> bytes:
             merged[-1][1] = max(merged[-1][1], e)
         else:
             merged.append([s, e])
-    out, pos = [], 0
+    out: list[bytes | bytearray] = []
+    pos = 0
     for s, e in merged:
         if s > pos:
             out.append(CUT.format(n=s - pos).encode())
