@@ -95,3 +95,35 @@ def test_an_exit_status_wrapped_over_two_lines_is_read():
 def test_a_status_on_one_line_is_read_once():
     _, _, failures = _split("CalledProcessError: Command 'x' returned non-zero exit status 3.\nmore text\n")
     assert len(failures) == 1
+
+
+def test_a_warning_without_its_source_line_does_not_hide_the_error_after_it():
+    text = ("/env/lib/python3.10/site-packages/y.py:12: UserWarning: something is deprecated\n"
+            "RuntimeError: CUDA error: an illegal memory access was encountered\n")
+    assert _names(text)[0] == "cuda-illegal-address"
+    text = ("/env/lib/python3.10/site-packages/y.py:12: UserWarning: something is deprecated\n"
+            "CUDA error: an illegal memory access was encountered\n"
+            "step 3 loss 0.2\n")
+    assert _names(text)[:1] == ["cuda-illegal-address"]
+
+
+def test_a_logged_warning_ends_at_its_source_line_behind_the_prefix():
+    text = ("(RayTrainWorker pid=4242) /env/lib/python3.10/site-packages/y.py:12: UserWarning: old API\n"
+            "(RayTrainWorker pid=4242)   warnings.warn(\n"
+            "(RayTrainWorker pid=4242) step 1 loss 0.5\n"
+            "(RayTrainWorker pid=4242) CUDA error: an illegal memory access was encountered\n")
+    assert _names(text)[:1] == ["cuda-illegal-address"]
+
+
+def test_anchored_rules_read_the_text_after_a_level_word():
+    text = ("2024-01-05 10:00:00,123 INFO usage: train.py [-h] [--lr LR]\n"
+            "2024-01-05 10:00:00,124 INFO train.py: error: unrecognized arguments: --foo=1\n")
+    assert _names(text)[:1] == ["script-arguments-rejected"]
+
+
+def test_a_warning_repeated_every_step_does_not_crowd_out_other_warnings():
+    text = WARNED * 70 + (
+        "[W1002 10:00:00.000000000 socket.cpp:752] [c10d] The IPv6 network addresses of (trainer-0, 29500) cannot be "
+        "retrieved (gai error: -2 - Name or service not known).\n"
+        "torch.distributed.DistStoreError: Timed out after 901 seconds waiting for clients. 1/2 clients joined.\n")
+    assert "rendezvous-unreachable" in _names(text)

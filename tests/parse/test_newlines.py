@@ -34,17 +34,19 @@ def test_a_buffer_of_only_newlines(engine):
 
 
 @pytest.mark.parametrize("size", [10, 5000])
-def test_a_counter_answers_every_span_like_bytes_count(engine, monkeypatch, size):
+def test_marks_give_bytes_count_before_every_position(engine, monkeypatch, size):
     monkeypatch.setattr(newlines, "MASK_MIN", 64)
     data = _data(size)
-    count = newlines.counter(data)
-    for start, end in [(0, size), (0, 0), (3, 2), (1, size - 1), (size // 3, size // 2), (0, size + 50)]:
-        assert count(start, end) == data.count(b"\n", start, end), (start, end)
+    positions = [0, 3, 2, 1, size - 1, size // 3, size // 2, size, size + 50, -5]
+    got = newlines.marks(data, positions)
+    for p in positions:
+        q = min(max(p, 0), size)
+        assert got[q] == data.count(b"\n", 0, q), p
 
 
-def test_a_counter_for_a_longer_buffer_after_a_shorter_one(engine, monkeypatch):
+def test_marks_for_a_longer_buffer_after_a_shorter_one(engine, monkeypatch):
     monkeypatch.setattr(newlines, "MASK_MIN", 64)
     short, long = _data(100), _data(3000)
-    assert newlines.counter(short)(0, 100) == short.count(b"\n")
-    assert newlines.counter(long)(0, 3000) == long.count(b"\n")
-    assert newlines.counter(bytearray(short))(0, 100) == short.count(b"\n")
+    assert newlines.marks(short, [100]) == {100: short.count(b"\n")}
+    assert newlines.marks(long, [3000]) == {3000: long.count(b"\n")}
+    assert newlines.marks(bytearray(short), [50, 100]) == {50: short.count(b"\n", 0, 50), 100: short.count(b"\n")}

@@ -18,7 +18,7 @@ from ddoctor.model.diagnosis import DiagnoseResult, Diagnosis, Signature
 from ddoctor.model.logs import Evidence, Traceback
 from ddoctor.parse import exits
 from ddoctor.parse import parser as log_parser
-from ddoctor.parse.multimatch import MultiPattern
+from ddoctor.parse.multimatch import MultiPattern, required_literal
 from ddoctor.parse.reader import SMALL, Triggers, scan_file, scan_stream
 
 PARALLEL_MIN = 64 << 20  # below this, a second thread costs more than it saves
@@ -37,7 +37,13 @@ def _unanchored(pattern: str) -> str | None:
     body = pattern[1:]
     if (m := _LEADING_REPEAT.match(body)) is not None:
         body = body[m.end():]
-    return body if len(body) >= 6 else None
+    if body[:1] in ("?", "+", "*", "{") or required_literal(body) is None:
+        return None  # a lazy or possessive leftover, or nothing literal left for the scan to find
+    try:
+        re.compile(body)
+    except re.error:
+        return None
+    return body
 
 
 @lru_cache(maxsize=4)
@@ -94,18 +100,19 @@ class Session:
         m, origin = self.matcher, self.origin
 
         def on_line(lineno: int, rank: int | None, text: str) -> None:
-            m.on_line(lineno, rank, text, message=log_parser.message_of(text))
+            m.on_line(lineno, rank, text, messages=log_parser.messages_of(text))
             origin.on_line(text)
 
         def on_warning_line(lineno: int, rank: int | None, text: str) -> None:
-            m.on_line(lineno, rank, text, as_warning=True, message=log_parser.message_of(text))
+            m.on_line(lineno, rank, text, as_warning=True, messages=log_parser.messages_of(text))
             origin.on_line(text)
 
         def on_traceback(tb: Traceback) -> None:
             m.on_traceback(tb)
             origin.on_traceback(tb)
 
-        return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank, on_warning_line=on_warning_line)
+        return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank, on_warning_line=on_warning_line,
+                                    on_warning_end=m.end_warning)
 
     def _scan(self, name: str, scan: Callable[[Callable[[int, str], None]], tuple[int, int]],
               rank: int | None = None) -> None:

@@ -27,6 +27,10 @@ from ddoctor.redact import scrub
 MAX_EVIDENCE = 6
 EVIDENCE_CHARS = 500
 MAX_PENDING_WARNINGS = 64
+# What libraries announce in a Python warning and then go on: a version or package they would rather have, a
+# single-GPU limit, a checkpoint detail. A warning's text does not report that a CUDA, NCCL, memory or process
+# failure happened: such a line inside what looks like a warning's message counts as printed output.
+NOTICE_CATEGORIES = frozenset({"environment", "model", "checkpoint"})
 INNER_FRAMES = 3  # frames of an exception searched by `frame`/`source` rules: where the library raised
 # How strongly an exception in a chain speaks for its cause: the last one printed is what killed the
 # program; one raised while handling an earlier error is a consequence.
@@ -149,14 +153,17 @@ class Matcher:
             for r in s.rules:
                 c = _compile(s, r)
                 {"line": self.line_rules, "exit": self.exit_rules, "exception": self.exc_rules}[r.kind].append(c)
+        self._anchored = [c for c in self.line_rules if c.anchored]
         # `exception = ["ray.exceptions.OutOfMemoryError"]`: a class named in full belongs to the rules that name it,
         # not to those that read torch's class of the same short name
-        self._anchored = [c for c in self.line_rules if c.anchored]
         self.qualified_types = frozenset(t for c in self.exc_rules for t in c.types if "." in t)
         self.aggs: dict[str, _Agg] = {}
         self._explained: deque[int] = deque(maxlen=4096)  # line numbers, increasing (lines come in order)
         self.failure_evidence: list[Evidence] = []
         self._warnings: list[tuple[_Compiled, Evidence, dict[str, str | None]]] = []
+        self._pending_per_sig: dict[str, int] = {}
+        # hits inside a Python warning whose end the parser has not reported yet, per rank
+        self._tentative: dict[int | None, list[tuple[_Compiled, Evidence, dict[str, str | None]]]] = {}
         self.failed = False  # a traceback, a runtime error line or a non-zero exit was seen
         self.tracebacks = 0
         self.lines = 0
@@ -183,38 +190,61 @@ class Matcher:
         return (c for c in self.line_rules if c.literal is None or c.literal in text)
 
     def on_line(self, lineno: int, rank: int | None, text: str, *, as_warning: bool = False,
-                message: str | None = None) -> None:
-        """`as_warning`: the line is part of a Python warning, so whatever it matches counts only once the log
-        is known to have failed (like a rule marked `warning`). `message`: the line without an indent or a
-        logger's prefix, which anchored rules read as well (the prefix itself can be evidence: DeepSpeed's
-        `[launch.py:315:sigkill_handler]`)."""
+                messages: tuple[str, ...] = ()) -> None:
+        """`as_warning`: the line is part of a Python warning; what it matches waits for `end_warning`.
+        `messages`: the line without an indent or a logger's prefix, which anchored rules read as well (the
+        prefix itself can be evidence: DeepSpeed's `[launch.py:315:sigkill_handler]`)."""
         self.lines += 1
         rules = self._candidates(text)
-        if message is not None and message != text:
+        forms = tuple(m for m in messages if m != text)
+        if forms:
             # the few anchored rules, by their literals (a second pass of the multi-pattern engine per line would
             # cost more, and hand the GIL to the scan threads once more per line)
             seen = list(rules)
             ids = {id(c) for c in seen}
             rules = seen + [c for c in self._anchored
-                            if id(c) not in ids and (c.literal is None or c.literal in message)]
+                            if id(c) not in ids and (c.literal is None or any(c.literal in f for f in forms))]
         for c in rules:
             if c.regex is None:
                 continue
             m = c.regex.search(text)
-            if m is None and c.anchored and message is not None:
-                m = c.regex.search(message)
+            if m is None and c.anchored:
+                m = next((found for f in forms if (found := c.regex.search(f)) is not None), None)
             if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
                 continue
-            # a signature that already holds all the evidence it keeps stores no more: the line is not scrubbed
-            kept = c.rule.warning or as_warning or not self._full(c.sig.name)
-            ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text) if kept else "")
-            if c.rule.warning or as_warning:
-                if len(self._warnings) < MAX_PENDING_WARNINGS:
-                    self._warnings.append((c, ev, m.groupdict()))
+            if as_warning and c.sig.category in NOTICE_CATEGORIES:
+                pending = self._tentative.setdefault(rank, [])
+                if len(pending) < MAX_PENDING_WARNINGS:
+                    pending.append((c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict()))
                 continue
-            self.failed = True
-            self._hit(c.sig, c.rule.weight, c.rule.symptom or c.sig.symptom, ev, m.groupdict())
-            self._mark_explained(lineno)  # a runtime signature explains it, even as a symptom
+            if c.rule.warning:
+                self._pend(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
+                continue
+            # a signature that already holds all the evidence it keeps stores no more: the line is not scrubbed
+            ev = Evidence(lineno=lineno, rank=rank, text="" if self._full(c.sig.name) else evidence_text(text))
+            self._line_hit(c, ev, m.groupdict())
+
+    def _line_hit(self, c: _Compiled, ev: Evidence, captures: dict[str, str | None]) -> None:
+        self.failed = True
+        self._hit(c.sig, c.rule.weight, c.rule.symptom or c.sig.symptom, ev, captures)
+        self._mark_explained(ev.lineno)  # a runtime signature explains it, even as a symptom
+
+    def _pend(self, c: _Compiled, ev: Evidence, captures: dict[str, str | None]) -> None:
+        """A warning that counts once the log is known to have failed; each signature keeps as many as it
+        keeps evidence, so a warning repeated every step does not crowd out the others."""
+        n = self._pending_per_sig.get(c.sig.name, 0)
+        if n < MAX_EVIDENCE and len(self._warnings) < MAX_PENDING_WARNINGS:
+            self._pending_per_sig[c.sig.name] = n + 1
+            self._warnings.append((c, ev, captures))
+
+    def end_warning(self, rank: int | None, confirmed: bool) -> None:
+        """The parser's verdict on the Python warning whose lines `on_line(as_warning=True)` received: a
+        warning after all (its hits wait for a failure), or lines that only looked like one (they count now)."""
+        for c, ev, captures in self._tentative.pop(rank, ()):
+            if confirmed or c.rule.warning:
+                self._pend(c, ev, captures)
+            else:
+                self._line_hit(c, ev, captures)
 
     def on_traceback(self, tb: Traceback) -> None:
         self.tracebacks += 1

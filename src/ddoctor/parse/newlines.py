@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 SLICE = 1 << 20
@@ -31,29 +31,33 @@ def _numpy() -> Any:
 
 
 class _Masks(threading.local):
-    mask: Any = None  # one boolean array per thread, as long as the largest chunk it counted
+    mask: Any = None  # one boolean array per thread, a little longer than the largest chunk it counted
 
 
 _MASKS = _Masks()
 
 
-def counter(buf: bytes | bytearray) -> Callable[[int, int], int]:
-    """`count(start, end)` == `buf.count(b"\\n", start, end)`, for many spans of one large buffer.
+def marks(buf: bytes | bytearray, positions: Iterable[int]) -> dict[int, int]:
+    """For each position in `buf`, the newlines before it (`buf.count(b"\\n", 0, position)`).
 
-    The buffer must not change while the counter is used."""
+    One comparison over the buffer into the thread's mask, then a fast count per span: the mask never
+    leaves this call, so a later call on the same thread cannot change counts already given."""
+    out: dict[int, int] = {}
     np = _numpy() if len(buf) >= MASK_MIN else None  # a paste never pays for importing numpy
-    if np is None:
-        return lambda start, end: count_newlines(buf, start, end)
-    mask = _MASKS.mask
-    if mask is None or len(mask) < len(buf):
-        mask = _MASKS.mask = np.empty(len(buf), dtype=bool)
-    view = mask[:len(buf)]
-    np.equal(np.frombuffer(buf, dtype=np.uint8), 10, out=view)  # the one long call; releases the GIL
-
-    def count(start: int, end: int) -> int:
-        return int(np.count_nonzero(view[max(start, 0):min(end, len(buf))])) if end > start else 0
-
-    return count
+    view: Any = None
+    if np is not None:
+        mask = _MASKS.mask
+        if mask is None or len(mask) < len(buf):
+            # headroom: line-aligned ranges differ by a line's length, and a new array costs its page faults again
+            mask = _MASKS.mask = np.empty(len(buf) + (len(buf) >> 3) + (1 << 20), dtype=bool)
+        view = mask[:len(buf)]
+        np.equal(np.frombuffer(buf, dtype=np.uint8), 10, out=view)  # the one long call; releases the GIL
+    pos = line = 0
+    for m in sorted({min(max(p, 0), len(buf)) for p in positions}):
+        line += count_newlines(buf, pos, m) if np is None else int(np.count_nonzero(view[pos:m]))
+        out[m] = line
+        pos = m
+    return out
 
 
 def count_newlines(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> int:

@@ -228,13 +228,30 @@ def _prefix_shape(prefix: str) -> re.Pattern[str]:
 
 def message_of(text: str) -> str:
     """What a line says without the indent of a pasted code block or a logger's record prefix (time, level,
-    logger name): rules anchored to the line as the program printed it (`^usage: `) read this form too,
-    whoever logged it."""
+    logger name), its own indent after the prefix kept (`(Worker pid=3)     warnings.warn(`)."""
     body = text.lstrip()
-    m = RECORD_PREFIX.match(body) if body[:1] in _RECORD_STARTS else None
+    m = _record_prefix(body)
     if m is None:
         m = LOGGER_PREFIX.match(body)
     return body[m.end():] if m is not None and 0 < m.end() < len(body) else body
+
+
+_AFTER_LEVEL = lazy_re(r"\b(?:ERROR|INFO|WARNING|WARN|DEBUG|CRITICAL)\b\]?\s{0,8}(?:[-:|]\s{1,4})?")
+
+
+def messages_of(text: str) -> tuple[str, ...]:
+    """The forms a rule anchored to the line as the program printed it (`^usage: `) reads, whoever logged
+    it: `message_of`, and the text right after a level word (`2024-01-05 10:00:00,123 INFO usage: ...`,
+    where a logger-name part of the prefix would take `usage: ` for a logger's name)."""
+    message = message_of(text).lstrip()
+    level = _AFTER_LEVEL.search(text, 0, 160)
+    after = text[level.end():] if level is not None and level.end() < len(text) else message
+    return (message,) if after == message else (message, after)
+
+
+def _record_prefix(text: str) -> re.Match[str] | None:
+    """A logging handler's record prefix at the start of `text` (the cheap first-character test first)."""
+    return RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
 
 
 def _exception_like(text: str) -> bool:
@@ -256,6 +273,7 @@ def _remember(state: dict[object, _V], key: object, value: _V) -> None:
 # initialization: ...` and then runs without it: that one is a failure's report, not a notice.
 PY_WARNING = lazy_re(r"\.pyx?:\d{1,7}: (?:[A-Z]\w{0,80})?Warning: (?!CUDA initialization: )")
 MAX_WARNING_LINES = 12  # lines a warning's message may run on after its header
+_PLAIN, _WARNING, _LAST = object(), object(), object()  # what a line is to the warning it may belong to
 
 
 class LogParser:
@@ -263,16 +281,22 @@ class LogParser:
 
     `on_warning_line` receives the lines of a Python warning's message (its header and the lines it runs on)
     instead of `on_line`: a library that prints a failure's sentence as a warning and goes on has not failed.
+    Which lines those were is only known when the warning ends, so `on_warning_end(rank, confirmed)` follows:
+    confirmed when the source line Python prints under a warning closed it (or the input ended inside it, or
+    another warning followed), not confirmed when other output came first. Then the lines were printed lines
+    after all (a header whose message is one line, then an error), and the receiver reads them as such.
     """
 
     def __init__(self, on_line: Callable[[int, int | None, str], None],
                  on_traceback: Callable[[Traceback], None],
                  on_failure: Callable[[RankFailure], None], *, rank: int | None = None,
-                 on_warning_line: Callable[[int, int | None, str], None] | None = None) -> None:
+                 on_warning_line: Callable[[int, int | None, str], None] | None = None,
+                 on_warning_end: Callable[[int | None, bool], None] | None = None) -> None:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
         self.on_warning_line = on_warning_line or on_line
+        self.on_warning_end = on_warning_end or (lambda _rank, _confirmed: None)
         # (header line, last line, whether a logger prefixed it) of an open warning per rank
-        self._warning: dict[object, tuple[int, int, bool]] = {}
+        self._warning: dict[int | None, tuple[int, int, bool]] = {}
         self.default_rank = rank  # the rank every unprefixed line belongs to (a per-rank log file)
         self._tbs: dict[object, _Pending] = {}
         self._prefix: dict[object, re.Pattern[str]] = {}
@@ -305,7 +329,7 @@ class LogParser:
         rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
-        record = RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
+        record = _record_prefix(text)
         bare = text[record.end():] if record else text  # what a logging handler captured from stderr
         # torchrun's own summary: unprefixed, or behind the task prefix of the launcher that started the agent
         # (`srun --label`, `kubectl --prefix`, a per-node log file) or a logging handler's record prefix
@@ -324,38 +348,52 @@ class LogParser:
             is_code = self._line(lineno, rank, text)
         if text and not is_code:
             # Frames and source lines are not evidence: only what the program and runtime printed.
-            if self._in_warning(lineno, rank, text):
+            part = self._track_warning(lineno, rank, text)
+            if part is not _PLAIN:
                 self.on_warning_line(lineno, rank, text)
+                if part is _LAST:
+                    self._end_warning(rank, True)
             else:
                 self.on_line(lineno, rank, text)
         if self._said is not None:
             said_tb, self._said = self._said, None
             self.on_traceback(said_tb)
 
-    def _in_warning(self, lineno: int, key: object, text: str) -> bool:
-        """Whether this line is a Python warning's header or a line its message runs on. The message ends at
-        its source line (indented), a blank line, an exception or traceback line, or a log record (unless a
-        logger prefixed the header too: then every line of the message has a record prefix)."""
+    def _track_warning(self, lineno: int, rank: int | None, text: str) -> object:
+        """Follow Python warnings: whether this line is printed output (_PLAIN), a warning's header or a line its
+        message runs on (_WARNING), or the source line that closes it (_LAST).
+        The message ends at its source line (indented, also behind a logger's prefix), a blank line, an
+        exception or traceback line, a log record (unless a logger prefixed the header too: then every line
+        has one), or after MAX_WARNING_LINES."""
         if "Warning: " in text and PY_WARNING.search(text) is not None:
-            _remember(self._warning, key, (lineno, lineno, message_of(text) != text.strip()))
-            return True
-        open_ = self._warning.get(key)
+            if rank in self._warning:
+                self._end_warning(rank, True)  # one warning after another: both were warnings
+            elif len(self._warning) >= MAX_PENDING:
+                self._end_warning(next(iter(self._warning)), False)
+            self._warning[rank] = (lineno, lineno, message_of(text) != text.strip())
+            return _WARNING
+        open_ = self._warning.get(rank)
         if open_ is None:
-            return False
+            return _PLAIN
         start, last, logged = open_
         message = message_of(text)
         stripped = message.strip()
         if lineno != last + 1 or lineno - start > MAX_WARNING_LINES or not stripped or HEADER.match(message) \
                 or (not logged and LOG_PREFIX.match(text.strip())) or _exception_like(stripped):
-            del self._warning[key]
-            return False
-        if text[:1].isspace() and not logged:
-            del self._warning[key]  # the source line printed under the message (`  warnings.warn(`)
-            return True
-        self._warning[key] = (start, lineno, logged)
-        return True
+            self._end_warning(rank, False)
+            return _PLAIN
+        if text[:1].isspace() or (logged and message[:1].isspace()):
+            return _LAST  # the source line printed under the message
+        self._warning[rank] = (start, lineno, logged)
+        return _WARNING
+
+    def _end_warning(self, rank: int | None, confirmed: bool) -> None:
+        del self._warning[rank]
+        self.on_warning_end(rank, confirmed)
 
     def close(self) -> None:
+        for rank in list(self._warning):
+            self._end_warning(rank, True)  # the input ended inside the warning: nothing shows it was more
         for key in list(self._tbs):
             self._finish(key)
         self._flush_entry()
@@ -546,7 +584,7 @@ class LogParser:
             tb = _Pending(rank=rank, start=lineno, last=lineno)
             self._open(key, tb)
             return self._line(lineno, rank, text)
-        if stripped[:1] in _RECORD_STARTS and (record := RECORD_PREFIX.match(stripped)) is not None:
+        if (record := _record_prefix(stripped)) is not None:
             stripped = stripped[record.end():].strip()  # an exception line a logging handler captured
         if stripped[:2] == "E " and (pe := PYTEST_E.match(stripped)) is not None:
             stripped = stripped[pe.end():]

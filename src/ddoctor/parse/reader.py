@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ddoctor.parse.multimatch import MultiPattern
-from ddoctor.parse.newlines import counter
+from ddoctor.parse.newlines import marks as newline_marks
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
 
 CHUNK = 8 << 20
@@ -246,16 +246,9 @@ def ends_open(chunk: Buf, regions: list[tuple[int, int]]) -> bool:
 
 
 def line_marks(chunk: Buf, positions: Iterable[int]) -> dict[int, int]:
-    """Newlines before each position: one pass of `count` over the chunk, however many region lists
-    ask (counting newlines costs as much as the multi-pattern scan itself)."""
-    marks: dict[int, int] = {}
-    pos = line = 0
-    count = counter(chunk)
-    for m in sorted(set(positions)):
-        line += count(pos, m)
-        marks[m] = line
-        pos = m
-    return marks
+    """Newlines before each position: one pass over the chunk, however many region lists ask (counting
+    newlines costs as much as the multi-pattern scan itself)."""
+    return newline_marks(chunk, positions)
 
 
 def region_lines(chunk: Buf, regions: list[tuple[int, int]], hits: list[int],
@@ -394,15 +387,15 @@ def _read_range(path: str, offset: int, size: int) -> bytearray:
         buf[size:] = b""  # shrink in place
         if len(buf) < size:
             buf.extend(bytes(size - len(buf)))
-    with open(path, "rb", buffering=0) as f:
+    got = 0
+    with open(path, "rb", buffering=0) as f, memoryview(buf) as view:  # released even if a read fails
         f.seek(offset)
-        view, got = memoryview(buf), 0
         while got < size:
-            n = f.readinto(view[got:])
+            with view[got:] as rest:
+                n = f.readinto(rest)
             if not n:
                 break
             got += n
-        view.release()
     if got < size:
         del buf[got:]  # the file shrank while it was read
     return buf

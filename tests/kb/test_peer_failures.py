@@ -1,0 +1,32 @@
+"""A rank that sees its peer go away reports the peer's failure as its own error: the peer's cause ranks first."""
+
+from ddoctor.kb.engine import diagnose_text
+
+PEER_CLOSED = "[rank0]: RuntimeError: [../third_party/gloo/gloo/transport/tcp/pair.cc:598] Connection closed by peer " \
+              "[10.0.0.3]:30872\n"
+
+
+def _ranked(text: str) -> list[tuple[str, bool]]:
+    return [(d.name, d.symptom) for d in diagnose_text(text).diagnoses]
+
+
+def test_a_peer_closing_its_gloo_connection_alone_is_still_the_diagnosis():
+    assert _ranked(PEER_CLOSED)[:1] == [("gloo-peer-closed", True)]  # a symptom, but all the log shows
+
+
+def test_the_peer_s_segfault_explains_the_closed_connection():
+    exit_line = ("E1124 17:57:47.368000 21844 torch/distributed/elastic/multiprocessing/api.py:1002] failed (exitcode: -11)"
+                 " local_rank: 1 (pid: 21854) of binary: /env/bin/python3\n")
+    assert _ranked(exit_line + PEER_CLOSED) == [("segfault", False), ("gloo-peer-closed", True)]
+
+
+def test_the_gloo_connect_phase_stays_gloo_connect():
+    text = ("RuntimeError: Gloo connectFullMesh failed with [../third_party/gloo/gloo/transport/tcp/pair.cc:144] "
+            "no error\n")
+    assert _ranked(text)[0][0] == "gloo-connect"
+
+
+def test_the_peer_s_exception_explains_the_closed_connection():
+    text = ("[rank1]: Traceback (most recent call last):\n[rank1]:   File \"train.py\", line 9, in <module>\n"
+            "[rank1]: ValueError: bad batch\n" + PEER_CLOSED)
+    assert _ranked(text)[0] == ("user-code-error", False)
