@@ -335,7 +335,7 @@ class Matcher:
                 continue
             ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(
                 f"{block.type_name}: {block.message}".splitlines()[0] + f"  (raised by: {site})"))
-            for c in self.line_rules:
+            for c in self._candidates(site):  # the multi-pattern engine's candidates: few regexes are compiled
                 if c.rule.warning or c.regex is None or (c.literal is not None and c.literal not in site):
                     continue
                 m = c.regex.search(site)
