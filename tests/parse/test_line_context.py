@@ -127,3 +127,11 @@ def test_a_warning_repeated_every_step_does_not_crowd_out_other_warnings():
         "retrieved (gai error: -2 - Name or service not known).\n"
         "torch.distributed.DistStoreError: Timed out after 901 seconds waiting for clients. 1/2 clients joined.\n")
     assert "rendezvous-unreachable" in _names(text)
+
+
+def test_a_plain_warning_header_with_trailing_spaces_still_ends_at_a_log_record():
+    text = ("/env/lib/python3.10/site-packages/y.py:12: UserWarning: Unsloth currently does not support multi GPU   \n"
+            "2026-12-01 10:00:00,000 INFO Unsloth currently does not support multi GPU setups\n"
+            "Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nValueError: x\n")
+    plain, warned, _ = _split(text)
+    assert len(warned) == 1

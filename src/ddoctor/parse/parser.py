@@ -370,7 +370,7 @@ class LogParser:
                 self._end_warning(rank, True)  # one warning after another: both were warnings
             elif len(self._warning) >= MAX_PENDING:
                 self._end_warning(next(iter(self._warning)), False)
-            self._warning[rank] = (lineno, lineno, message_of(text) != text.strip())
+            self._warning[rank] = (lineno, lineno, message_of(text) != text.lstrip())
             return _WARNING
         open_ = self._warning.get(rank)
         if open_ is None:
