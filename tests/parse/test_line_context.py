@@ -135,3 +135,4 @@ def test_a_plain_warning_header_with_trailing_spaces_still_ends_at_a_log_record(
             "Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nValueError: x\n")
     plain, warned, _ = _split(text)
     assert len(warned) == 1
+    assert plain[0].startswith("2026-12-01 10:00:00,000 INFO")
