@@ -99,13 +99,12 @@ class Session:
     def _parser(self, rank: int | None = None) -> log_parser.LogParser:
         m, origin = self.matcher, self.origin
 
-        def on_line(lineno: int, rank: int | None, text: str) -> None:
-            m.on_line(lineno, rank, text, messages=log_parser.messages_of(text))
+        def on_line(lineno: int, rank: int | None, text: str, as_warning: bool = False) -> None:
+            m.on_line(lineno, rank, text, as_warning=as_warning)
             origin.on_line(text)
 
         def on_warning_line(lineno: int, rank: int | None, text: str) -> None:
-            m.on_line(lineno, rank, text, as_warning=True, messages=log_parser.messages_of(text))
-            origin.on_line(text)
+            on_line(lineno, rank, text, as_warning=True)
 
         def on_traceback(tb: Traceback) -> None:
             m.on_traceback(tb)

@@ -22,6 +22,7 @@ from ddoctor.lazyre import LazyPattern
 from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
 from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.multimatch import MultiPattern, required_literal
+from ddoctor.parse.parser import messages_of
 from ddoctor.redact import scrub
 
 MAX_EVIDENCE = 6
@@ -189,20 +190,24 @@ class Matcher:
             return [self.line_rules[i] for i in self._prefilter(text)]
         return (c for c in self.line_rules if c.literal is None or c.literal in text)
 
-    def on_line(self, lineno: int, rank: int | None, text: str, *, as_warning: bool = False,
-                messages: tuple[str, ...] = ()) -> None:
+    def on_line(self, lineno: int, rank: int | None, text: str, *, as_warning: bool = False) -> None:
         """`as_warning`: the line is part of a Python warning; what it matches waits for `end_warning`.
-        `messages`: the line without an indent or a logger's prefix, which anchored rules read as well (the
-        prefix itself can be evidence: DeepSpeed's `[launch.py:315:sigkill_handler]`)."""
+        Anchored rules also read the line without an indent or a logger's prefix (`messages_of`); the
+        prefix itself can be evidence (DeepSpeed's `[launch.py:315:sigkill_handler]`), so other rules read
+        the whole line."""
         self.lines += 1
         rules = self._candidates(text)
-        forms = tuple(m for m in messages if m != text)
+        forms: tuple[str, ...] = ()
+        # Those forms are tails of the line, so an anchored rule can only match one if its literal is in the
+        # line: most lines cost a few substring tests, not a prefix parse (nor another pass of the multi-pattern
+        # engine, which would hand the GIL to the scan threads once more per line).
+        maybe = [c for c in self._anchored if c.literal is None or c.literal in text]
+        if maybe:
+            forms = tuple(f for f in messages_of(text) if f != text)
         if forms:
-            # the few anchored rules, by their literals (a second pass of the multi-pattern engine per line would
-            # cost more, and hand the GIL to the scan threads once more per line)
             seen = list(rules)
             ids = {id(c) for c in seen}
-            rules = seen + [c for c in self._anchored
+            rules = seen + [c for c in maybe
                             if id(c) not in ids and (c.literal is None or any(c.literal in f for f in forms))]
         for c in rules:
             if c.regex is None:

@@ -14,12 +14,12 @@ import itertools
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ddoctor.parse.multimatch import MultiPattern
-from ddoctor.parse.newlines import marks as newline_marks
+from ddoctor.parse.newlines import marks as line_marks  # newlines before each position, one pass a chunk
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
 
 CHUNK = 8 << 20
@@ -243,12 +243,6 @@ def tail_lines(buf: bytes, n: int = BEFORE, limit: int = 64 << 10) -> bytes:
 
 def ends_open(chunk: Buf, regions: list[tuple[int, int]]) -> bool:
     return bool(regions) and regions[-1][1] >= len(chunk)
-
-
-def line_marks(chunk: Buf, positions: Iterable[int]) -> dict[int, int]:
-    """Newlines before each position: one pass over the chunk, however many region lists ask (counting
-    newlines costs as much as the multi-pattern scan itself)."""
-    return newline_marks(chunk, positions)
 
 
 def region_lines(chunk: Buf, regions: list[tuple[int, int]], hits: list[int],
