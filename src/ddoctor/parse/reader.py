@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ddoctor.parse import margin
 from ddoctor.parse.multimatch import MultiPattern
 from ddoctor.parse.newlines import marks as line_marks  # newlines before each position, one pass a chunk
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
@@ -320,6 +321,9 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, triggers: Triggers, small: int 
     """Scan a binary stream; returns (bytes read, lines in the input)."""
     chunk_size = chunk_size or CHUNK
     head = stream.read(small + 1)
+    if len(head) > small and len(head) < margin.HEAD:
+        head += stream.read(margin.HEAD - len(head))  # enough to learn a paste's margin from
+    feed = margin.stripper(margin.find(head if len(head) > small else head + b"\n"), feed)
     if len(head) <= small:
         size = len(head)
         if head.endswith(b"\n"):
@@ -452,6 +456,8 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
                                on_progress=on_progress)
     from concurrent.futures import ThreadPoolExecutor  # only large files are scanned on threads
 
+    with open(path, "rb") as f:
+        feed = margin.stripper(margin.find(f.read(margin.HEAD)), feed)
     jobs = list(itertools.pairwise(bounds))
     lineno, done, is_open = 1, 0, False
     feeder = _Feeder(feed)

@@ -1,0 +1,67 @@
+"""The margin a paste carries on every line: a Markdown code block's indent, an e-mail or Markdown quote.
+
+People paste logs into issues, chats and mails indented by four spaces or quoted with `> `. Every
+line then starts with the same few characters, which Python never printed: a traceback's exception
+line is no longer at its margin, `^usage:` no longer starts a line, a frame's source line looks like
+a continuation. The margin is found once, from the head of the input, and taken off every line that
+carries it, so the parser reads the lines as the program printed them.
+
+Only a margin shared by every non-blank line of the head counts (a log whose lines merely happen
+to be indented differently keeps its shape), and only indent and quote characters make one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+MARGIN_CHARS = b" \t>"
+HEAD = 16 << 10  # bytes of the input the margin is learned from
+MIN_LINES = 3  # a margin needs this many non-blank lines to be told from one indented line
+
+
+def find(head: bytes | bytearray) -> str:
+    """The margin every non-blank line of `head` starts with ("" when there is none).
+
+    A line made only of margin characters (`>` on a quoted blank line) is blank. A last line cut
+    short can only shorten the margin, never invent one.
+    """
+    common: bytes | None = None
+    seen = 0
+    for line in bytes(head[:HEAD]).split(b"\n"):
+        line = line.rstrip(b"\r")
+        lead = len(line) - len(line.lstrip(MARGIN_CHARS))
+        if lead == len(line):
+            continue  # blank, or only quote markers
+        seen += 1
+        run = line[:lead]
+        if common is None:
+            common = run
+        else:
+            n = 0
+            for a, b in zip(common, run, strict=False):
+                if a != b:
+                    break
+                n += 1
+            common = common[:n]
+        if not common:
+            return ""
+    if common is None or seen < MIN_LINES:
+        return ""
+    return common.decode("ascii")
+
+
+def stripper(margin: str, feed: Callable[[int, str], None]) -> Callable[[int, str], None]:
+    """`feed` with the margin taken off each line that carries it; a blank quoted line becomes blank."""
+    if not margin:
+        return feed
+    n = len(margin)
+    bare = margin.rstrip()
+
+    def strip(lineno: int, text: str) -> None:
+        if text.startswith(margin):
+            text = text[n:]
+        elif bare and text.rstrip() == bare:
+            text = ""
+        feed(lineno, text)
+
+    return strip
