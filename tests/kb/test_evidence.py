@@ -327,6 +327,10 @@ def test_a_traceback_python_ignored_is_not_a_failure():
     assert names(log) == []
     assert names(log.replace("Exception ignored in: <function Engine.__del__ at 0x7f17>\n", "")) == [
         "user-code-error"]
+    # the same, captured by a logging handler that prefixes every record (Hydra's job logging)
+    logged = "".join(f"[2026-12-01 10:02:30,{i:03d}][__main__][ERROR] - {ln}" for i, ln in
+                     enumerate(log.splitlines(True)))
+    assert names(logged) == []
 
 
 def test_an_exception_quoted_in_prose_ends_at_its_closing_quote():

@@ -412,7 +412,7 @@ class LogParser:
             # A gap (windowed scanning, or another process's lines) ends what we were reading.
             self._finish(key)
             tb = None
-        if text.startswith(IGNORED) or (text[:1].isspace() and text.lstrip().startswith(IGNORED)):
+        if IGNORED in text and message_of(text).startswith(IGNORED):  # also behind a logger's record prefix
             _remember(self._ignored, key, lineno)
         if HEADER.match(text):
             ignored = lineno - self._ignored.pop(key, -10) <= 2
