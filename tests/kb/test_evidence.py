@@ -118,6 +118,8 @@ def test_exits_from_other_launchers_are_failures():
     ("make[1]: *** [Makefile:30: run] Error 137", "host-oom-killed"),
     ("Command exited with non-zero status 139", "segfault"),
     ("exit status 1", "unknown"),
+    ("Child process 17057 (local_rank 0) FAILED (exitcode 1)", "unknown"),  # torchelastic < 1.10, no error file
+    ("Child process 17057 (local_rank 1) FAILED (exitcode -9)", "host-oom-killed"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
     ('ERROR: failed to solve: process "/bin/sh -c python setup.py" did not complete successfully: exit code: 1',
      "unknown"),

@@ -122,6 +122,7 @@ class Session:
         parser = self._parser(rank)
         n_bytes, n_lines = scan(lambda lineno, text: parser.feed(lineno + offset, text))
         parser.close()
+        self.matcher.end_input(offset + n_lines)
         self.bytes_read += n_bytes
         self.lines_read += n_lines
         self._offset += n_lines
@@ -157,6 +158,7 @@ class Session:
 
         def close() -> None:
             parser.close()
+            self.matcher.end_input(offset + count[0])
             self.lines_read += count[0]
             self._offset += count[0]
             self.sources.append(name)

@@ -34,8 +34,8 @@ class SignatureError(ValueError):
     pass
 
 
-RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "when", "weight",
-             "symptom"}
+RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "stalled", "when",
+             "weight", "symptom"}
 _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
@@ -57,8 +57,9 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
         raise SignatureError(f"{where}: `line` rules cannot be combined with exception/message/frame/source")
     if any(k in raw for k in ("exitcode", "signal")) and any(k in raw for k in (*_EXCEPTION_KEYS, "line")):
         raise SignatureError(f"{where}: exit rules (exitcode/signal) stand alone")
-    if raw.get("warning") and "line" not in raw:
-        raise SignatureError(f"{where}: `warning` applies to `line` rules")
+    for flag in ("warning", "stalled"):
+        if raw.get(flag) and "line" not in raw:
+            raise SignatureError(f"{where}: `{flag}` applies to `line` rules")
     for cond in raw.get("when", ()) if validate else ():
         try:
             parse_condition(cond)
@@ -67,7 +68,7 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
     return Rule(exception=tuple(raw.get("exception", ())), message=raw.get("message"), frame=raw.get("frame"),
                 source=raw.get("source"), line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
                 signal=tuple(raw.get("signal", ())), warning=bool(raw.get("warning", False)),
-                when=tuple(raw.get("when", ())),
+                stalled=bool(raw.get("stalled", False)), when=tuple(raw.get("when", ())),
                 weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))
 
 

@@ -38,7 +38,11 @@ INNER_FRAMES = 3  # frames of an exception searched by `frame`/`source` rules: w
 FINAL, CHAINED, HANDLING = 1.0, 0.9, 0.6
 # A rule that matches only frames or source lines (no message) is good evidence, a little short of a message.
 CODE_ONLY = 0.9
-NOT_FAILURES = (None, 0, -15, 143, -2, 130)  # SIGTERM from the launcher and Ctrl-C are not the failure itself
+NOT_FAILURES = (None, 0, -15, 143, -2, 130)
+# A `stalled` line (a barrier's "waiting ..." printed every few seconds) shows a hang when the input ends while
+# it repeats: printed at least this often, the last time among the input's final lines (a paste's closing
+# fence and blank lines may follow).
+STALL_REPEATS, STALL_TAIL = 2, 5  # SIGTERM from the launcher and Ctrl-C are not the failure itself
 
 
 def evidence_text(text: str) -> str:
@@ -95,6 +99,15 @@ class _Agg:
                 self.captures.setdefault(k, v)
         if frame is not None and self.user_frame is None:
             self.user_frame = frame
+
+
+@dataclass(slots=True)
+class _Stall:
+    rule: _Compiled
+    times: int
+    first: Evidence
+    last: Evidence
+    captures: dict[str, str | None]
 
 
 def _compile(sig: Signature, rule: Rule) -> _Compiled:
@@ -163,6 +176,7 @@ class Matcher:
         self.failure_evidence: list[Evidence] = []
         self._warnings: list[tuple[_Compiled, Evidence, dict[str, str | None]]] = []
         self._pending_per_sig: dict[str, int] = {}
+        self._stalls: dict[int, _Stall] = {}  # `stalled` rules' matches in the current input, by rule
         # hits inside a Python warning whose end the parser has not reported yet, per rank
         self._tentative: dict[int | None, list[tuple[_Compiled, Evidence, dict[str, str | None]]]] = {}
         self.failed = False  # a traceback, a runtime error line or a non-zero exit was seen
@@ -222,6 +236,9 @@ class Matcher:
                 if len(pending) < MAX_PENDING_WARNINGS:
                     pending.append((c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict()))
                 continue
+            if c.rule.stalled:
+                self._stall(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
+                continue
             if c.rule.warning:
                 self._pend(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
                 continue
@@ -241,6 +258,25 @@ class Matcher:
         if n < MAX_EVIDENCE and len(self._warnings) < MAX_PENDING_WARNINGS:
             self._pending_per_sig[c.sig.name] = n + 1
             self._warnings.append((c, ev, captures))
+
+    def _stall(self, c: _Compiled, ev: Evidence, captures: dict[str, str | None]) -> None:
+        seen = self._stalls.get(id(c))
+        if seen is None:
+            self._stalls[id(c)] = _Stall(c, 1, ev, ev, captures)
+        else:
+            seen.times += 1
+            seen.last = ev
+
+    def end_input(self, last_line: int) -> None:
+        """The input whose last line is `last_line` ended: a `stalled` line still repeating at its end is the
+        hang the job was in (a failure); one the program got past is a warning (it counts in a failed log)."""
+        for st in self._stalls.values():
+            if st.times >= STALL_REPEATS and st.last.lineno > last_line - STALL_TAIL:
+                self._line_hit(st.rule, st.first, st.captures)
+                self._line_hit(st.rule, st.last, st.captures)
+            else:
+                self._pend(st.rule, st.last, st.captures)
+        self._stalls.clear()
 
     def end_warning(self, rank: int | None, confirmed: bool) -> None:
         """The parser's verdict on the Python warning whose lines `on_line(as_warning=True)` received: a
@@ -341,7 +377,8 @@ class Matcher:
             ev = Evidence(lineno=block.lineno, rank=tb.rank, text=evidence_text(
                 f"{block.type_name}: {block.message}".splitlines()[0] + f"  (raised by: {site})"))
             for c in self._candidates(site):  # the multi-pattern engine's candidates: few regexes are compiled
-                if c.rule.warning or c.regex is None or (c.literal is not None and c.literal not in site):
+                if (c.rule.warning or c.rule.stalled or c.regex is None
+                        or (c.literal is not None and c.literal not in site)):
                     continue
                 m = c.regex.search(site)
                 if m and not (c.rule.when and not _captures_hold(c.rule.when, m)):

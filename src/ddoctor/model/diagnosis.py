@@ -22,8 +22,11 @@ class Rule:
     machine-translated or mis-encoded. `line` is searched in any printed line. Exit rules:
     `exitcode` / `signal` match rank exits reported by any launcher (torchrun, DeepSpeed, mpirun,
     srun, bash, `torch.distributed.launch`...). `warning` marks a line that counts only when the
-    log failed (a warning printed before the crash). `symptom` marks a rule whose match is a
-    consequence of another failure (a peer crashed, a collective timed out).
+    log failed (a warning printed before the crash). `stalled` marks a line a program repeats while
+    it waits (a store barrier, a client retrying its connection): it counts as a failure when the
+    input ends while the line still repeats (the job hung there), and otherwise as a warning.
+    `symptom` marks a rule whose match is a consequence of another failure (a peer crashed, a
+    collective timed out).
     """
 
     exception: tuple[str, ...] = ()
@@ -34,6 +37,7 @@ class Rule:
     exitcode: tuple[int, ...] = ()
     signal: tuple[str, ...] = ()
     warning: bool = False
+    stalled: bool = False
     # conditions over the values the regex captured (`worker_count > world_size`), see kb/conditions.py
     when: tuple[str, ...] = ()
     weight: float = 1.0

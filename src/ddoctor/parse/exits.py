@@ -183,6 +183,11 @@ SHAPES: tuple[_Shape, ...] = (
     # kubectl exec / run: command terminated with exit code 137
     _Shape("kubernetes", "command terminated with exit code", lazy_re(
         r"command terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
+    # torch.distributed.elastic before 1.10, when the child wrote no error file: "CHILD PROCESS FAILED WITH NO
+    # ERROR_FILE" / "Child process 17057 (local_rank 0) FAILED (exitcode 1)"
+    _Shape("torchelastic", ") FAILED (exitcode ", lazy_re(
+        r"Child process \d{1,12} \(local_rank (?P<rank>\d{1,6})\) FAILED \(exitcode (?P<code>-?\d{1,6})\)"),
+        _code("code")),
     # Lightning's DDP launcher
     _Shape("lightning", "terminated with code", lazy_re(
         r"Child process with PID \d{1,12} terminated with code (?P<code>-?\d{1,6})"), _code("code")),
@@ -275,6 +280,7 @@ TRIGGERS: tuple[str, ...] = (
     r"\] Signal: [A-Z][a-z]{2,30}",
     r"^`{0,3}(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |`|$)",
     r"terminated with code -?\d",
+    r"\) FAILED \(exitcode -?\d",
     r"finished with exit code",
     r"exited with (?:exit )?(?:status|code) -?\d",
     r"OOMKilled",
