@@ -361,3 +361,34 @@ def test_identifiers_carry_a_machine_translated_message(text, want):
 def test_identifier_rules_leave_other_messages_alone(text):
     got = names(text + "\n")
     assert "nccl-unavailable" not in got and "env-not-set" not in got
+
+
+WAITING = ("INFO - torch.distributed.distributed_c10d - Waiting in store based barrier to initialize process group "
+           "for rank: 0, key: store_based_barrier_key:1 (world_size=8, worker_count={n}, timeout=0:30:00)\n")
+
+
+@pytest.mark.parametrize("small", [1 << 20, 0], ids=["paste", "windowed"])
+def test_a_log_that_ends_while_a_barrier_still_waits_is_that_hang(small: int):
+    import io
+
+    from ddoctor.kb.engine import Session
+
+    def diagnose(*inputs: str) -> list[str]:
+        s = Session(small=small)
+        for i, text in enumerate(inputs):
+            s.add_stream(io.BytesIO(text.encode()), f"in{i}")
+        return [d.name for d in s.result().diagnoses]
+
+    stuck = "step: loading the model\n" + WAITING.format(n=1) * 4 + "\n```\n"
+    assert diagnose(stuck)[:1] == ["store-barrier-timeout"]
+    # printed once, or left behind (the other ranks came and the job went on): no failure
+    assert diagnose("step: loading the model\n" + WAITING.format(n=1) + "\n") == []
+    assert diagnose(WAITING.format(n=7) * 3 + "".join(f"epoch 0 step {i} loss 2.0\n" for i in range(8))) == []
+    # every rank arrived: nothing to wait for
+    assert diagnose(WAITING.format(n=8) * 4) == []
+    # the end that counts is the end of the input the lines are in, not of the next file read
+    assert diagnose(stuck, "rank 1: epoch 0 step 1 loss 2.0\n" * 20)[:1] == ["store-barrier-timeout"]
+    assert diagnose(WAITING.format(n=1) * 4 + "epoch 0 step 1\n" * 20, "other file\n") == []
+    # left behind in a log that failed later: a warning of that failure
+    failed = WAITING.format(n=1) * 3 + "epoch 0 step 1\n" * 20 + "Killed\n"
+    assert "store-barrier-timeout" in diagnose(failed)
