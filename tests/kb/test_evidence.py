@@ -118,6 +118,13 @@ def test_exits_from_other_launchers_are_failures():
     ("make[1]: *** [Makefile:30: run] Error 137", "host-oom-killed"),
     ("Command exited with non-zero status 139", "segfault"),
     ("exit status 1", "unknown"),
+    # the C library's words translated under another locale; the errno numbers are not
+    ("RuntimeError: unable to open shared memory object </torch_37963_40480_792> in read-write mode: Zu viele offene "
+     "Dateien (24)", "fd-limit"),
+    ("safetensors_rust.SafetensorError: Error while serializing: I/O error: Kein Platz mehr auf dem Gerät (os error 28)",
+     "disk-full"),
+    ("gpu2:2143:2561 [1] include/shm.h:28 NCCL WARN Call to posix_fallocate failed : Kein Platz mehr auf dem Gerät",
+     "shm-exhausted"),
     ("Child process 17057 (local_rank 0) FAILED (exitcode 1)", "unknown"),  # torchelastic < 1.10, no error file
     ("Child process 17057 (local_rank 1) FAILED (exitcode -9)", "host-oom-killed"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
@@ -392,3 +399,13 @@ def test_a_log_that_ends_while_a_barrier_still_waits_is_that_hang(small: int):
     # left behind in a log that failed later: a warning of that failure
     failed = WAITING.format(n=1) * 3 + "epoch 0 step 1\n" * 20 + "Killed\n"
     assert "store-barrier-timeout" in diagnose(failed)
+
+
+def test_a_worker_exception_re_raised_in_the_parent_is_told_by_its_frame_when_the_message_is_translated():
+    log = ("Rückverfolgung (letzter Aufruf zuletzt):\n"
+           '  Datei "/srv/train.py", Zeile 18, in <module>\n'
+           "    for batch in loader:\n"
+           '  Datei "/venv/lib/python3.11/site-packages/torch/_utils.py", Zeile 794, in reraise\n'
+           "    raise exception\n"
+           "RuntimeError: RuntimeError im DataLoader-Worker-Prozess 0 abgefangen.\n")
+    assert names(log) == ["unknown"]  # the worker's own error is not in this paste: not a bug in train.py

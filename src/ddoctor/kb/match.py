@@ -146,6 +146,16 @@ _REWRAPPED = re.compile(r"Caught \w{1,100} in (?:DataLoader worker process \d{1,
 _RAISE_TEXT = re.compile(r"^raise \S")
 
 
+def _rewrapped(block: ExceptionBlock) -> bool:
+    """A worker's exception re-raised in the parent: its message says so, or (the message translated) the innermost
+    frame is torch's `ExceptionWrapper.reraise`."""
+    if _REWRAPPED.match(block.message):
+        return True
+    inner = block.frames[-1] if block.frames else None
+    return (inner is not None and inner.function == "reraise"
+            and inner.filename.replace("\\", "/").endswith("torch/_utils.py"))
+
+
 def _raise_site(block: ExceptionBlock) -> str | None:
     """The source line of the innermost frame when it is the raise statement that made this exception."""
     if not block.frames:
@@ -346,7 +356,7 @@ class Matcher:
         final, uf = tb.final, tb.user_frame
         if matched:
             return
-        if final.short_type in self.wrappers or _REWRAPPED.match(final.message):
+        if final.short_type in self.wrappers or _rewrapped(final):
             # a launcher reporting that a child failed: a failure whose cause this log does not show
             if not (final.short_type == "SystemExit" and final.message.strip() in ("", "0", "None")):
                 self._unexplained(Evidence(lineno=final.lineno, rank=tb.rank, text=evidence_text(
