@@ -409,3 +409,10 @@ def test_a_worker_exception_re_raised_in_the_parent_is_told_by_its_frame_when_th
            "    raise exception\n"
            "RuntimeError: RuntimeError im DataLoader-Worker-Prozess 0 abgefangen.\n")
     assert names(log) == ["unknown"]  # the worker's own error is not in this paste: not a bug in train.py
+
+
+def test_a_paste_cut_after_the_frame_line_keeps_the_raise_statement_as_evidence():
+    cut = '    raise RuntimeError("Distributed package doesn\'t have NCCL " "built in")\n'
+    assert names(cut + "RuntimeError: 분산 패키지에 NCCL이 내장되어 있지 않습니다\n")[:1] == ["nccl-unavailable"]
+    # a raise statement in pasted code, with no exception after it, is not a failure by itself
+    assert names("    raise ValueError(\"batch size must be positive\")\nthen the script continues\n") == []

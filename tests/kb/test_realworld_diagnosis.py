@@ -26,12 +26,13 @@ INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
 # that made clean logs fail or hid a failure behind a warning, and its fixes changed two test answers for the worse
 # (measured on the aggregate only; the test split is not read case by case).
 TOP1_FLOOR = {"tune": 0.965, "test": 0.875}
-# tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, a store barrier
-# still waiting when the paste ends (a hang in progress, no failure printed yet), and from round 8 a third rank
-# joining a two-rank group (seen only by counting) and a Windows c10d connect warning before a hang
-# test: rounds 7 and 8 (149 unseen logs) brought four failing logs the engine of their day called clean; the
-# split is never read case by case, so the count is what it is until a general change lowers it
-FAILING_CALLED_CLEAN_MAX = {"tune": 5, "test": 10}
+# tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, and from round 8 a
+# third rank joining a two-rank group (seen only by counting) and one Windows c10d connect warning before a hang
+# test: rounds 7 and 8 (149 unseen logs) brought four failing logs the engine of their day called clean, round 9
+# (79 logs, session 7) three more, of which one a general change then caught; the split is never read case by
+# case, so the count is what it is until a general change lowers it. Tune: round 9 brought three, all mended
+# (a store barrier still waiting became a `stalled` rule, which also caught the older one).
+FAILING_CALLED_CLEAN_MAX = {"tune": 4, "test": 12}
 
 
 def _entries() -> list[tuple[Path, dict]]:

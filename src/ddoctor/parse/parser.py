@@ -306,6 +306,7 @@ class LogParser:
         self._has_master = False
         self._said: Traceback | None = None  # an exception quoted in the line being read
         self._ignored: dict[object, int] = {}  # line of the last `Exception ignored in` per rank
+        self._cut_raise: dict[object, tuple[int, str]] = {}  # a `raise ...` source line outside a traceback, per rank
 
     # -- public -------------------------------------------------------------------------------
     def feed(self, lineno: int, raw: str) -> None:
@@ -591,6 +592,9 @@ class LogParser:
         elif stripped[:6] in ("FAILED", "ERROR ") and (ps := PYTEST_SUMMARY.match(stripped)) is not None:
             stripped = stripped[ps.end():]
         indent = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
+        if indent and stripped.startswith("raise ") and len(stripped) > 12:
+            # a paste cut right after a frame line: the source line alone, the exception line next
+            _remember(self._cut_raise, key, (lineno, stripped))
         if indent > MAX_PASTE_INDENT or (indent and "Error" not in stripped and "Exception" not in stripped):
             return False
         if ":" not in stripped:
@@ -607,6 +611,11 @@ class LogParser:
                 and em.group("type") != "Error":  # `Error: failed to run ...`: a CLI's message, not an exception
             tb = _Pending(rank=rank, start=lineno, last=lineno, exc_type=em.group("type"), exc_lineno=lineno,
                           msg_lines=[(em.group("msg") or "").strip()], state="message")
+            cut = self._cut_raise.pop(key, None)
+            if cut is not None and cut[0] == lineno - 1:
+                # what it raised, in words a translator did not touch
+                tb.frames.append(Frame(filename="<cut>", lineno=None, function=None, line=cut[1]))
+                tb.start = cut[0]
             self._open(key, tb)
             return False
         said = SAID_EXC.search(stripped) if len(stripped) < 4000 and ("Error" in stripped or "Exception" in stripped) \
