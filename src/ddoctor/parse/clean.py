@@ -31,6 +31,17 @@ _BOX_EDGES = lazy_re(r"^\s{0,4}[│┃|]\s?|\s?[│┃]\s{0,4}$")
 _BOX_ONLY = re.compile(r"^\s{0,4}[╭╰┏┗─━]+.{0,200}[╮╯┓┛]\s*$")
 _CI_TIMESTAMP = lazy_re(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")
 _QUOTE = lazy_re(r"^(?:>\s?){1,4}")
+# What logging handlers put before each record they captured from a child's stderr: Hydra's (NeMo's) job
+# logging `[2024-01-05 10:00:00,123][__main__][INFO] - `, loguru's `2024-01-05 10:00:00.123 | INFO     | m:f:57 - `
+RECORD_PREFIX = lazy_re(
+    r"\[\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\](?:\[[\w.:<>-]{1,120}\]){1,3} - "
+    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})? \| [A-Z]{4,8} {0,8}\| [\w.<>:-]{1,200} - ")
+_RECORD_STARTS = frozenset("[0123456789")
+
+
+def record_prefix(text: str) -> re.Match[str] | None:
+    """A logging handler's record prefix at the start of `text` (the cheap first-character test first)."""
+    return RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
 
 
 def strip_ansi(text: str) -> str:
@@ -63,6 +74,8 @@ def clean_line(raw: str, *, has_master: bool = False) -> tuple[int | None, bool,
         rank = pod_rank(pod.group("pod"), has_master=has_master)
         from_pod = rank is not None
         text = _strip_time(text[pod.end():])  # kubectl --prefix --timestamps: the prefix comes first
+    if (record := record_prefix(text)) is not None and record.end() < len(text):
+        text = text[record.end():]  # a handler that captured the child's stderr wrote its record prefix first
     for _ in range(3):
         m = _RANK_PREFIX.match(text)
         if not m:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from ddoctor.lazyre import lazy_re
 from ddoctor.model.logs import ExceptionBlock, Frame, RankFailure, Traceback
-from ddoctor.parse.clean import clean_line
+from ddoctor.parse.clean import clean_line, record_prefix
 from ddoctor.parse.exits import parse_exit, signal_of
 
 # `Traceback (most recent call last):` as translation tools render it
@@ -111,12 +111,6 @@ LOGGER_PREFIX = lazy_re(
     r"\s{0,4}(?:-\s|:\s)?)?(?:[\w.]{1,80}(?::\d{1,6})?\s{0,2}[-:\]]\s)?"
     r")?"
 )
-# What logging handlers put before each record they captured from a child's stderr: Hydra's (NeMo's) job
-# logging `[2024-01-05 10:00:00,123][__main__][INFO] - `, loguru's `2024-01-05 10:00:00.123 | INFO     | m:f:57 - `
-RECORD_PREFIX = re.compile(
-    r"\[\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{1,6})?\](?:\[[\w.:<>-]{1,120}\]){1,3} - "
-    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})? \| [A-Z]{4,8} {0,8}\| [\w.<>:-]{1,200} - ")
-_RECORD_STARTS = frozenset("[0123456789")
 LOG_PREFIX = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d\d|^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|^\[?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[\]:]"
 )
@@ -230,7 +224,7 @@ def message_of(text: str) -> str:
     """What a line says without the indent of a pasted code block or a logger's record prefix (time, level,
     logger name), its own indent after the prefix kept (`(Worker pid=3)     warnings.warn(`)."""
     body = text.lstrip()
-    m = _record_prefix(body)
+    m = record_prefix(body)
     if m is None:
         m = LOGGER_PREFIX.match(body)
     return body[m.end():] if m is not None and 0 < m.end() < len(body) else body
@@ -247,11 +241,6 @@ def messages_of(text: str) -> tuple[str, ...]:
     level = _AFTER_LEVEL.search(text, 0, 160)
     after = text[level.end():] if level is not None and level.end() < len(text) else message
     return (message,) if after == message else (message, after)
-
-
-def _record_prefix(text: str) -> re.Match[str] | None:
-    """A logging handler's record prefix at the start of `text` (the cheap first-character test first)."""
-    return RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
 
 
 def _exception_like(text: str) -> bool:
@@ -330,7 +319,7 @@ class LogParser:
         rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
-        record = _record_prefix(text)
+        record = record_prefix(text)
         bare = text[record.end():] if record else text  # what a logging handler captured from stderr
         # torchrun's own summary: unprefixed, or behind the task prefix of the launcher that started the agent
         # (`srun --label`, `kubectl --prefix`, a per-node log file) or a logging handler's record prefix
@@ -585,7 +574,7 @@ class LogParser:
             tb = _Pending(rank=rank, start=lineno, last=lineno)
             self._open(key, tb)
             return self._line(lineno, rank, text)
-        if (record := _record_prefix(stripped)) is not None:
+        if (record := record_prefix(stripped)) is not None:
             stripped = stripped[record.end():].strip()  # an exception line a logging handler captured
         if stripped[:2] == "E " and (pe := PYTEST_E.match(stripped)) is not None:
             stripped = stripped[pe.end():]
