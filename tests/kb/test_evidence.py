@@ -416,3 +416,13 @@ def test_a_paste_cut_after_the_frame_line_keeps_the_raise_statement_as_evidence(
     assert names(cut + "RuntimeError: 분산 패키지에 NCCL이 내장되어 있지 않습니다\n")[:1] == ["nccl-unavailable"]
     # a raise statement in pasted code, with no exception after it, is not a failure by itself
     assert names("    raise ValueError(\"batch size must be positive\")\nthen the script continues\n") == []
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    # Korean and Japanese attach particles to an English word: `NCCL이`, `NCCLが`
+    ("RuntimeError: 분산 패키지에 NCCL이 내장되어 있지 않습니다", "nccl-unavailable"),
+    ("RuntimeError: 分散パッケージにNCCLが組み込まれていません", "nccl-unavailable"),
+])
+def test_signature_words_end_where_ascii_ends(line: str, want: str):
+    """Rules read `\\b`, `\\w` and `\\d` as ASCII, as the multi-pattern engine that finds their candidates does."""
+    assert names(line + "\n")[:1] == [want]

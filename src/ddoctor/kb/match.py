@@ -112,10 +112,10 @@ class _Stall:
 
 def _compile(sig: Signature, rule: Rule) -> _Compiled:
     pat = rule.line or rule.message
-    return _Compiled(sig=sig, rule=rule, regex=LazyPattern(pat) if pat else None,
+    return _Compiled(sig=sig, rule=rule, regex=LazyPattern(pat, re.ASCII) if pat else None,
                      literal=required_literal(pat) if pat else None, types=frozenset(rule.exception),
-                     frame=LazyPattern(rule.frame) if rule.frame else None,
-                     source=LazyPattern(rule.source) if rule.source else None,
+                     frame=LazyPattern(rule.frame, re.ASCII) if rule.frame else None,
+                     source=LazyPattern(rule.source, re.ASCII) if rule.source else None,
                      anchored=bool(rule.line and rule.line.startswith("^")))
 
 
