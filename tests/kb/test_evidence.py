@@ -125,6 +125,8 @@ def test_exits_from_other_launchers_are_failures():
      "disk-full"),
     ("gpu2:2143:2561 [1] include/shm.h:28 NCCL WARN Call to posix_fallocate failed : Kein Platz mehr auf dem Gerät",
      "shm-exhausted"),
+    (" system:24: 打开的文件过多", "fd-limit"),  # Ray's raylet prints the error_code as category:value
+    ("RuntimeError: [enforce fail at inline_container.cc:672] . position inattendue 1024 contre 918", "disk-full"),
     ("Child process 17057 (local_rank 0) FAILED (exitcode 1)", "unknown"),  # torchelastic < 1.10, no error file
     ("Child process 17057 (local_rank 1) FAILED (exitcode -9)", "host-oom-killed"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
