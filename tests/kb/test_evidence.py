@@ -428,3 +428,11 @@ def test_a_paste_cut_after_the_frame_line_keeps_the_raise_statement_as_evidence(
 def test_signature_words_end_where_ascii_ends(line: str, want: str):
     """Rules read `\\b`, `\\w` and `\\d` as ASCII, as the multi-pattern engine that finds their candidates does."""
     assert names(line + "\n")[:1] == [want]
+
+
+def test_an_exception_the_program_says_it_caught_counts_only_when_the_log_failed():
+    caught = "Warning: caught exception 'Torch not compiled with CUDA enabled', memory monitor disabled\n"
+    assert names("Launching Web UI\n" + caught + "Model loaded.\nRunning on local URL:  http://127.0.0.1:7860\n") == []
+    failed = caught + "Traceback (most recent call last):\n  File \"/srv/webui.py\", line 9, in <module>\n" \
+                      "    x.cuda()\nAssertionError: Torch not compiled with CUDA enabled\n"
+    assert names(failed)[0] == "cuda-unavailable-build"

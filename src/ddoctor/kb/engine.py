@@ -99,19 +99,22 @@ class Session:
     def _parser(self, rank: int | None = None) -> log_parser.LogParser:
         m, origin = self.matcher, self.origin
 
-        def on_line(lineno: int, rank: int | None, text: str, as_warning: bool = False) -> None:
-            m.on_line(lineno, rank, text, as_warning=as_warning)
+        def on_line(lineno: int, rank: int | None, text: str, as_warning: bool = False, handled: bool = False) -> None:
+            m.on_line(lineno, rank, text, as_warning=as_warning, handled=handled)
             origin.on_line(text)
 
         def on_warning_line(lineno: int, rank: int | None, text: str) -> None:
             on_line(lineno, rank, text, as_warning=True)
+
+        def on_handled_line(lineno: int, rank: int | None, text: str) -> None:
+            on_line(lineno, rank, text, handled=True)
 
         def on_traceback(tb: Traceback) -> None:
             m.on_traceback(tb)
             origin.on_traceback(tb)
 
         return log_parser.LogParser(on_line, on_traceback, m.on_failure, rank=rank, on_warning_line=on_warning_line,
-                                    on_warning_end=m.end_warning)
+                                    on_warning_end=m.end_warning, on_handled_line=on_handled_line)
 
     def _scan(self, name: str, scan: Callable[[Callable[[int, str], None]], tuple[int, int]],
               rank: int | None = None) -> None:

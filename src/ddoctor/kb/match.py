@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ddoctor.kb.conditions import all_hold
+from ddoctor.kb.desync import TRIGGER, DesyncTracker
 from ddoctor.lazyre import LazyPattern
 from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
 from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
@@ -38,11 +39,12 @@ INNER_FRAMES = 3  # frames of an exception searched by `frame`/`source` rules: w
 FINAL, CHAINED, HANDLING = 1.0, 0.9, 0.6
 # A rule that matches only frames or source lines (no message) is good evidence, a little short of a message.
 CODE_ONLY = 0.9
-NOT_FAILURES = (None, 0, -15, 143, -2, 130)
+NOT_FAILURES = (None, 0, -15, 143, -2, 130)  # SIGTERM from the launcher and Ctrl-C are not the failure itself
 # A `stalled` line (a barrier's "waiting ..." printed every few seconds) shows a hang when the input ends while
 # it repeats: printed at least this often, the last time among the input's final lines (a paste's closing
 # fence and blank lines may follow).
-STALL_REPEATS, STALL_TAIL = 2, 5  # SIGTERM from the launcher and Ctrl-C are not the failure itself
+STALL_REPEATS, STALL_TAIL = 2, 5
+DESYNC_WEIGHT = 0.85  # two ranks' watchdogs timed out in different collectives (kb/desync.py)
 
 
 def evidence_text(text: str) -> str:
@@ -189,6 +191,7 @@ class Matcher:
         self._stalls: dict[int, _Stall] = {}  # `stalled` rules' matches in the current input, by rule
         # hits inside a Python warning whose end the parser has not reported yet, per rank
         self._tentative: dict[int | None, list[tuple[_Compiled, Evidence, dict[str, str | None]]]] = {}
+        self._desync = DesyncTracker()
         self.failed = False  # a traceback, a runtime error line or a non-zero exit was seen
         self.tracebacks = 0
         self.lines = 0
@@ -214,12 +217,16 @@ class Matcher:
             return [self.line_rules[i] for i in self._prefilter(text)]
         return (c for c in self.line_rules if c.literal is None or c.literal in text)
 
-    def on_line(self, lineno: int, rank: int | None, text: str, *, as_warning: bool = False) -> None:
+    def on_line(self, lineno: int, rank: int | None, text: str, *, as_warning: bool = False,
+                handled: bool = False) -> None:
         """`as_warning`: the line is part of a Python warning; what it matches waits for `end_warning`.
+        `handled`: the program said it caught what the line names and went on; it counts only in a failed log.
         Anchored rules also read the line without an indent or a logger's prefix (`messages_of`); the
         prefix itself can be evidence (DeepSpeed's `[launch.py:315:sigkill_handler]`), so other rules read
         the whole line."""
         self.lines += 1
+        if TRIGGER in text:
+            self._desync.feed(lineno, rank, text, evidence_text(text))
         rules = self._candidates(text)
         forms: tuple[str, ...] = ()
         # Those forms are tails of the line, so an anchored rule can only match one if its literal is in the
@@ -249,7 +256,7 @@ class Matcher:
             if c.rule.stalled:
                 self._stall(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
                 continue
-            if c.rule.warning:
+            if c.rule.warning or handled:
                 self._pend(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
                 continue
             # a signature that already holds all the evidence it keeps stores no more: the line is not scrubbed
@@ -443,6 +450,13 @@ class Matcher:
 
     def ranked(self) -> list[_Agg]:
         aggs = dict(self.aggs)
+        desync = self._desync.verdict()
+        mismatch = self.sigs.get("collective-mismatch")
+        if desync is not None and mismatch is not None:
+            agg = aggs.get(mismatch.name) or _Agg(sig=mismatch)
+            aggs[mismatch.name] = agg
+            for ev in desync:
+                agg.add(DESYNC_WEIGHT, False, ev, {})
         if self.failed:
             for c, ev, caps in self._warnings:  # warnings count once the log is known to have failed
                 agg = aggs.get(c.sig.name) or _Agg(sig=c.sig)

@@ -261,6 +261,11 @@ def _remember(state: dict[object, _V], key: object, value: _V) -> None:
 # torch reports that CUDA failed to initialise (a driver too old, no device) only as `UserWarning: CUDA
 # initialization: ...` and then runs without it: that one is a failure's report, not a notice.
 PY_WARNING = lazy_re(r"\.pyx?:\d{1,7}: (?:[A-Z]\w{0,80})?Warning: (?!CUDA initialization: )")
+# A program that says it caught an exception and went on (`Warning: caught exception 'Torch not compiled with CUDA
+# enabled', memory monitor disabled`): what the line names was handled, like a Python warning's sentence.
+HANDLED = lazy_re(r"^(?:Warning|WARNING|WARN|warning)\s?[:：]\s{0,4}"
+                  r"(?:caught (?:an? )?exception\b|[Ee]xception caught\b"
+                  r"|ignor(?:ed|ing) (?:an? )?(?:exception|error)\b)")
 MAX_WARNING_LINES = 12  # lines a warning's message may run on after its header
 _PLAIN, _WARNING, _LAST = object(), object(), object()  # what a line is to the warning it may belong to
 
@@ -274,15 +279,18 @@ class LogParser:
     confirmed when the source line Python prints under a warning closed it (or the input ended inside it, or
     another warning followed), not confirmed when other output came first. Then the lines were printed lines
     after all (a header whose message is one line, then an error), and the receiver reads them as such.
+    `on_handled_line` receives a line in which the program says it caught an exception and went on (HANDLED).
     """
 
     def __init__(self, on_line: Callable[[int, int | None, str], None],
                  on_traceback: Callable[[Traceback], None],
                  on_failure: Callable[[RankFailure], None], *, rank: int | None = None,
                  on_warning_line: Callable[[int, int | None, str], None] | None = None,
-                 on_warning_end: Callable[[int | None, bool], None] | None = None) -> None:
+                 on_warning_end: Callable[[int | None, bool], None] | None = None,
+                 on_handled_line: Callable[[int, int | None, str], None] | None = None) -> None:
         self.on_line, self.on_traceback, self.on_failure = on_line, on_traceback, on_failure
         self.on_warning_line = on_warning_line or on_line
+        self.on_handled_line = on_handled_line or self.on_warning_line
         self.on_warning_end = on_warning_end or (lambda _rank, _confirmed: None)
         # (header line, last line, whether a logger prefixed it) of an open warning per rank
         self._warning: dict[int | None, tuple[int, int, bool]] = {}
@@ -343,6 +351,8 @@ class LogParser:
                 self.on_warning_line(lineno, rank, text)
                 if part is _LAST:
                     self._end_warning(rank, True)
+            elif ("aught" in text or "gnor" in text) and HANDLED.match(message_of(text)) is not None:
+                self.on_handled_line(lineno, rank, text)
             else:
                 self.on_line(lineno, rank, text)
         if self._said is not None:
