@@ -436,3 +436,15 @@ def test_an_exception_the_program_says_it_caught_counts_only_when_the_log_failed
     failed = caught + "Traceback (most recent call last):\n  File \"/srv/webui.py\", line 9, in <module>\n" \
                       "    x.cuda()\nAssertionError: Torch not compiled with CUDA enabled\n"
     assert names(failed)[0] == "cuda-unavailable-build"
+
+
+def test_a_barrier_that_completed_is_no_hang_and_one_rank_printing_once_is_no_repeat():
+    done = ("INFO - torch.distributed.distributed_c10d - Rank 0: Completed store-based barrier for key:"
+            "store_based_barrier_key:1 with 8 nodes.\n")
+    assert names(WAITING.format(n=1) * 2 + done) == []
+    once_each = "".join(f"[rank{r}]: " + WAITING.format(n=1).replace("rank: 0", f"rank: {r}") for r in range(2))
+    assert names(once_each) == []
+    # one rank still waiting while another keeps printing: that rank hung
+    other = "".join(f"[rank1]: step {i}\n" for i in range(6))
+    assert names(("[rank0]: " + WAITING.format(n=1)) * 2 + other) == []  # its last wait is not among the last lines
+    assert names(other + ("[rank0]: " + WAITING.format(n=1)) * 3)[:1] == ["store-barrier-timeout"]

@@ -109,3 +109,16 @@ def test_every_line_pattern_compiles_for_the_one_pass_engine():
     if engine_name() != "hyperscan":
         pytest.skip("hyperscan is not installed on this platform (the re fallback takes any pattern)")
     assert check_patterns(triggers_for(SIGS).patterns.patterns) == []
+
+
+@pytest.mark.parametrize(("raw", "complaint"), [
+    ({"line": "Waiting", "warning": True, "stalled": True}, "not both"),
+    ({"line": "Waiting", "until": "Completed"}, "`until` ends the wait"),
+    ({"message": "Waiting", "stalled": True}, "applies to `line` rules"),
+    ({"line": "Waiting", "stalled": True, "until": "Completed("}, "bad until regex"),
+])
+def test_stalled_rules_are_checked_when_loaded(raw: dict, complaint: str):
+    from ddoctor.kb.loader import SignatureError, _rule
+
+    with pytest.raises(SignatureError, match=re.escape(complaint)):
+        _rule(raw, "DD999 rule 1")

@@ -27,7 +27,9 @@ def names(data: bytes, small: int = 1 << 20) -> list[str]:
     (b"\t\tone\n\t\ttwo\n\n\t\tthree\n", "\t\t"),
     # lines indented differently, and text at the margin: no margin
     (b"Traceback (most recent call last):\n  File \"a.py\", line 1\nKeyError: 1\n", ""),
-    (b"  one\n    two\n three\n", " "),
+    (b"    one\n      two\n     three\n", "    "),
+    # two spaces are the program's own indent (frames, torchrun's summary fields), not a paste's
+    (b"  rank      : 3 (local_rank: 3)\n  exitcode  : 1 (pid: 1234)\n  error_file: <N/A>\n", ""),
     (b"    only\n    two lines\n", ""),  # too few lines to tell a margin from an indented line
     (b"", ""),
 ])
@@ -52,3 +54,8 @@ def test_indented_or_quoted_paste_gives_the_plain_answer(log: str, prefix: str, 
     assert plain and plain[0] == log.split("-", 1)[1].removesuffix(".log")
     shaped = "".join(prefix + ln for ln in text.splitlines(True))
     assert names(shaped.encode(errors="surrogateescape"), small)[0] == plain[0]
+
+
+def test_torchrun_summary_fields_pasted_alone_keep_their_indent():
+    fields = b"  rank      : 3 (local_rank: 3)\n  exitcode  : 1 (pid: 1234)\n  error_file: <N/A>\n"
+    assert names(fields) == names(fields, 0) == ["unknown"]

@@ -18,6 +18,7 @@ from ddoctor.model.diagnosis import DiagnoseResult, Diagnosis, Signature
 from ddoctor.model.logs import Evidence, Traceback
 from ddoctor.parse import exits
 from ddoctor.parse import parser as log_parser
+from ddoctor.parse.clean import RECORD_PREFIX
 from ddoctor.parse.multimatch import MultiPattern, required_literal
 from ddoctor.parse.reader import SMALL, Triggers, scan_file, scan_stream
 
@@ -46,6 +47,9 @@ def _unanchored(pattern: str) -> str | None:
     return body
 
 
+_BEHIND_MARGIN = r"^(?:[ \t>]{1,16}|(?:" + RECORD_PREFIX.pattern + "))"
+
+
 @lru_cache(maxsize=4)
 def triggers_for(signatures: tuple[Signature, ...]) -> Triggers:
     """One pattern set for the one-pass scan: every signature `line` rule, the parser's structural
@@ -54,6 +58,8 @@ def triggers_for(signatures: tuple[Signature, ...]) -> Triggers:
     block: set[int] = set()
     for s in signatures:
         for r in s.rules:
+            if r.until:
+                pats.append(r.until)  # the line that ends a `stalled` wait must reach the parser too
             if r.line:
                 pats.append(r.line)
                 if r.line.startswith("^") and (loose := _unanchored(r.line)) is not None:
@@ -62,7 +68,11 @@ def triggers_for(signatures: tuple[Signature, ...]) -> Triggers:
         if opens:
             block.add(len(pats))
         pats.append(pat)
-    pats += exits.TRIGGERS
+    for pat in exits.TRIGGERS:
+        pats.append(pat)
+        if pat.startswith("^"):
+            # the parser reads exit lines without a paste's margin or a handler's record prefix: find them there too
+            pats.append(_BEHIND_MARGIN + pat[1:])
     pats += ORIGIN_TRIGGERS
     unique: dict[str, int] = {}
     ids: list[int] = []
@@ -125,7 +135,7 @@ class Session:
         parser = self._parser(rank)
         n_bytes, n_lines = scan(lambda lineno, text: parser.feed(lineno + offset, text))
         parser.close()
-        self.matcher.end_input(offset + n_lines)
+        self.matcher.end_input()
         self.bytes_read += n_bytes
         self.lines_read += n_lines
         self._offset += n_lines
@@ -161,7 +171,7 @@ class Session:
 
         def close() -> None:
             parser.close()
-            self.matcher.end_input(offset + count[0])
+            self.matcher.end_input()
             self.lines_read += count[0]
             self._offset += count[0]
             self.sources.append(name)

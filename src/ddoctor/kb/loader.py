@@ -34,8 +34,8 @@ class SignatureError(ValueError):
     pass
 
 
-RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "stalled", "when",
-             "weight", "symptom"}
+RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "stalled", "until",
+             "when", "weight", "symptom"}
 _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
@@ -44,7 +44,7 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
     unknown = set(raw) - RULE_KEYS
     if unknown:
         raise SignatureError(f"{where}: unknown rule keys {sorted(unknown)}")
-    for key in ("message", "frame", "source", "line") if validate else ():
+    for key in ("message", "frame", "source", "line", "until") if validate else ():
         if key in raw:
             try:
                 re.compile(raw[key])
@@ -60,6 +60,10 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
     for flag in ("warning", "stalled"):
         if raw.get(flag) and "line" not in raw:
             raise SignatureError(f"{where}: `{flag}` applies to `line` rules")
+    if raw.get("warning") and raw.get("stalled"):
+        raise SignatureError(f"{where}: a rule is `warning` or `stalled` (a warning until it hangs), not both")
+    if "until" in raw and not raw.get("stalled"):
+        raise SignatureError(f"{where}: `until` ends the wait of a `stalled` rule")
     for cond in raw.get("when", ()) if validate else ():
         try:
             parse_condition(cond)
@@ -68,7 +72,7 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
     return Rule(exception=tuple(raw.get("exception", ())), message=raw.get("message"), frame=raw.get("frame"),
                 source=raw.get("source"), line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
                 signal=tuple(raw.get("signal", ())), warning=bool(raw.get("warning", False)),
-                stalled=bool(raw.get("stalled", False)), when=tuple(raw.get("when", ())),
+                stalled=bool(raw.get("stalled", False)), until=raw.get("until"), when=tuple(raw.get("when", ())),
                 weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))
 
 

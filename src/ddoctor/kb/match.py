@@ -41,9 +41,10 @@ FINAL, CHAINED, HANDLING = 1.0, 0.9, 0.6
 CODE_ONLY = 0.9
 NOT_FAILURES = (None, 0, -15, 143, -2, 130)  # SIGTERM from the launcher and Ctrl-C are not the failure itself
 # A `stalled` line (a barrier's "waiting ..." printed every few seconds) shows a hang when the input ends while
-# it repeats: printed at least this often, the last time among the input's final lines (a paste's closing
-# fence and blank lines may follow).
-STALL_REPEATS, STALL_TAIL = 2, 5
+# it repeats: printed at least this often by one rank, the last time among the last lines the input printed (a
+# paste's closing fence is not a line), and no `until` line (the barrier completed) after it. The reader always
+# feeds an input's last lines (reader.TAIL), so a windowed scan sees the same end.
+STALL_REPEATS, STALL_TAIL = 2, 4
 DESYNC_WEIGHT = 0.85  # two ranks' watchdogs timed out in different collectives (kb/desync.py)
 
 
@@ -105,10 +106,12 @@ class _Agg:
 
 @dataclass(slots=True)
 class _Stall:
+    """A `stalled` rule's matches by one rank in the current input; the text is scrubbed only if it is kept."""
+
     rule: _Compiled
     times: int
-    first: Evidence
-    last: Evidence
+    first: tuple[int, str]  # (line, raw text)
+    last: tuple[int, str]
     captures: dict[str, str | None]
 
 
@@ -188,7 +191,10 @@ class Matcher:
         self.failure_evidence: list[Evidence] = []
         self._warnings: list[tuple[_Compiled, Evidence, dict[str, str | None]]] = []
         self._pending_per_sig: dict[str, int] = {}
-        self._stalls: dict[int, _Stall] = {}  # `stalled` rules' matches in the current input, by rule
+        self._stalls: dict[tuple[int, int | None], _Stall] = {}  # `stalled` matches in this input, by (rule, rank)
+        self._until = [(id(c), LazyPattern(c.rule.until, re.ASCII), required_literal(c.rule.until))
+                       for c in self.line_rules if c.rule.stalled and c.rule.until]
+        self._last_printed = 0  # the last line of the current input the program printed (not a paste's fence)
         # hits inside a Python warning whose end the parser has not reported yet, per rank
         self._tentative: dict[int | None, list[tuple[_Compiled, Evidence, dict[str, str | None]]]] = {}
         self._desync = DesyncTracker()
@@ -225,6 +231,10 @@ class Matcher:
         prefix itself can be evidence (DeepSpeed's `[launch.py:315:sigkill_handler]`), so other rules read
         the whole line."""
         self.lines += 1
+        if text.strip(" `~>"):
+            self._last_printed = lineno
+        if self._stalls and self._until:
+            self._resolve(text)
         if TRIGGER in text:
             self._desync.feed(lineno, rank, text, evidence_text(text))
         rules = self._candidates(text)
@@ -254,7 +264,7 @@ class Matcher:
                     pending.append((c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict()))
                 continue
             if c.rule.stalled:
-                self._stall(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
+                self._stall(c, lineno, rank, text, m.groupdict())
                 continue
             if c.rule.warning or handled:
                 self._pend(c, Evidence(lineno=lineno, rank=rank, text=evidence_text(text)), m.groupdict())
@@ -276,24 +286,37 @@ class Matcher:
             self._pending_per_sig[c.sig.name] = n + 1
             self._warnings.append((c, ev, captures))
 
-    def _stall(self, c: _Compiled, ev: Evidence, captures: dict[str, str | None]) -> None:
-        seen = self._stalls.get(id(c))
+    def _stall(self, c: _Compiled, lineno: int, rank: int | None, text: str, captures: dict[str, str | None]) -> None:
+        seen = self._stalls.get((id(c), rank))
         if seen is None:
-            self._stalls[id(c)] = _Stall(c, 1, ev, ev, captures)
+            if len(self._stalls) < MAX_PENDING_WARNINGS:
+                self._stalls[(id(c), rank)] = _Stall(c, 1, (lineno, text), (lineno, text), captures)
         else:
             seen.times += 1
-            seen.last = ev
+            seen.last = (lineno, text)
 
-    def end_input(self, last_line: int) -> None:
-        """The input whose last line is `last_line` ended: a `stalled` line still repeating at its end is the
-        hang the job was in (a failure); one the program got past is a warning (it counts in a failed log)."""
-        for st in self._stalls.values():
-            if st.times >= STALL_REPEATS and st.last.lineno > last_line - STALL_TAIL:
-                self._line_hit(st.rule, st.first, st.captures)
-                self._line_hit(st.rule, st.last, st.captures)
+    def _resolve(self, text: str) -> None:
+        """An `until` line (`Completed store-based barrier`): the waits of its rule are over, on every rank."""
+        for rule_id, until, literal in self._until:
+            if (literal is None or literal in text) and until.search(text) is not None:
+                for key in [k for k in self._stalls if k[0] == rule_id]:
+                    st = self._stalls.pop(key)
+                    self._pend(st.rule, Evidence(lineno=st.last[0], rank=key[1], text=evidence_text(st.last[1])),
+                               st.captures)
+
+    def end_input(self) -> None:
+        """The current input ended: a `stalled` line one rank still repeated among the input's last printed lines is
+        the hang the job was in (a failure); one the program got past is a warning (it counts in a failed log)."""
+        end = self._last_printed
+        for (_, rank), st in self._stalls.items():
+            first, last = (Evidence(lineno=n, rank=rank, text=evidence_text(t)) for n, t in (st.first, st.last))
+            if st.times >= STALL_REPEATS and last.lineno > end - STALL_TAIL:
+                self._line_hit(st.rule, first, st.captures)
+                self._line_hit(st.rule, last, st.captures)
             else:
-                self._pend(st.rule, st.last, st.captures)
+                self._pend(st.rule, last, st.captures)
         self._stalls.clear()
+        self._last_printed = 0
 
     def end_warning(self, rank: int | None, confirmed: bool) -> None:
         """The parser's verdict on the Python warning whose lines `on_line(as_warning=True)` received: a

@@ -23,8 +23,9 @@ class Rule:
     `exitcode` / `signal` match rank exits reported by any launcher (torchrun, DeepSpeed, mpirun,
     srun, bash, `torch.distributed.launch`...). `warning` marks a line that counts only when the
     log failed (a warning printed before the crash). `stalled` marks a line a program repeats while
-    it waits (a store barrier, a client retrying its connection): it counts as a failure when the
-    input ends while the line still repeats (the job hung there), and otherwise as a warning.
+    it waits (a store barrier): it counts as a failure when the input ends while one rank still
+    repeats it (the job hung there), and otherwise as a warning; `until` is the line that ends
+    such a wait (the barrier completed).
     `symptom` marks a rule whose match is a consequence of another failure (a peer crashed, a
     collective timed out).
     """
@@ -38,6 +39,7 @@ class Rule:
     signal: tuple[str, ...] = ()
     warning: bool = False
     stalled: bool = False
+    until: str | None = None
     # conditions over the values the regex captured (`worker_count > world_size`), see kb/conditions.py
     when: tuple[str, ...] = ()
     weight: float = 1.0

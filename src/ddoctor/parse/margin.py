@@ -7,7 +7,8 @@ a continuation. The margin is found once, from the head of the input, and taken 
 carries it, so the parser reads the lines as the program printed them.
 
 Only a margin shared by every non-blank line of the head counts (a log whose lines merely happen
-to be indented differently keeps its shape), and only indent and quote characters make one.
+to be indented differently keeps its shape), only indent and quote characters make one, and
+spaces alone only from four on (two is the indent programs print themselves).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from collections.abc import Callable
 MARGIN_CHARS = b" \t>"
 HEAD = 16 << 10  # bytes of the input the margin is learned from
 MIN_LINES = 3  # a margin needs this many non-blank lines to be told from one indented line
+# Spaces alone make a margin only from a Markdown code block's four on: Python's frames, torchrun's summary fields
+# and most programs' own continuation lines are indented by two, and a paste of just those lines keeps them.
+MIN_SPACES = 4
 
 
 def find(head: bytes | bytearray) -> str:
@@ -45,7 +49,7 @@ def find(head: bytes | bytearray) -> str:
             common = common[:n]
         if not common:
             return ""
-    if common is None or seen < MIN_LINES:
+    if common is None or seen < MIN_LINES or (common.strip(b" ") == b"" and len(common) < MIN_SPACES):
         return ""
     return common.decode("ascii")
 

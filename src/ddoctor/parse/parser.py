@@ -327,8 +327,9 @@ class LogParser:
         rank, _, text = clean_line(raw, has_master=self._has_master)
         if rank is None:
             rank = self.default_rank
+        # clean_line took a handler's record prefix off already; one behind a rank prefix is still there
         record = record_prefix(text)
-        bare = text[record.end():] if record else text  # what a logging handler captured from stderr
+        bare = text[record.end():] if record else text
         # torchrun's own summary: unprefixed, or behind the task prefix of the launcher that started the agent
         # (`srun --label`, `kubectl --prefix`, a per-node log file) or a logging handler's record prefix
         self._torchrun(lineno, bare)
@@ -592,8 +593,8 @@ class LogParser:
             stripped = stripped[ps.end():]
         indent = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
         if indent and stripped.startswith("raise ") and len(stripped) > 12:
-            # a paste cut right after a frame line: the source line alone, the exception line next
-            _remember(self._cut_raise, key, (lineno, stripped))
+            # a paste that lost the frame line above: the source line alone, the exception line next
+            _remember(self._cut_raise, key, (lineno, stripped[:500]))
         if indent > MAX_PASTE_INDENT or (indent and "Error" not in stripped and "Exception" not in stripped):
             return False
         if ":" not in stripped:

@@ -264,12 +264,29 @@ def region_lines(chunk: Buf, regions: list[tuple[int, int]], hits: list[int],
     return out
 
 
+TAIL = 8  # the input's last lines are always fed: what a log ends on (a wait still repeating, a prompt) is evidence
+
+
+def _last_lines(data: Buf, last_lineno: int, n: int = TAIL) -> list[tuple[int, str]]:
+    """The last `n` lines of `data`, numbered so that the last is `last_lineno`."""
+    body = bytes(data[:-1] if data.endswith(b"\n") else data)
+    pieces = body.split(b"\n")[-n:] if body else []
+    first = last_lineno - len(pieces) + 1
+    return [(first + i, _decode_line(p)) for i, p in enumerate(pieces)]
+
+
 class _Feeder:
     """Feeds window lines in order, each line once (windows of neighbouring chunks may overlap)."""
 
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
         self.last = 0
+
+    def tail(self, numbered: list[tuple[int, str]]) -> None:
+        for n, text in numbered:
+            if n > self.last:
+                self.feed(n, text)
+                self.last = n
 
     def windows(self, first_lineno: int, windows: list[tuple[int, list[str]]]) -> None:
         for offset, lines in windows:
@@ -348,6 +365,7 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, triggers: Triggers, small: int 
         is_open = ends_open(buf2, regions)
         lineno += marks[len(buf2)] - marks[len(tail)] + (0 if block.endswith(b"\n") else 1)
         tail = tail_lines(block)
+    feeder.tail(_last_lines(tail, lineno - 1))
     return total[0], lineno - 1
 
 
@@ -482,4 +500,8 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
         # SIGTERM/Ctrl-C land here in the main thread: queued ranges are dropped, running ones finish
         # their few megabytes, and nothing is left waiting (threads, not a process pool to deadlock)
         ex.shutdown(wait=True, cancel_futures=True)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - (64 << 10)))
+        end = f.read(64 << 10)
+    feeder.tail(_last_lines(end if size <= 64 << 10 else end[end.find(b"\n") + 1:], lineno - 1))
     return size, lineno - 1
