@@ -177,11 +177,21 @@ def test_hf_generate_seed_flow_gets_inputs_on_model_device(run_cli, tmp_path):
 
 
 def _torchrun(script, env):
+    """Two ranks under torchrun. torch's CPU build now and then aborts one rank in its C++ teardown after the script
+    finished (`terminate called without an active exception`, exit -6, every rank's work printed): that run is
+    torch's flake, not the fixed script's failure, and is run once more."""
     from ddoctor.host.system import free_port
 
-    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_addr", "127.0.0.1", "--master_port", str(free_port()), str(script)],
-                          capture_output=True, text=True, env=env, timeout=180, cwd=script.parent)
+    def once():
+        return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                               "--master_addr", "127.0.0.1", "--master_port", str(free_port()), str(script)],
+                              capture_output=True, text=True, env=env, timeout=180, cwd=script.parent)
+
+    job = once()
+    torn_down = "terminate called without an active exception" in job.stdout + job.stderr
+    if job.returncode != 0 and torn_down and job.stdout.count("step done") >= 2:
+        job = once()
+    return job
 
 
 @pytest.mark.slow
