@@ -59,3 +59,13 @@ def test_indented_or_quoted_paste_gives_the_plain_answer(log: str, prefix: str, 
 def test_torchrun_summary_fields_pasted_alone_keep_their_indent():
     fields = b"  rank      : 3 (local_rank: 3)\n  exitcode  : 1 (pid: 1234)\n  error_file: <N/A>\n"
     assert names(fields) == names(fields, 0) == ["unknown"]
+
+
+@pytest.mark.parametrize("last", ["Killed", "exit status 1", "*** SIGSEGV (@0x0) received by PID 42 (TID 0x7f) from PID 0;",
+                                  "terminate called after throwing an instance of 'std::runtime_error'"])
+@pytest.mark.parametrize("prefix", ["    ", "> ", "[2024-01-05 10:00:00,123][__main__][INFO] - ",
+                                    "2024-01-05 10:00:00.123 | ERROR    | train:main:57 - "])
+def test_exit_lines_behind_a_margin_or_record_prefix_open_windows_in_large_logs(last: str, prefix: str):
+    body = [f"step {i} loss 2.0" for i in range(30)] + [last, "after", "after2"]
+    data = "".join(prefix + line + "\n" for line in body).encode()
+    assert names(data) == names(data, 0) != []
