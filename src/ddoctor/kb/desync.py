@@ -25,22 +25,23 @@ MAX_OPS = 16  # operation types kept: a desync needs two
 
 @dataclass(slots=True)
 class DesyncTracker:
-    """Feed every line holding TRIGGER; `verdict` gives the evidence of two ranks in different collectives."""
+    """Feed every line holding TRIGGER; `verdict` gives two ranks' lines in different collectives. The lines are
+    kept as printed: the caller scrubs the two it keeps."""
 
-    first: dict[str, tuple[int | None, Evidence]] = field(default_factory=dict)  # op -> (rank, its first line)
+    first: dict[str, Evidence] = field(default_factory=dict)  # operation -> the first line that timed out in it
 
-    def feed(self, lineno: int, rank: int | None, text: str, evidence: str) -> None:
+    def feed(self, lineno: int, rank: int | None, text: str) -> None:
         m = _WORK.search(text)
         if m is None or (m.group("op") not in self.first and len(self.first) >= MAX_OPS):
             return
         if rank is None and (r := _RANK.search(text)) is not None:
             rank = int(r.group("rank"))
-        self.first.setdefault(m.group("op"), (rank, Evidence(lineno=lineno, rank=rank, text=evidence)))
+        self.first.setdefault(m.group("op"), Evidence(lineno=lineno, rank=rank, text=text))
 
     def verdict(self) -> tuple[Evidence, Evidence] | None:
         seen = list(self.first.values())
-        for i, (rank_a, ev_a) in enumerate(seen):
-            for rank_b, ev_b in seen[i + 1:]:
-                if rank_a is not None and rank_b is not None and rank_a != rank_b:
-                    return (ev_a, ev_b) if ev_a.lineno <= ev_b.lineno else (ev_b, ev_a)
+        for i, a in enumerate(seen):
+            for b in seen[i + 1:]:
+                if a.rank is not None and b.rank is not None and a.rank != b.rank:
+                    return (a, b) if a.lineno <= b.lineno else (b, a)
         return None

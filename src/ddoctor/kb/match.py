@@ -15,7 +15,7 @@ import re
 import shlex
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ddoctor.kb.conditions import all_hold
 from ddoctor.kb.desync import TRIGGER, DesyncTracker
@@ -236,7 +236,7 @@ class Matcher:
         if self._stalls and self._until:
             self._resolve(text)
         if TRIGGER in text:
-            self._desync.feed(lineno, rank, text, evidence_text(text))
+            self._desync.feed(lineno, rank, text)
         rules = self._candidates(text)
         forms: tuple[str, ...] = ()
         # Those forms are tails of the line, so an anchored rule can only match one if its literal is in the
@@ -479,7 +479,7 @@ class Matcher:
             agg = aggs.get(mismatch.name) or _Agg(sig=mismatch)
             aggs[mismatch.name] = agg
             for ev in desync:
-                agg.add(DESYNC_WEIGHT, False, ev, {})
+                agg.add(DESYNC_WEIGHT, False, replace(ev, text=evidence_text(ev.text)), {})
         if self.failed:
             for c, ev, caps in self._warnings:  # warnings count once the log is known to have failed
                 agg = aggs.get(c.sig.name) or _Agg(sig=c.sig)

@@ -13,6 +13,7 @@ spaces alone only from four on (two is the indent programs print themselves).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 MARGIN_CHARS = b" \t>"
@@ -29,29 +30,13 @@ def find(head: bytes | bytearray) -> str:
     A line made only of margin characters (`>` on a quoted blank line) is blank. A last line cut
     short can only shorten the margin, never invent one.
     """
-    common: bytes | None = None
-    seen = 0
-    for line in bytes(head[:HEAD]).split(b"\n"):
-        line = line.rstrip(b"\r")
-        lead = len(line) - len(line.lstrip(MARGIN_CHARS))
-        if lead == len(line):
-            continue  # blank, or only quote markers
-        seen += 1
-        run = line[:lead]
-        if common is None:
-            common = run
-        else:
-            n = 0
-            for a, b in zip(common, run, strict=False):
-                if a != b:
-                    break
-                n += 1
-            common = common[:n]
-        if not common:
-            return ""
-    if common is None or seen < MIN_LINES or (common.strip(b" ") == b"" and len(common) < MIN_SPACES):
-        return ""
-    return common.decode("ascii")
+    lines = (line.rstrip(b"\r") for line in bytes(head[:HEAD]).split(b"\n"))
+    # each non-blank line's leading run of margin characters (a line of nothing else is blank)
+    runs = [line[:len(line) - len(stripped)].decode("ascii") for line in lines
+            if (stripped := line.lstrip(MARGIN_CHARS))]
+    # character by character is what a margin is (not path components)
+    common = os.path.commonprefix(runs) if len(runs) >= MIN_LINES else ""  # noqa: RUF071
+    return "" if common.strip(" ") == "" and len(common) < MIN_SPACES else common
 
 
 def stripper(margin: str, feed: Callable[[int, str], None]) -> Callable[[int, str], None]:

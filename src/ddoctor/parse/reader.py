@@ -14,7 +14,7 @@ import itertools
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -282,7 +282,7 @@ class _Feeder:
         self.feed = feed
         self.last = 0
 
-    def tail(self, numbered: list[tuple[int, str]]) -> None:
+    def lines(self, numbered: Iterable[tuple[int, str]]) -> None:
         for n, text in numbered:
             if n > self.last:
                 self.feed(n, text)
@@ -290,11 +290,7 @@ class _Feeder:
 
     def windows(self, first_lineno: int, windows: list[tuple[int, list[str]]]) -> None:
         for offset, lines in windows:
-            for i, text in enumerate(lines):
-                n = first_lineno + offset + i
-                if n > self.last:
-                    self.feed(n, text)
-                    self.last = n
+            self.lines(enumerate(lines, start=first_lineno + offset))
 
 
 def _blocks(stream: BinaryIO, first: bytes, chunk_size: int, triggers: Triggers,
@@ -365,7 +361,7 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, triggers: Triggers, small: int 
         is_open = ends_open(buf2, regions)
         lineno += marks[len(buf2)] - marks[len(tail)] + (0 if block.endswith(b"\n") else 1)
         tail = tail_lines(block)
-    feeder.tail(_last_lines(tail, lineno - 1))
+    feeder.lines(_last_lines(tail, lineno - 1))
     return total[0], lineno - 1
 
 
@@ -503,5 +499,5 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
     with open(path, "rb") as f:
         f.seek(max(0, size - (64 << 10)))
         end = f.read(64 << 10)
-    feeder.tail(_last_lines(end if size <= 64 << 10 else end[end.find(b"\n") + 1:], lineno - 1))
+    feeder.lines(_last_lines(tail_lines(end, TAIL), lineno - 1))
     return size, lineno - 1
