@@ -82,6 +82,10 @@ _VALUE_RE = lazy_re(r"\\\"([^\"\\\n]{1,500})\\\"|\"([^\"\n]{1,500})\"|'([^'\n]{1
                     r"|([^\s'\"(),\[\]{};&<>\\]{4,500})")
 # What an earlier pattern already redacted (an auth header keeps its scheme word).
 _DONE_RE = lazy_re(r"[\"']?(?:[A-Za-z0-9\-]{1,20}\s{1,3})?" + re.escape(REDACTED))
+# A bare `key:` names a lookup key as often as a credential (c10d's `key: store_based_barrier_key:1`,
+# a dict's `key: model.layers.0`). A value spelled as lowercase words and numbers joined by `_ . :` is
+# such a name; a credential mixes letters and digits within a run, which this never matches.
+_NAMED_KEY_RE = lazy_re(r"(?:[a-z]+|[0-9]+)(?:[_.:](?:[a-z]+|[0-9]+)){1,30}")
 
 
 def _camel_split(name: str) -> str:
@@ -140,6 +144,10 @@ def _assignments(text: str) -> str:
             pos = m.end()
             continue
         group = next(g for g in (1, 2, 3, 4) if value.group(g) is not None)
+        if name.upper() in ("KEY", "KEYS") and _NAMED_KEY_RE.fullmatch(value.group(group)):
+            out.append(text[pos:value.end(group)])
+            pos = value.end(group)
+            continue
         if group == 4 and m.group(3):  # a quoted key's bare value is a JSON number or literal: kept valid
             out.append(text[pos:m.end()])
             pos = m.end()

@@ -128,6 +128,19 @@ def test_exits_from_other_launchers_are_failures():
     (" system:24: 打开的文件过多", "fd-limit"),  # Ray's raylet prints the error_code as category:value
     ("RuntimeError: [enforce fail at inline_container.cc:672] . position inattendue 1024 contre 918", "disk-full"),
     ("Child process 17057 (local_rank 0) FAILED (exitcode 1)", "unknown"),  # torchelastic < 1.10, no error file
+    # macOS's shell reports with the signal's number; glog's fatal lines and glibc's heap checks abort
+    ("Segmentation fault: 11", "segfault"),
+    ("Abort trap: 6", "unknown"),
+    ("F1202 12:00:00.000123  1234 sharded_reader.cc:88] Check failed: offset < size (12 vs. 8)", "unknown"),
+    ("[rank3]:F1202 12:00:00.000123  1234 sharded_reader.cc:88] Check failed: offset < size", "unknown"),
+    ("2024-01-02 03:04:05.678901: F tensorflow/core/framework/tensor.cc:730] Check failed: IsAligned()", "unknown"),
+    ("double free or corruption (!prev)", "unknown"),
+    ("free(): invalid pointer", "unknown"),
+    ("*** Error in `python': double free or corruption (out): 0x00007f3c2c000b20 ***", "unknown"),
+    ("thread '<unnamed>' panicked at 'index out of bounds', tokenizers-lib/src/models/bpe/word.rs:147:21", "unknown"),
+    ("Error executing job with overrides: ['trainer.devices=8']", "unknown"),
+    ("wandb: ERROR Run 3xk2p9 errored: RuntimeError('boom')", "unknown"),
+    ("panic: runtime error: invalid memory address or nil pointer dereference", "unknown"),
     ("Child process 17057 (local_rank 1) FAILED (exitcode -9)", "host-oom-killed"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
     ('ERROR: failed to solve: process "/bin/sh -c python setup.py" did not complete successfully: exit code: 1',
@@ -152,6 +165,9 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "Command exited with non-zero status 0", "model.ModelName: llama-7b", "config.Trainer: default",
     "torch.Size([8, 4096])", "E 12 steps left", "FAILED: 0", "ERROR tests summary follows",
     "Primary job terminated normally", "  exit status of the last step: ok",
+    "Abort trap handler installed", "F1202 is the part number", "I1202 12:00:00.000123  1234 reader.cc:88] opened",
+    "W1202 12:00:00.000123  1234 reader.cc:88] Check failed once, retrying", "free(): frees a block (see malloc(3))",
+    "panic: a word in the README", "wandb: Run 3xk2p9 finished", "Error executing job? no, the job ran",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

@@ -58,6 +58,8 @@ SHAPES = {
     "escaped header": ("\\'Authorization\\': \\'Basic dXNlcjpwYXNz\\'", "dXNlcjpwYXNz"),
     "bare bearer": ("sent Bearer abcdefgh12345678 upstream", "abcdefgh12345678"),
     "json password": ('{"password": "with spaces in it"}', "with spaces in it"),
+    "bare key with a credential": ("key: a8Fk29sLq0ZpX7", "a8Fk29sLq0ZpX7"),
+    "bare key with a dashed token": ("key=proj-x93kd-22mzq", "proj-x93kd-22mzq"),
     "json api_key": ('{"api_key": "k-0123456"}', "k-0123456"),
     "json-escaped password": ('"text": "password=\\"pw-in-json\\""', "pw-in-json"),
     "url password with @ and /": ("https://u:p@ss/w0rd@host.example/x", "p@ss/w0rd"),
@@ -99,6 +101,8 @@ def test_shape_is_scrubbed(name):
     "max_new_tokens: 4096", "the token expired", "git@github.com:org/repo.git", "basic configuration",
     "[E socket.cpp:957] [c10d] The client socket has timed out after 900s while trying to connect to (10.0.0.1, 29500).",
     "ready: 20 passed, 1 warning",
+    "Added key: store_based_barrier_key:1 to store for rank: 0",  # a lookup key's name, not a credential
+    "missing key: model.layers.0.mlp",
 ])
 def test_ordinary_text_is_kept(text):
     assert scrub(text, ()) == text

@@ -22,7 +22,9 @@ _BY_NAME = {v: k for k, v in SIGNALS.items()}
 _SHELL_WORDS = {"Killed": 9, "Segmentation fault": 11, "Bus error": 7, "Aborted": 6, "Illegal instruction": 4,
                 "Floating point exception": 8, "Terminated": 15, "Hangup": 1, "Quit": 3,
                 # glibc's strsignal under a Chinese locale (zh_CN): the same shell report, localized
-                "段错误": 11, "已杀死": 9, "总线错误": 7, "已放弃": 6}
+                "段错误": 11, "已杀死": 9, "总线错误": 7, "已放弃": 6,
+                # macOS's shells word SIGABRT so (and follow every word with the signal's number, below)
+                "Abort trap": 6}
 
 
 # Windows has no signals: a crashed process exits with an NTSTATUS code, printed signed or unsigned.
@@ -90,6 +92,11 @@ def _shell_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
 _WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
 _CORE_DUMPED = r"\((?:core dumped|核心已转储)\)"
 _GLUED_WORDS = ("Killed", "Segmentation fault", "段错误", "已杀死")  # what a shell prints after a bar with no newline
+_HEAP_ABORT = (r"^(?:(?:free|malloc|realloc|munmap_chunk|malloc_consolidate|_int_malloc|_int_free)\(\): "
+               r"(?:invalid|corrupted|double free|memory corruption|unaligned|smallbin|mismatching)"
+               r"[a-z0-9 ().!-]{0,60}$|double free or corruption \([!a-z]{2,8}\)$"
+               r"|corrupted (?:size vs\. prev_size|double-linked list|top size)$"
+               r"|\*\*\* Error in `[^`\n]{1,400}': )")
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
               "terminated": 15, "floating point exception": 8}
 _ZWORDS = "|".join(re.escape(w) for w in _ZSH_WORDS)
@@ -157,13 +164,32 @@ SHAPES: tuple[_Shape, ...] = (
     # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
     _Shape("c++", "terminate called after throwing", lazy_re(
         r"^terminate called after throwing an instance of"), lambda m: (-6, "SIGABRT", None)),
+    # glog's and abseil's LOG(FATAL) / CHECK, which abort the process: `F1202 12:00:00.000123  1234 foo.cc:12] Check
+    # failed: ...`; TensorFlow's own prefix: `2024-01-02 03:04:05.678901: F tensorflow/core/x.cc:12] ...`
+    _Shape("glog", "", lazy_re(r"^F\d{4} \d\d:\d\d:\d\d\.\d{1,9} {1,8}\d{1,12} \S{1,400}:\d{1,7}\] "),
+           lambda m: (-6, "SIGABRT", None)),
+    _Shape("glog", ": F ", lazy_re(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{1,9}: F \S{1,400}:\d{1,7}\] "),
+           lambda m: (-6, "SIGABRT", None)),
+    # glibc's heap checks, which abort the process: `double free or corruption (!prev)`, `free(): invalid pointer`,
+    # and older glibc's `*** Error in `python': double free or corruption (out): 0x... ***`
+    _Shape("glibc", "", lazy_re(_HEAP_ABORT), lambda m: (-6, "SIGABRT", None)),
+    # a Rust panic (tokenizers, safetensors and other native extensions; a Rust launcher exits 101) and a Go
+    # runtime panic (Go-based launchers and sidecars)
+    _Shape("rust", "' panicked at ", lazy_re(r"^thread '[^'\n]{1,200}' panicked at "), lambda m: (101, None, None)),
+    _Shape("go", "panic: runtime error: ", lazy_re(r"^panic: runtime error: "), lambda m: (2, None, None)),
+    # Hydra, when the job it ran raised (the traceback follows unless the paste stops here)
+    _Shape("hydra", "Error executing job with overrides", lazy_re(r"^Error executing job with overrides: "),
+           _nonzero),
+    # wandb's summary when the run's script raised: `wandb: ERROR Run 3xk2 errored: RuntimeError('...')`
+    _Shape("wandb", "errored:", lazy_re(r"^wandb: ERROR Run \S{1,100} errored:"), _nonzero),
     # Python's faulthandler
     _Shape("faulthandler", "Fatal Python error:", lazy_re(
         r"^Fatal Python error: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
         r"instruction)"), _shell_word),
-    # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`
+    # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`;
+    # macOS adds its own signal number: `Segmentation fault: 11`, `Abort trap: 6`, `Bus error: 10`
     _Shape("shell", "", lazy_re(
-        r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")"
+        r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?:: \d{1,2})?"
         r"(?: {0,40}" + _CORE_DUMPED + r")?(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
     # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
     # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
@@ -236,7 +262,8 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("colossalai", "Encountered a bad command exit code", lazy_re(
         r"Error: failed to run \S{1,200} [^\n]{0,4000}exception: Encountered a bad command exit code"), _nonzero),
 )
-_WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[")
+_WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[", "F0", "F1", "double free", "free(): ", "malloc",
+                "realloc(): ", "munmap_chunk(): ", "_int_", "corrupted ", "*** Error in `")
 
 
 def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
@@ -278,12 +305,19 @@ TRIGGERS: tuple[str, ...] = (
     r"Killed process \d",
     r"^Fatal Python error: ",
     r"\] Signal: [A-Z][a-z]{2,30}",
-    r"^`{0,3}(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |`|$)",
+    r"^`{0,3}(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |`|$|: \d)",
     r"terminated with code -?\d",
     r"\) FAILED \(exitcode -?\d",
     r"finished with exit code",
     r"exited with (?:exit )?(?:status|code) -?\d",
     r"OOMKilled",
+    r"^F\d{4} \d\d:\d\d:\d\d\.\d{1,9} {1,8}\d{1,12} ",
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{1,9}: F \S",
+    _HEAP_ABORT,
+    r"^thread '[^'\n]{1,200}' panicked at ",
+    r"^panic: runtime error: ",
+    r"^Error executing job with overrides: ",
+    r"^wandb: ERROR Run \S{1,100} errored:",
     r"^(?:zsh|fish): (?:killed|segmentation fault|bus error|abort|illegal hardware instruction|terminated)",
     r"^\[\d{1,4}\][+-]? {1,20}(?:Exit \d|" + _WORDS + r")",
     r"^\[\d{1,4}\] {1,8}(?:[+-] {1,4})?\d{1,12} "
