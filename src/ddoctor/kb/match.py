@@ -482,6 +482,8 @@ class Matcher:
                 agg.add(DESYNC_WEIGHT, False, replace(ev, text=evidence_text(ev.text)), {})
         if self.failed:
             for c, ev, caps in self._warnings:  # warnings count once the log is known to have failed
+                if c.sig.name in self.aggs:
+                    continue  # the failure's own lines name this cause: they are its evidence, not the warning before
                 agg = aggs.get(c.sig.name) or _Agg(sig=c.sig)
                 aggs[c.sig.name] = agg
                 agg.add(c.rule.weight, c.rule.symptom or c.sig.symptom, ev, caps)
