@@ -30,3 +30,28 @@ def test_the_peer_s_exception_explains_the_closed_connection():
     text = ("[rank1]: Traceback (most recent call last):\n[rank1]:   File \"train.py\", line 9, in <module>\n"
             "[rank1]: ValueError: bad batch\n" + PEER_CLOSED)
     assert _ranked(text)[0] == ("user-code-error", False)
+
+
+# NCCL_DEBUG=INFO: one thread traces a system error up its stack (`-> 2`) while another warns that the socket to
+# its peer closed. The socket failure explains the system error even as a symptom, and whichever thread printed
+# first does not decide it.
+NCCL_TRACE = ("node1:922:1158 [3] NCCL INFO misc/socket.cc:567 -> 2\n"
+              "node1:922:1158 [3] NCCL INFO transport/net.cc:592 -> 2\n"
+              "node1:922:1158 [3] proxy.cc:1519 NCCL WARN [Proxy Service 11] Failed to execute operation Connect "
+              "from rank 11, retcode 2\n")
+SOCKET_CLOSED = "node1:922:1149 [3] misc/socket.cc:49 NCCL WARN socketProgress: Connection closed by remote peer node2<53735>\n"
+
+
+def test_a_closed_socket_explains_the_nccl_system_error_traced_before_it():
+    ranked = _ranked(NCCL_TRACE + SOCKET_CLOSED)
+    assert [name for name, _ in ranked] == ["nccl-network-error", "nccl-internal-error"]
+
+
+def test_the_nccl_system_error_alone_stays_an_internal_error():
+    assert _ranked(NCCL_TRACE)[0] == ("nccl-internal-error", False)
+
+
+def test_a_peer_killed_by_the_oom_killer_still_explains_both():
+    exit_line = ("E1124 17:57:47.368000 21844 torch/distributed/elastic/multiprocessing/api.py:1002] failed (exitcode: -9)"
+                 " local_rank: 1 (pid: 21854) of binary: /env/bin/python3\n")
+    assert _ranked(NCCL_TRACE + SOCKET_CLOSED + exit_line)[0][0] == "host-oom-killed"

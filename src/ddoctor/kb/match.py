@@ -499,9 +499,13 @@ class Matcher:
             found = [agg]
         present = {a.sig.name: a for a in found}
         for a in found:
-            # a cause explains this one if it happened first (or is only known from exit statuses)
-            causes = [n for n in a.sig.explained_by if n in present and not present[n].symptom
-                      and (present[n].first_line <= a.first_line or present[n].exits_only)]
+            # a cause explains this one if it happened first (or is only known from exit statuses). A more specific
+            # cause explains it even when it is itself a symptom (a socket closed by a peer explains the system
+            # error it raised), and within the backend family NCCL's threads interleave, so order says little.
+            causes = [n for n in a.sig.explained_by if n in present
+                      and (not present[n].symptom or present[n].sig.priority > a.sig.priority)
+                      and (present[n].first_line <= a.first_line or present[n].exits_only
+                           or a.sig.category == present[n].sig.category == "backend")]
             if causes:
                 a.symptom = True  # an NCCL error whose cause lies below NCCL (shm, the network) is its symptom
                 for n in causes:
