@@ -142,6 +142,18 @@ def test_exits_from_other_launchers_are_failures():
     ("wandb: ERROR Run 3xk2p9 errored: RuntimeError('boom')", "unknown"),
     ("panic: runtime error: invalid memory address or nil pointer dereference", "unknown"),
     ("Child process 17057 (local_rank 1) FAILED (exitcode -9)", "host-oom-killed"),
+    # faulthandler on Windows, native crash handlers' banners, a c10::Error's tail, docker, torchelastic, vLLM
+    ("Windows fatal exception: access violation", "segfault"),
+    ("Windows fatal exception: code 0xc0000374", "unknown"),
+    ("!!!!!!! Segfault encountered !!!!!!!", "segfault"),
+    ('*** Aborted at 1700000000 (unix time) try "date -d @1700000000" if you are using GNU date ***', "unknown"),
+    ("Exception raised from c10_cuda_check_implementation at ../c10/cuda/CUDAException.cpp:44 (most recent call "
+     "first):", "unknown"),
+    ('docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].', "unknown"),
+    ("[2024-01-01 10:00:00,000] torch.distributed.elastic.agent.server.api: [ERROR] Error waiting on exit barrier. "
+     "Elapsed: 300.01 seconds", "unknown"),
+    ("(VllmWorker rank=1 pid=123) ERROR 05-01 10:00:00 [multiproc_executor.py:470] WorkerProc hit an exception.",
+     "unknown"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
     ('ERROR: failed to solve: process "/bin/sh -c python setup.py" did not complete successfully: exit code: 1',
      "unknown"),
@@ -168,6 +180,9 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "Abort trap handler installed", "F1202 is the part number", "I1202 12:00:00.000123  1234 reader.cc:88] opened",
     "W1202 12:00:00.000123  1234 reader.cc:88] Check failed once, retrying", "free(): frees a block (see malloc(3))",
     "panic: a word in the README", "wandb: Run 3xk2p9 finished", "Error executing job? no, the job ran",
+    "Windows fatal exception: handler installed for faults", "Segfault encountered? none so far",
+    "*** Aborted at startup? no", "Exception raised from nowhere, said the docs",
+    "Error response from daemon? none", "INFO: WorkerProc started",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

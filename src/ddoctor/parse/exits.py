@@ -186,6 +186,28 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("faulthandler", "Fatal Python error:", lazy_re(
         r"^Fatal Python error: (?P<word>Segmentation fault|Bus error|Aborted|Floating point exception|Illegal "
         r"instruction)"), _shell_word),
+    # faulthandler on Windows, which has no signals: `Windows fatal exception: access violation` (the NTSTATUS
+    # 0xC0000005 a segfault is there), `stack overflow`, `code 0xc0000374` (heap corruption)
+    _Shape("faulthandler", "Windows fatal exception: ", lazy_re(
+        r"^Windows fatal exception: (?:(?P<av>access violation|stack overflow)|code 0x[0-9a-fA-F]{8}"
+        r"|float divide by zero|float overflow|int divide by zero)$"),
+        lambda m: (-11, "SIGSEGV", None) if m.group("av") else (1, None, None)),
+    # native crash handlers' banners: cpptrace/backward's (vLLM, TensorRT-LLM, Megatron images print it before the
+    # native stack), and glog's failure-signal header, whose next line names the signal when the paste has it
+    _Shape("crash-handler", "Segfault encountered", lazy_re(r"^!{3,10} ?Segfault encountered ?!{3,10}$"),
+           lambda m: (-11, "SIGSEGV", None)),
+    _Shape("glog", "(unix time) try", lazy_re(r"^\*\*\* Aborted at \d{1,12} \(unix time\) try "), _nonzero),
+    # a c10::Error's own tail (TORCH_CHECK, C10_CUDA_CHECK): printed only as part of a raised exception's message,
+    # so a paste holding it failed even when the message line above it was cut off
+    _Shape("c10", "Exception raised from ", lazy_re(
+        r"^Exception raised from \S{1,200} at \S{1,400}:\d{1,7} \(most recent call first\):"), _nonzero),
+    # docker, when the container could not start (`could not select device driver "" with capabilities: [[gpu]]`)
+    _Shape("docker", "Error response from daemon:", lazy_re(r"^(?:docker: )?Error response from daemon: "), _nonzero),
+    # torchelastic's agent when its workers finished but the other nodes' agents never reached the exit barrier
+    _Shape("torchelastic", "Error waiting on exit barrier", lazy_re(r"\[ERROR\] Error waiting on exit barrier"),
+           _nonzero),
+    # vLLM's worker processes (V1 engine): `(VllmWorker rank=1 pid=123) ERROR ... WorkerProc hit an exception.`
+    _Shape("vllm", "WorkerProc hit an exception", lazy_re(r"\bWorkerProc hit an exception\b"), _nonzero),
     # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`;
     # macOS adds its own signal number: `Segmentation fault: 11`, `Abort trap: 6`, `Bus error: 10`
     _Shape("shell", "", lazy_re(
@@ -339,4 +361,11 @@ TRIGGERS: tuple[str, ...] = (
     r"terminated normally, but \d{1,9} process",
     r"exited with non-zero status",
     r"Encountered a bad command exit code",
+    r"^Windows fatal exception: ",
+    r"^!{3,10} ?Segfault encountered",
+    r"^\*\*\* Aborted at \d{1,12} \(unix time\) try ",
+    r"^Exception raised from \S{1,200} at \S{1,400}:\d{1,7} \(most recent call first\):",
+    r"^(?:docker: )?Error response from daemon: ",
+    r"\[ERROR\] Error waiting on exit barrier",
+    r"\bWorkerProc hit an exception\b",
 )
