@@ -143,6 +143,8 @@ def test_exits_from_other_launchers_are_failures():
     ("panic: runtime error: invalid memory address or nil pointer dereference", "unknown"),
     ("Child process 17057 (local_rank 1) FAILED (exitcode -9)", "host-oom-killed"),
     # faulthandler on Windows, native crash handlers' banners, a c10::Error's tail, docker, torchelastic, vLLM
+    ("Error: failed to run torchrun --nnodes=2 train.py on node1, is localhost: False, exception: timed out",
+     "unknown"),
     ("Windows fatal exception: access violation", "segfault"),
     ("Windows fatal exception: code 0xc0000374", "unknown"),
     ("!!!!!!! Segfault encountered !!!!!!!", "segfault"),

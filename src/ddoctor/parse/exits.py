@@ -283,6 +283,10 @@ SHAPES: tuple[_Shape, ...] = (
     # Encountered a bad command exit code!" (fabric's words for the remote shell's non-zero status)
     _Shape("colossalai", "Encountered a bad command exit code", lazy_re(
         r"Error: failed to run \S{1,200} [^\n]{0,4000}exception: Encountered a bad command exit code"), _nonzero),
+    # ... and when the remote shell could not even start (ssh refused, no key): `..., exception: <its error>`
+    _Shape("colossalai", "is localhost: ", lazy_re(
+        r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,200}, is localhost: (?:True|False), exception: \S"),
+        _nonzero),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[", "F0", "F1", "double free", "free(): ", "malloc",
                 "realloc(): ", "munmap_chunk(): ", "_int_", "corrupted ", "*** Error in `")
@@ -361,6 +365,7 @@ TRIGGERS: tuple[str, ...] = (
     r"terminated normally, but \d{1,9} process",
     r"exited with non-zero status",
     r"Encountered a bad command exit code",
+    r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,200}, is localhost: (?:True|False), exception: \S",
     r"^Windows fatal exception: ",
     r"^!{3,10} ?Segfault encountered",
     r"^\*\*\* Aborted at \d{1,12} \(unix time\) try ",
