@@ -55,3 +55,19 @@ def test_a_peer_killed_by_the_oom_killer_still_explains_both():
     exit_line = ("E1124 17:57:47.368000 21844 torch/distributed/elastic/multiprocessing/api.py:1002] failed (exitcode: -9)"
                  " local_rank: 1 (pid: 21854) of binary: /env/bin/python3\n")
     assert _ranked(NCCL_TRACE + SOCKET_CLOSED + exit_line)[0][0] == "host-oom-killed"
+
+
+CLOSED = ('  File "/env/site-packages/torch/distributed/elastic/rendezvous/dynamic_rendezvous.py", line 635, in run\n'
+          "    raise RendezvousClosedError()\n"
+          "torch.distributed.elastic.rendezvous.api.RendezvousClosedError\n")
+STEP_CANCELLED = ("srun: error: node01: task 1: Exited with exit code 1\n"
+                  "slurmstepd: error: *** STEP 2194.1 ON node01 CANCELLED AT 2024-01-05T14:27:50 ***\n"
+                  "WARNING:torch.distributed.elastic.agent.server.api:Received 15 death signal, shutting down workers\n")
+
+
+def test_slurm_ending_the_step_after_a_task_failed_is_not_the_cause():
+    assert _ranked(CLOSED + STEP_CANCELLED)[0] == ("rendezvous-closed", True)
+
+
+def test_a_cancelled_step_alone_is_an_interrupted_job():
+    assert _ranked("step 10 loss 1.2\n" + STEP_CANCELLED.split("\n", 1)[1])[0][0] == "job-interrupted"
