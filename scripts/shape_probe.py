@@ -2,7 +2,7 @@
 
 Every tune-split log that is diagnosed right is re-shaped the ways real logs arrive (machine
 translation into seven languages, mojibake, `srun --label` prefixes, a logging handler's record
-prefix, loguru colours, a paste indented as a code block or quoted, CRLF) with the corpus's own
+prefix, loguru colours, a paste indented as a code block or quoted, CRLF, a paste cut short) with the corpus's own
 variant builders, and diagnosed again; each shape that changes the answer is listed. The test
 split is never read (it measures generalisation; probing it case by case would be tuning on it).
 
@@ -44,7 +44,25 @@ SHAPES: dict[str, Callable[[str], str]] = {
     "indented": lambda t: "".join("    " + ln for ln in t.splitlines(True)),
     "quoted": lambda t: "".join("> " + ln for ln in t.splitlines(True)),
     "crlf": lambda t: t.replace("\n", "\r\n"),
+    # partial pastes: the user copied only part of the output
+    "cut-last-line": lambda t: _cut(t, drop_tail=1),
+    "cut-last-3": lambda t: _cut(t, drop_tail=3),
+    "first-half": lambda t: _cut(t, keep_head=0.5),
+    "last-10": lambda t: _cut(t, keep_tail=10),
 }
+
+
+def _cut(text: str, drop_tail: int = 0, keep_head: float = 0.0, keep_tail: int = 0) -> str:
+    lines = [ln for ln in text.splitlines(True) if ln.strip()]
+    if drop_tail:
+        lines = lines[:-drop_tail]
+    elif keep_head:
+        lines = lines[:max(1, int(len(lines) * keep_head))]
+    elif keep_tail:
+        lines = lines[-keep_tail:]
+    if len(lines) < 2:
+        raise ValueError("too short to cut")
+    return "".join(lines)
 
 
 def main() -> int:

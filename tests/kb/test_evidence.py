@@ -106,7 +106,7 @@ def test_exits_from_other_launchers_are_failures():
     ("ERROR: Job failed: exit code 1", "unknown"),
     ("torch.multiprocessing.spawn.ProcessExitedException: Prozess 1 wurde mit Signal SIGKILL beendet", "host-oom-killed"),
     ("MemoryError", "cpu-oom"),
-    ("torch.distributed.elastic.rendezvous.api.RendezvousClosedError", "rendezvous-timeout"),
+    ("torch.distributed.elastic.rendezvous.api.RendezvousClosedError", "rendezvous-closed"),
     ("这几行之后，又出现了RuntimeError: 分布式包没有内置 NCCL", "nccl-unavailable"),
     ("    RuntimeError: CUDA error: an illegal memory access was encountered", "cuda-illegal-address"),
     ("  6%|######    | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed", "host-oom-killed"),
@@ -145,6 +145,14 @@ def test_exits_from_other_launchers_are_failures():
     # faulthandler on Windows, native crash handlers' banners, a c10::Error's tail, docker, torchelastic, vLLM
     ("Error: failed to run torchrun --nnodes=2 train.py on node1, is localhost: False, exception: timed out",
      "unknown"),
+    # what is left of a crash when its first lines scrolled off: a c10::Error's C++ frames, Open MPI's signal
+    # handler's backtrace, faulthandler's thread dump
+    ("frame #9: <unknown function> + 0xc06676 (0x7f2424f4b676 in /env/site-packages/torch/lib/libtorch_python.so)",
+     "unknown"),
+    ("[node1:02519] [ 6] /usr/lib/libpython3.10.so.1.0(_PyEval_EvalFrameDefault+0x472b)[0x7fbb41e0d65b]", "unknown"),
+    ("[node1:02519] *** Process received signal ***", "unknown"),
+    ("Current thread 0x00007f3b8c9ff740 (most recent call first):", "unknown"),
+    ('  File "/env/site-packages/torch/autograd/__init__.py", line 89 in backward', "unknown"),
     ("Windows fatal exception: access violation", "segfault"),
     ("Windows fatal exception: code 0xc0000374", "unknown"),
     ("!!!!!!! Segfault encountered !!!!!!!", "segfault"),
@@ -185,6 +193,9 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "Windows fatal exception: handler installed for faults", "Segfault encountered? none so far",
     "*** Aborted at startup? no", "Exception raised from nowhere, said the docs",
     "Error response from daemon? none", "INFO: WorkerProc started",
+    "frame #3: <unknown function> + 0xdc253 (0x7fe3c60b0253 in /usr/lib/x86_64-linux-gnu/libstdc++.so.6)",
+    "frame #3 rendered in 0.2 s", "[node1:02519] [ 6] rank ready", "Thread 0x7f3b8c9ff740 (idle): \"MainThread\"",
+    'See File "train.py", line 89 in the docs',
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

@@ -201,6 +201,24 @@ SHAPES: tuple[_Shape, ...] = (
     # so a paste holding it failed even when the message line above it was cut off
     _Shape("c10", "Exception raised from ", lazy_re(
         r"^Exception raised from \S{1,200} at \S{1,400}:\d{1,7} \(most recent call first\):"), _nonzero),
+    # a c10::Error's C++ backtrace (`frame #3: <unknown function> + 0x1f5 (0x7f.. in .../torch/lib/libc10.so)`):
+    # torch prints it only as part of a raised error's message, so frames alone (the message scrolled off) failed
+    _Shape("c10", "frame #", lazy_re(
+        r"^frame #\d{1,4}: [^\n]{0,2000}\(0x[0-9a-f]{1,16} in [^\s()]{0,400}lib(?:c10|torch)[^\s()/]{0,60}\)$"),
+        _nonzero),
+    # Open MPI's signal handler's backtrace (`[node1:02519] [ 6] /usr/lib/libpython3.10.so.1.0(_PyEval_+0x47)[0x7f]`)
+    # and its banner: a rank crashed even where the `Signal:` line above was cut off
+    _Shape("openmpi", "] [", lazy_re(
+        r"^\[[^\]\s]{1,200}:\d{1,9}\] \[ {0,2}\d{1,3}\] \S{1,400}\([^\s()]{0,400}\+0x[0-9a-f]{1,16}\)"
+        r"\[0x[0-9a-f]{1,16}\]$"), _nonzero),
+    _Shape("openmpi", "*** Process received signal ***", lazy_re(
+        r"^\[[^\]\s]{1,200}:\d{1,9}\] \*\*\* Process received signal \*\*\*$"), _nonzero),
+    # faulthandler's frames (`  File "x.py", line 28 in backward`: no comma before `in`, unlike a traceback) and
+    # thread headers: it prints them only on a fatal signal or when a dump for a hang was asked for
+    _Shape("faulthandler", " (most recent call first):", lazy_re(
+        r"^(?:Current thread|Thread) 0x[0-9a-f]{4,16} \(most recent call first\):$"), _nonzero),
+    _Shape("faulthandler", '", line ', lazy_re(r'^ {0,4}File "[^"\n]{1,400}", line \d{1,7} in [\w<>.]{1,200}$'),
+           _nonzero),
     # docker, when the container could not start (`could not select device driver "" with capabilities: [[gpu]]`)
     _Shape("docker", "Error response from daemon:", lazy_re(r"^(?:docker: )?Error response from daemon: "), _nonzero),
     # torchelastic's agent when its workers finished but the other nodes' agents never reached the exit barrier
@@ -373,4 +391,9 @@ TRIGGERS: tuple[str, ...] = (
     r"^(?:docker: )?Error response from daemon: ",
     r"\[ERROR\] Error waiting on exit barrier",
     r"\bWorkerProc hit an exception\b",
+    r"^frame #\d{1,4}: [^\n]{0,2000}\(0x[0-9a-f]{1,16} in [^\s()]{0,400}lib(?:c10|torch)[^\s()/]{0,60}\)$",
+    r"^\[[^\]\s]{1,200}:\d{1,9}\] \[ {0,2}\d{1,3}\] \S{1,400}\([^\s()]{0,400}\+0x[0-9a-f]{1,16}\)\[0x",
+    r"^\[[^\]\s]{1,200}:\d{1,9}\] \*\*\* Process received signal \*\*\*$",
+    r"^(?:Current thread|Thread) 0x[0-9a-f]{4,16} \(most recent call first\):$",
+    r'^ {0,4}File "[^"\n]{1,400}", line \d{1,7} in [\w<>.]{1,200}$',
 )
