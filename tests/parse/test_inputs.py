@@ -178,6 +178,15 @@ def test_ansi_heavy_logs_are_text():
     assert not looks_binary(line * 200)
 
 
+def test_escape_codes_rendered_as_text_are_colours_too():
+    # `less` without -R and some log viewers show the escape byte as the word ESC; users paste that
+    line = b"ESC[36m(RayWorkerWrapper pid=14390)ESC[0m RuntimeError: Distributed package doesn't have NCCL built in\n"
+    assert diagnose_stream(io.BytesIO(line)).root.name == "nccl-unavailable"
+    from ddoctor.parse.clean import strip_ansi
+
+    assert strip_ansi("ESC[1;31mERRORESC[0m: ESCAPE[1] kept") == "ERROR: ESCAPE[1] kept"
+
+
 def test_mojibake_is_repaired_before_matching():
     mangled = "RuntimeError: Distributed package doesnâ€™t have NCCL built in\n".encode()
     assert diagnose_stream(io.BytesIO(mangled)).root.name == "nccl-unavailable"

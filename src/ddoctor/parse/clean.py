@@ -44,8 +44,14 @@ def record_prefix(text: str) -> re.Match[str] | None:
     return RECORD_PREFIX.match(text) if text[:1] in _RECORD_STARTS else None
 
 
+# The escape byte rendered as the word `ESC` (`less` without -R, some log viewers and web UIs), then pasted.
+_ANSI_AS_TEXT = lazy_re(r"ESC\[[0-9;]{0,40}m")
+
+
 def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text) if "\x1b" in text else text
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return _ANSI_AS_TEXT.sub("", text) if "ESC[" in text else text
 
 
 def _strip_time(text: str) -> str:
