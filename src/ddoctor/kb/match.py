@@ -78,6 +78,9 @@ class _Agg:
     user_frame: Frame | None = None
     last_line: int = -1
     explains: list[str] = field(default_factory=list)
+    # lines that a rule naming this cause as the failure itself matched (not as a symptom or a foretelling warning):
+    # they lead the evidence, so its first line is the one that says what happened
+    decisive: set[int] = field(default_factory=set)
     # every piece of evidence came from exit statuses, which launchers print after the fact (torchrun's
     # summary at the end of the log): such a cause may explain symptoms printed before it
     exits_only: bool = True
@@ -95,8 +98,13 @@ class _Agg:
             self.ranks.add(ev.rank)
         if ev.lineno < self.first_line:
             self.first_line = ev.lineno
-        if len(self.evidence) < MAX_EVIDENCE and not any(e.lineno == ev.lineno for e in self.evidence):
-            self.evidence.append(ev)
+        if not symptom and len(self.decisive) < MAX_EVIDENCE:
+            self.decisive.add(ev.lineno)
+        if not any(e.lineno == ev.lineno for e in self.evidence):
+            if len(self.evidence) < MAX_EVIDENCE:
+                self.evidence.append(ev)
+            elif not symptom and (weak := [i for i, e in enumerate(self.evidence) if e.lineno not in self.decisive]):
+                self.evidence[weak[-1]] = ev  # a decisive line displaces corroboration that filled the list
         for k, v in (captures or {}).items():
             if v is not None:
                 self.captures.setdefault(k, v)
@@ -537,7 +545,10 @@ def to_diagnosis(agg: _Agg) -> Diagnosis:
     s = agg.sig
     return Diagnosis(
         name=s.name, code=s.code, title=sub(s.title), score=confidence(agg), symptom=agg.symptom,
-        evidence=tuple(sorted(agg.evidence, key=lambda e: e.lineno)), occurrences=agg.count,
+        # the lines that decide the cause, where there are any; corroborating symptoms and warnings otherwise
+        evidence=tuple(sorted((e for e in agg.evidence if e.lineno in agg.decisive), key=lambda e: e.lineno)
+                       or sorted(agg.evidence, key=lambda e: e.lineno)),
+        occurrences=agg.count,
         ranks=tuple(sorted(agg.ranks)), what=sub(s.what), why=sub(s.why), fix_summary=sub(s.fix_summary),
         fix_steps=tuple(sub(x) for x in s.fix_steps), commands=tuple(sub_command(c) for c in s.commands),
         snippet=sub(s.snippet) if s.snippet else None, fix_codes=s.fix_codes, references=s.references,
