@@ -35,3 +35,23 @@ def test_different_collectives_at_the_timeout_are_a_mismatch(small: int):
     # per-rank files of one job are read together
     assert diagnose(LINE.format(r=0, seq=9, op="ALLREDUCE"), LINE.format(r=1, seq=9, op="BROADCAST"),
                     small=small)[:1] == ["collective-mismatch"]
+
+
+@pytest.mark.parametrize("small", [1 << 20, 0], ids=["paste", "windowed"])
+def test_the_same_collective_with_different_sizes_is_a_mismatch(small: int):
+    sized = LINE.replace("NumelIn=513, NumelOut=2052", "NumelIn={n}, NumelOut={o}")
+    resized = sized.format(r=0, seq=7, op="_ALLGATHER_BASE", n=513, o=2052) + \
+        sized.format(r=1, seq=7, op="_ALLGATHER_BASE", n=498, o=1992)
+    assert diagnose(resized, small=small)[:2] == ["collective-mismatch", "nccl-timeout"]
+    # the same sizes: a hang
+    same = sized.format(r=0, seq=7, op="ALLREDUCE", n=513, o=513) + sized.format(r=1, seq=7, op="ALLREDUCE", n=513,
+                                                                                 o=513)
+    assert diagnose(same, small=small)[:1] == ["nccl-timeout"]
+    # different sizes in different sequence numbers are different calls, one rank behind the other
+    behind = sized.format(r=0, seq=7, op="ALLREDUCE", n=513, o=513) + sized.format(r=1, seq=8, op="ALLREDUCE", n=9,
+                                                                                   o=9)
+    assert diagnose(behind, small=small)[:1] == ["nccl-timeout"]
+    # one rank's watchdog repeating itself with other sizes is one rank
+    assert diagnose(sized.format(r=0, seq=7, op="ALLREDUCE", n=1, o=1) + sized.format(r=0, seq=7, op="ALLREDUCE",
+                                                                                      n=2, o=2),
+                    small=small)[:1] == ["nccl-timeout"]
