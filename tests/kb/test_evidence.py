@@ -319,6 +319,17 @@ def test_a_translated_torchrun_summary_keeps_its_exit_codes():
         "======================================================",
     ])
     assert names(text)[:1] == ["segfault"]
+    # a CJK translation puts a full-width colon after each label
+    cjk = "\n".join(["torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ", "根本原因（首次观察到的故障）：",
+                     "[0]:", "  等级      ： 0 (local_rank: 0)", "  退出代码  ： -11 (pid: 9330)  (SIGSEGV)"])
+    assert names(cjk)[:1] == ["segfault"]
+
+
+def test_old_torch_spawn_s_bare_exception_keeps_its_signal_when_translated():
+    frames = ('  File "/env/site-packages/torch/multiprocessing/spawn.py", line 107, in join\n')
+    assert names(frames + "Exception: process 1 terminated with signal SIGKILL\n")[:1] == ["host-oom-killed"]
+    assert names(frames + "Exception: 进程 1 因信号 SIGKILL 而终止\n")[:1] == ["host-oom-killed"]
+    assert names("Exception: no signal named here\n")[:1] == ["user-code-error"]
 
 
 def test_an_exception_named_after_a_colon_in_prose_is_read():

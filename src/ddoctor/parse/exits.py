@@ -124,6 +124,9 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("mp.spawn", "ProcessExitedException: ", lazy_re(
         r"ProcessExitedException: [^\n]{0,200}?\b(?P<sig>SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP))\b"),
         _named_signal),
+    # torch before 1.8 raised a bare Exception there (`Exception: process 3 terminated with signal SIGKILL`)
+    _Shape("mp.spawn", "Exception: ", lazy_re(
+        r"^Exception: [^\n]{0,200}?\b(?P<sig>SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP))\b"), _named_signal),
     _Shape("mp.spawn", "terminated with exit code", lazy_re(
         r"process (?P<rank>\d{1,6}) terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
@@ -341,6 +344,7 @@ TRIGGERS: tuple[str, ...] = (
     r"returned non-zero(?: exit)?\s{0,4}$",
     r"terminated with (?:signal|exit code)",
     r"ProcessExitedException: [^\n]{0,200}SIG[A-Z]{2,4}",
+    r"^Exception: [^\n]{0,200}\bSIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)\b",
     r"exited on signal \d",
     r"^\s{0,8}Exit code:\s{1,8}-?\d",
     r"srun: error: ",

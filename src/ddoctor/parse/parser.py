@@ -120,8 +120,10 @@ TR_ENTRY = re.compile(r"^\s{0,4}\[(\d{1,6})\]:\s*$")
 TR_FIELD = re.compile(r"^\s{1,8}(time|host|rank|exitcode|error_file|traceback)\s{0,20}:\s?(.{0,4000})$")
 TR_RANK = re.compile(r"^(\d{1,9})(?:\s{0,4}\(local_rank:\s{0,4}(\d{1,9})\))?")
 TR_EXIT = re.compile(r"^(-?\d{1,9})(?:\s{0,4}\(pid:\s{0,4}(\d{1,12})\))?(?:\s{0,8}\((SIG[A-Z0-9]{1,12})\))?")
-# the same fields with translated labels: the values keep their shape (`1 (local_rank: 1)`, `-11 (pid: 9330)`)
-TR_ANY_FIELD = re.compile(r"^\s{1,8}[^\s:][^:\n]{0,30}?\s{0,20}:\s?(?P<value>(?P<rank>\d{1,9}\s{0,4}\(local_rank:)"
+# the same fields with translated labels: the values keep their shape (`1 (local_rank: 1)`, `-11 (pid: 9330)`);
+# CJK translations put a full-width colon after the label
+TR_ANY_FIELD = re.compile(r"^\s{1,8}[^\s:：][^:：\n]{0,30}?\s{0,20}[:：]\s?"
+                          r"(?P<value>(?P<rank>\d{1,9}\s{0,4}\(local_rank:)"
                           r"|(?P<exit>-?\d{1,9}\s{0,4}\(pid:)).{0,4000}$")
 
 
