@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ddoctor.kb.engine import Session
 from ddoctor.kb.loader import load_signatures
-from ddoctor.parse import clean, parser
+from ddoctor.parse import clean, exits, parser
 from ddoctor.redact import scrub
 from tests.conftest import STATS
 
@@ -117,10 +117,24 @@ SIG_PATTERNS = [(s.name, p) for s in load_signatures() for r in s.rules for p in
                 if p]
 
 
+# Every launcher exit shape and every trigger of the one-pass scan: the same guard as the signatures get.
+EXIT_PATTERNS = [(f"exit-{sh.launcher}", sh.regex.pattern) for sh in exits.SHAPES] + \
+    [("exit-trigger", t) for t in exits.TRIGGERS]
+
+
+@pytest.mark.parametrize(("name", "pattern"), EXIT_PATTERNS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EXIT_PATTERNS)])
+def test_exit_shapes_and_triggers_are_linear(name, pattern):
+    _assert_linear(pattern)
+
+
 @pytest.mark.parametrize(("name", "pattern"), SIG_PATTERNS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SIG_PATTERNS)])
 def test_signature_patterns_are_linear(name, pattern):
     """ReDoS guard per signature: feed each regex long runs of its own characters."""
-    rx = re.compile(pattern)
+    _assert_linear(pattern)
+
+
+def _assert_linear(pattern: str) -> None:
+    rx = re.compile(pattern, re.MULTILINE)
     alphabet = "".join(sorted({c for c in pattern if c.isprintable()}))[:40] or "a"
     # Literal pieces of the pattern (group openers such as `(?:` and `(?P<name>` removed first), repeated:
     # what makes `a.*b`-style patterns go quadratic.
