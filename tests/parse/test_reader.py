@@ -12,6 +12,10 @@ EVENTS = [
     ["[rank{r}]: Traceback (most recent call last):"]
     + [f'[rank{{r}}]:   File "/srv/train/mod{i}.py", line {i}, in f{i}' for i in range(12)]
     + ["[rank{r}]: RuntimeError: Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"],
+    # the same message machine-translated: read by its devices, and counted once in every mode
+    ["[rank{r}]: Traceback (most recent call last):"]
+    + [f'[rank{{r}}]:   File "/srv/train/mod{i}.py", line {i}, in f{i}' for i in range(12)]
+    + ["[rank{r}]: RuntimeError: 预期所有张量都在同一设备上，但发现至少有两个设备，cuda:0 和 cpu！"],
     ["node{r}:1:2 [0] misc/ibvwrap.cc:1 NCCL WARN Call to ibv_reg_mr failed", "NcclError: unhandled system error"],
     ["E1124 17:57:34.136000 1 api.py:1002] failed (exitcode: -9) local_rank: {r} (pid: 9) of binary: python",
      "Traceback (most recent call last):", '  File "/venv/bin/torchrun", line 8, in <module>',
