@@ -180,6 +180,16 @@ def test_mp_spawn_rank_is_recovered():
     assert tbs[-1].final.short_type == "KeyError"
 
 
+def test_mp_spawn_rank_is_recovered_from_a_translated_report():
+    for report in ("-- Prozess 3 wurde mit dem folgenden Fehler beendet:", "-- 进程 3 因以下错误而终止："):
+        text = "\n".join(["torch.multiprocessing.spawn.ProcessRaisedException: ", "", report,
+                          "Traceback (most recent call last):", '  File "/p/w.py", line 14, in worker',
+                          "    shard = SHARDS[rank]", "KeyError: 3"])
+        tbs, _, _ = parse(text)
+        assert tbs[-1].rank == 3, report
+        assert tbs[-1].final.short_type == "KeyError"
+
+
 def test_torchrun_summary_block():
     text = "\n".join([
         "Failures:",
