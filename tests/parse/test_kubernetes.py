@@ -49,3 +49,11 @@ def test_pod_names(pod, master, rank):
                                             ("trace_rank_0.json", 0)])
 def test_dump_names(name, rank):
     assert dump_rank(name) == rank
+
+
+def test_torchx_s_role_and_replica_prefix_is_peeled_without_a_rank():
+    # torchx's scheduler logs (AWS Batch, Kubernetes): `main/0 ` before every line; the replica is a node
+    assert clean_line("main/0 torchrun: error: argument --node-rank/--node_rank: invalid int value: '$X'") == \
+        (None, False, "torchrun: error: argument --node-rank/--node_rank: invalid int value: '$X'")
+    assert clean_line("trainer/0 [1]: RuntimeError: boom")[0] == 1  # the local rank after it is still read
+    assert clean_line("/0 not a prefix")[2] == "/0 not a prefix"

@@ -20,7 +20,10 @@ _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d
                           # (`[1,3]<stderr>:`): the task's global rank
                           r"|^ {0,5}(\d{1,6}): |^\[\d{1,6},(\d{1,6})\]<(?:stdout|stderr|stddiag)>: ?")
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
-_SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s")
+# torchx's log lines from a scheduler (AWS Batch, Kubernetes): `main/0 ` (role/replica; the replica is a node, not a
+# rank, and its local rank follows as `[1]:` where there is one)
+_SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s"
+                            r"|^[a-z][\w-]{0,60}/\d{1,4} (?=\S)")
 # rich's boxed tracebacks put │ at both ends of every line.
 # `kubectl logs --prefix`: `[pod/<pod>/<container>] `; the pod's name may say its rank (ranknames.py).
 _KUBECTL_PREFIX = lazy_re(r"^\[pod/(?P<pod>[a-z0-9][a-z0-9.-]{0,252})/[a-z0-9][a-z0-9-]{0,62}\] ")
