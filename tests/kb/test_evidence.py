@@ -503,3 +503,13 @@ def test_a_barrier_that_completed_is_no_hang_and_one_rank_printing_once_is_no_re
     other = "".join(f"[rank1]: step {i}\n" for i in range(6))
     assert names(("[rank0]: " + WAITING.format(n=1)) * 2 + other) == []  # its last wait is not among the last lines
     assert names(other + ("[rank0]: " + WAITING.format(n=1)) * 3)[:1] == ["store-barrier-timeout"]
+
+
+def test_an_exit_with_no_rank_says_what_it_was_and_shows_its_line():
+    d = diagnose_text("F1202 12:00:00.000123  1234 reader.cc:88] Check failed: offset < size\n").diagnoses[0]
+    assert d.name == "unknown"
+    assert d.evidence[0].text.startswith("failure: a process exitcode -6 (SIGABRT) [glog]: F1202 12:00:00")
+    assert "rank ?" not in d.evidence[0].text
+    oom = diagnose_text("ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -9) local_rank: 0 "
+                        "(pid: 91820) of binary: python\n").diagnoses[0]
+    assert oom.evidence[0].text.startswith("local_rank 0 exitcode -9 (SIGKILL)")

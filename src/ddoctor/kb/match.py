@@ -436,14 +436,19 @@ class Matcher:
         return hit
 
     def on_failure(self, rf: RankFailure) -> None:
-        who = (f"rank {rf.rank if rf.rank is not None else '?'}"
-               + (f" (local_rank {rf.local_rank})" if rf.local_rank is not None else "")
+        # a launcher that names no global rank: say what it does name rather than `rank ?`
+        if rf.rank is not None:
+            where = f"rank {rf.rank}" + (f" (local_rank {rf.local_rank})" if rf.local_rank is not None else "")
+        else:
+            where = f"local_rank {rf.local_rank}" if rf.local_rank is not None else "a process"
+        who = (where
                + f" exitcode {rf.exitcode}" + (f" ({rf.signal})" if rf.signal else "")
                + (f" [{rf.launcher}]" if rf.launcher != "torchrun" else ""))
         if rf.exitcode not in NOT_FAILURES:
             self.failed = True
             label = "root cause" if rf.root_cause else "failure"
-            self._unexplained(Evidence(lineno=rf.lineno, rank=rf.rank, text=evidence_text(f"{label}: {who}")))
+            said = f": {rf.detail}" if rf.detail and rf.launcher != "torchrun" else ""  # the line, as it was printed
+            self._unexplained(Evidence(lineno=rf.lineno, rank=rf.rank, text=evidence_text(f"{label}: {who}{said}")))
         for c in self.exit_rules:
             if rf.exitcode in c.rule.exitcode or (rf.signal is not None and rf.signal in c.rule.signal):
                 strength = (1.0 if rf.root_cause else 0.8) * c.rule.weight
