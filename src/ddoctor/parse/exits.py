@@ -97,6 +97,24 @@ _HEAP_ABORT = (r"^(?:(?:free|malloc|realloc|munmap_chunk|malloc_consolidate|_int
                r"[a-z0-9 ().!-]{0,60}$|double free or corruption \([!a-z]{2,8}\)$"
                r"|corrupted (?:size vs\. prev_size|double-linked list|top size)$"
                r"|\*\*\* Error in `[^`\n]{1,400}': )")
+# Lines that both a shape below reads and the one-pass scan must find (each written once): a c10::Error's tail and
+# C++ frames, glog's crash header, Open MPI's crash backtrace (the scan stops at its address) and banner,
+# faulthandler's thread header and frames, docker's daemon error, torchelastic's exit barrier, vLLM's worker
+# exception, ColossalAI's failed remote shell
+_C10_TAIL = r"^Exception raised from \S{1,200} at \S{1,400}:\d{1,7} \(most recent call first\):"
+_C10_FRAME = r"^frame #\d{1,4}: [^\n]{0,2000}\(0x[0-9a-f]{1,16} in [^\s()]{0,400}lib(?:c10|torch)[^\s()/]{0,60}\)$"
+_GLOG_ABORTED = r"^\*\*\* Aborted at \d{1,12} \(unix time\) try "
+_MPI_FRAME = r"^\[[^\]\s]{1,200}:\d{1,9}\] \[ {0,2}\d{1,3}\] \S{1,400}\([^\s()]{0,400}\+0x[0-9a-f]{1,16}\)\[0x"
+_MPI_BANNER = r"^\[[^\]\s]{1,200}:\d{1,9}\] \*\*\* Process received signal \*\*\*$"
+_FH_THREAD = r"^(?:Current thread|Thread) 0x[0-9a-f]{4,16} \(most recent call first\):$"
+_FH_FRAME = r'^ {0,4}File "[^"\n]{1,400}", line \d{1,7} in [\w<>.]{1,200}$'
+_DOCKER_DAEMON = r"^(?:docker: )?Error response from daemon: "
+_EXIT_BARRIER = r"\[ERROR\] Error waiting on exit barrier"
+_VLLM_WORKER = r"\bWorkerProc hit an exception\b"
+_COLOSSAL_NO_SHELL = (r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,200}, is localhost: (?:True|False), "
+                      r"exception: \S")
+# the signals torch.multiprocessing.spawn names when a child died of one
+_SPAWN_SIGNALS = r"SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)"
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
               "terminated": 15, "floating point exception": 8}
 _ZWORDS = "|".join(re.escape(w) for w in _ZSH_WORDS)
@@ -122,11 +140,10 @@ SHAPES: tuple[_Shape, ...] = (
         r"process (?P<rank>\d{1,6}) terminated with signal (?P<sig>SIG[A-Z0-9]{2,8})"), _named_signal),
     # the same exception with its message translated: the signal's name survives
     _Shape("mp.spawn", "ProcessExitedException: ", lazy_re(
-        r"ProcessExitedException: [^\n]{0,200}?\b(?P<sig>SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP))\b"),
-        _named_signal),
+        r"ProcessExitedException: [^\n]{0,200}?\b(?P<sig>" + _SPAWN_SIGNALS + r")\b"), _named_signal),
     # torch before 1.8 raised a bare Exception there (`Exception: process 3 terminated with signal SIGKILL`)
-    _Shape("mp.spawn", "Exception: ", lazy_re(
-        r"^Exception: [^\n]{0,200}?\b(?P<sig>SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP))\b"), _named_signal),
+    _Shape("mp.spawn", "Exception: ", lazy_re(r"^Exception: [^\n]{0,200}?\b(?P<sig>" + _SPAWN_SIGNALS + r")\b"),
+           _named_signal),
     _Shape("mp.spawn", "terminated with exit code", lazy_re(
         r"process (?P<rank>\d{1,6}) terminated with exit code (?P<code>-?\d{1,6})"), _code("code")),
     # Open MPI: mpirun noticed that process rank 1 with PID 1234 on node n1 exited on signal 9 (Killed).
@@ -199,36 +216,27 @@ SHAPES: tuple[_Shape, ...] = (
     # native stack), and glog's failure-signal header, whose next line names the signal when the paste has it
     _Shape("crash-handler", "Segfault encountered", lazy_re(r"^!{3,10} ?Segfault encountered ?!{3,10}$"),
            lambda m: (-11, "SIGSEGV", None)),
-    _Shape("glog", "(unix time) try", lazy_re(r"^\*\*\* Aborted at \d{1,12} \(unix time\) try "), _nonzero),
+    _Shape("glog", "(unix time) try", lazy_re(_GLOG_ABORTED), _nonzero),
     # a c10::Error's own tail (TORCH_CHECK, C10_CUDA_CHECK): printed only as part of a raised exception's message,
     # so a paste holding it failed even when the message line above it was cut off
-    _Shape("c10", "Exception raised from ", lazy_re(
-        r"^Exception raised from \S{1,200} at \S{1,400}:\d{1,7} \(most recent call first\):"), _nonzero),
+    _Shape("c10", "Exception raised from ", lazy_re(_C10_TAIL), _nonzero),
     # a c10::Error's C++ backtrace (`frame #3: <unknown function> + 0x1f5 (0x7f.. in .../torch/lib/libc10.so)`):
     # torch prints it only as part of a raised error's message, so frames alone (the message scrolled off) failed
-    _Shape("c10", "frame #", lazy_re(
-        r"^frame #\d{1,4}: [^\n]{0,2000}\(0x[0-9a-f]{1,16} in [^\s()]{0,400}lib(?:c10|torch)[^\s()/]{0,60}\)$"),
-        _nonzero),
+    _Shape("c10", "frame #", lazy_re(_C10_FRAME), _nonzero),
     # Open MPI's signal handler's backtrace (`[node1:02519] [ 6] /usr/lib/libpython3.10.so.1.0(_PyEval_+0x47)[0x7f]`)
     # and its banner: a rank crashed even where the `Signal:` line above was cut off
-    _Shape("openmpi", "] [", lazy_re(
-        r"^\[[^\]\s]{1,200}:\d{1,9}\] \[ {0,2}\d{1,3}\] \S{1,400}\([^\s()]{0,400}\+0x[0-9a-f]{1,16}\)"
-        r"\[0x[0-9a-f]{1,16}\]$"), _nonzero),
-    _Shape("openmpi", "*** Process received signal ***", lazy_re(
-        r"^\[[^\]\s]{1,200}:\d{1,9}\] \*\*\* Process received signal \*\*\*$"), _nonzero),
+    _Shape("openmpi", "] [", lazy_re(_MPI_FRAME + r"[0-9a-f]{1,16}\]$"), _nonzero),
+    _Shape("openmpi", "*** Process received signal ***", lazy_re(_MPI_BANNER), _nonzero),
     # faulthandler's frames (`  File "x.py", line 28 in backward`: no comma before `in`, unlike a traceback) and
     # thread headers: it prints them only on a fatal signal or when a dump for a hang was asked for
-    _Shape("faulthandler", " (most recent call first):", lazy_re(
-        r"^(?:Current thread|Thread) 0x[0-9a-f]{4,16} \(most recent call first\):$"), _nonzero),
-    _Shape("faulthandler", '", line ', lazy_re(r'^ {0,4}File "[^"\n]{1,400}", line \d{1,7} in [\w<>.]{1,200}$'),
-           _nonzero),
+    _Shape("faulthandler", " (most recent call first):", lazy_re(_FH_THREAD), _nonzero),
+    _Shape("faulthandler", '", line ', lazy_re(_FH_FRAME), _nonzero),
     # docker, when the container could not start (`could not select device driver "" with capabilities: [[gpu]]`)
-    _Shape("docker", "Error response from daemon:", lazy_re(r"^(?:docker: )?Error response from daemon: "), _nonzero),
+    _Shape("docker", "Error response from daemon:", lazy_re(_DOCKER_DAEMON), _nonzero),
     # torchelastic's agent when its workers finished but the other nodes' agents never reached the exit barrier
-    _Shape("torchelastic", "Error waiting on exit barrier", lazy_re(r"\[ERROR\] Error waiting on exit barrier"),
-           _nonzero),
+    _Shape("torchelastic", "Error waiting on exit barrier", lazy_re(_EXIT_BARRIER), _nonzero),
     # vLLM's worker processes (V1 engine): `(VllmWorker rank=1 pid=123) ERROR ... WorkerProc hit an exception.`
-    _Shape("vllm", "WorkerProc hit an exception", lazy_re(r"\bWorkerProc hit an exception\b"), _nonzero),
+    _Shape("vllm", "WorkerProc hit an exception", lazy_re(_VLLM_WORKER), _nonzero),
     # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`;
     # macOS adds its own signal number: `Segmentation fault: 11`, `Abort trap: 6`, `Bus error: 10`
     _Shape("shell", "", lazy_re(
@@ -305,9 +313,7 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("colossalai", "Encountered a bad command exit code", lazy_re(
         r"Error: failed to run \S{1,200} [^\n]{0,4000}exception: Encountered a bad command exit code"), _nonzero),
     # ... and when the remote shell could not even start (ssh refused, no key): `..., exception: <its error>`
-    _Shape("colossalai", "is localhost: ", lazy_re(
-        r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,200}, is localhost: (?:True|False), exception: \S"),
-        _nonzero),
+    _Shape("colossalai", "is localhost: ", lazy_re(_COLOSSAL_NO_SHELL), _nonzero),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[", "F0", "F1", "double free", "free(): ", "malloc",
                 "realloc(): ", "munmap_chunk(): ", "_int_", "corrupted ", "*** Error in `")
@@ -344,7 +350,7 @@ TRIGGERS: tuple[str, ...] = (
     r"returned non-zero(?: exit)?\s{0,4}$",
     r"terminated with (?:signal|exit code)",
     r"ProcessExitedException: [^\n]{0,200}SIG[A-Z]{2,4}",
-    r"^Exception: [^\n]{0,200}\bSIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)\b",
+    r"^Exception: [^\n]{0,200}\b" + _SPAWN_SIGNALS + r"\b",
     r"exited on signal \d",
     r"^\s{0,8}Exit code:\s{1,8}-?\d",
     r"srun: error: ",
@@ -387,17 +393,17 @@ TRIGGERS: tuple[str, ...] = (
     r"terminated normally, but \d{1,9} process",
     r"exited with non-zero status",
     r"Encountered a bad command exit code",
-    r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,200}, is localhost: (?:True|False), exception: \S",
+    _COLOSSAL_NO_SHELL,
     r"^Windows fatal exception: ",
     r"^!{3,10} ?Segfault encountered",
-    r"^\*\*\* Aborted at \d{1,12} \(unix time\) try ",
-    r"^Exception raised from \S{1,200} at \S{1,400}:\d{1,7} \(most recent call first\):",
-    r"^(?:docker: )?Error response from daemon: ",
-    r"\[ERROR\] Error waiting on exit barrier",
-    r"\bWorkerProc hit an exception\b",
-    r"^frame #\d{1,4}: [^\n]{0,2000}\(0x[0-9a-f]{1,16} in [^\s()]{0,400}lib(?:c10|torch)[^\s()/]{0,60}\)$",
-    r"^\[[^\]\s]{1,200}:\d{1,9}\] \[ {0,2}\d{1,3}\] \S{1,400}\([^\s()]{0,400}\+0x[0-9a-f]{1,16}\)\[0x",
-    r"^\[[^\]\s]{1,200}:\d{1,9}\] \*\*\* Process received signal \*\*\*$",
-    r"^(?:Current thread|Thread) 0x[0-9a-f]{4,16} \(most recent call first\):$",
-    r'^ {0,4}File "[^"\n]{1,400}", line \d{1,7} in [\w<>.]{1,200}$',
+    _GLOG_ABORTED,
+    _C10_TAIL,
+    _DOCKER_DAEMON,
+    _EXIT_BARRIER,
+    _VLLM_WORKER,
+    _C10_FRAME,
+    _MPI_FRAME,
+    _MPI_BANNER,
+    _FH_THREAD,
+    _FH_FRAME,
 )

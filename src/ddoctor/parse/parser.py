@@ -97,8 +97,8 @@ CONTEXT = "During handling of the above exception, another exception occurred"
 # torch.multiprocessing.spawn's report of a child's traceback, and the same line translated
 # (`-- Prozess 1 wurde mit dem folgenden Fehler beendet:`, `-- 进程 1 因以下错误而终止：`): the dashes, a word, the rank
 # and a closing colon survive
-SPAWN = re.compile(r"^-- Process (\d{1,6}) terminated with the following error"
-                   r"|^-- [^\W\d_][^\s\d:]{0,30} (\d{1,6}) [^\n:：]{4,80}[:：]\s{0,200}$")
+SPAWN_TRANSLATED = r"^-- [^\W\d_][^\s\d:]{0,30} (\d{1,6}) [^\n:：]{4,80}[:：]\s{0,200}$"
+SPAWN = re.compile(r"^-- Process (\d{1,6}) terminated with the following error|" + SPAWN_TRANSLATED)
 REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]$")
 CARETS = re.compile(r"^\s{0,200}[\^~]{1,2000}\s{0,4}$")
 GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80})?|\| ?)")
@@ -175,7 +175,7 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
     (r"failed \(exitcode: -?\d{1,9}\)", False),
     (r"^-- Process \d{1,6} terminated with the following error", False),
-    (r"^-- [^\W\d_][^\s\d:]{0,30} \d{1,6} [^\n:：]{4,80}[:：]\s{0,200}$", False),
+    (SPAWN_TRANSLATED, False),
     (r"(?:The above exception was the direct cause|During handling of the above exception)", False),
     # rich's boxed frames (`.../dataloader.py:1024 in _try_get_data` and its ❱ failing line), header or not.
     # The path alone (`trainer.py:12`) is in every line of Python's logging format: requiring " in fn"
