@@ -49,6 +49,8 @@ SHAPES: dict[str, Callable[[str], str]] = {
     "cut-last-3": lambda t: _cut(t, drop_tail=3),
     "first-half": lambda t: _cut(t, keep_head=0.5),
     "last-10": lambda t: _cut(t, keep_tail=10),
+    # the selection began inside the first line (`rank1]: ValueError: ...`)
+    "last-10-midline": lambda t: _cut(t, keep_tail=10)[3:],
 }
 
 

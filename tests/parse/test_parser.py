@@ -118,6 +118,12 @@ def test_interleaved_rank_prefixes_are_demultiplexed():
     (' 3:   File "x.py", line 2, in f', 3, '  File "x.py", line 2, in f'),
     ("[1,3]<stderr>:RuntimeError: x", 3, "RuntimeError: x"),
     ("12:00:01 INFO step 3: loss 0.1", None, "12:00:01 INFO step 3: loss 0.1"),
+    # a paste that began inside the first line's prefix: the bracket's tail still says the rank
+    ("rank1]: ValueError: x", 1, "ValueError: x"),
+    ("ank12]: ValueError: x", 12, "ValueError: x"),
+    ("ault0]: hello", 0, "hello"),
+    ("abc def]: x", None, "abc def]: x"),
+    ("Size([1]: x", None, "Size([1]: x"),
 ])
 def test_clean_line(raw, rank, text):
     r, _, t = clean_line(raw)

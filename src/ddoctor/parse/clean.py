@@ -19,6 +19,9 @@ _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d
                           # `srun --label` (`0: `, padded ` 3: ` past ten tasks) and `mpirun --tag-output`
                           # (`[1,3]<stderr>:`): the task's global rank
                           r"|^ {0,5}(\d{1,6}): |^\[\d{1,6},(\d{1,6})\]<(?:stdout|stderr|stddiag)>: ?")
+# A paste whose first line begins inside the prefix (`rank1]: ValueError: ...`, `ault0]: ...`): the bracket's
+# tail still says the rank; a tail of `rank` says it is the global one.
+_CUT_RANK_PREFIX = re.compile(r"^(?:(r?a?n?k)|[A-Za-z_][\w-]{0,40}?)?(\d{1,6})\]:\s")
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
 # torchx's log lines from a scheduler (AWS Batch, Kubernetes): `main/0 ` (role/replica; the replica is a node, not a
 # rank, and its local rank follows as `[1]:` where there is one)
@@ -85,6 +88,9 @@ def clean_line(raw: str, *, has_master: bool = False) -> tuple[int | None, bool,
         text = _strip_time(text[pod.end():])  # kubectl --prefix --timestamps: the prefix comes first
     if (record := record_prefix(text)) is not None and record.end() < len(text):
         text = text[record.end():]  # a handler that captured the child's stderr wrote its record prefix first
+    if text[:1] != "[" and "]:" in text[:48] and (cut := _CUT_RANK_PREFIX.match(text)):
+        rank, is_global = int(cut.group(2)), cut.group(1) is not None
+        text = text[cut.end():]
     for _ in range(3):
         m = _RANK_PREFIX.match(text)
         if not m:

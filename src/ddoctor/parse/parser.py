@@ -227,6 +227,12 @@ def _prefix_shape(prefix: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def _ignored_header(message: str) -> bool:
+    """`Exception ignored in: ...`, also when the paste began inside its first word (`eption ignored in: <...>`)."""
+    head, found, _ = message.partition(IGNORED.removeprefix("Exception "))
+    return bool(found) and "Exception ".endswith(head)
+
+
 def message_of(text: str) -> str:
     """What a line says without the indent of a pasted code block or a logger's record prefix (time, level,
     logger name), its own indent after the prefix kept (`(Worker pid=3)     warnings.warn(`)."""
@@ -420,7 +426,7 @@ class LogParser:
             # A gap (windowed scanning, or another process's lines) ends what we were reading.
             self._finish(key)
             tb = None
-        if IGNORED in text and message_of(text).startswith(IGNORED):  # also behind a logger's record prefix
+        if "ignored in" in text and _ignored_header(message_of(text)):  # also behind a logger's record prefix
             _remember(self._ignored, key, lineno)
         if HEADER.match(text):
             ignored = lineno - self._ignored.pop(key, -10) <= 2
