@@ -16,6 +16,8 @@ import pytest
 
 from ddoctor.host.log_input import open_log
 from ddoctor.kb.engine import Session
+from ddoctor.parse import margin
+from ddoctor.parse.unwrap import logical_lines
 from tests.conftest import ROOT
 
 INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
@@ -113,6 +115,17 @@ def test_failing_logs_called_clean_stay_under_the_measured_count(outcomes, split
     assert _tally(outcomes, split)["failing_called_clean"] <= FAILING_CALLED_CLEAN_MAX[split]
 
 
+def _terminal_wrapped(e: dict) -> bool:
+    """A paste a terminal hard-wrapped: only the paste scan joins its lines again (parse/unwrap.py; a log large
+    enough for the windowed scan comes from a file, which no terminal wrapped)."""
+    folder = next(f for f, entry in _entries() if entry is e or entry == e)
+    data = (folder / e["file"]).read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x1f\x8b")):  # UTF-16, gzip: not a terminal's bytes
+        return False
+    lines = data.removesuffix(b"\n").split(b"\n")
+    return len(logical_lines(lines, margin.find(data + b"\n").encode())) != len(lines)
+
+
 def test_paste_and_windowed_scans_agree_on_every_log(outcomes):
-    differ = [e["file"] for e, paste, windowed in outcomes if paste != windowed]
+    differ = [e["file"] for e, paste, windowed in outcomes if paste != windowed and not _terminal_wrapped(e)]
     assert differ == []

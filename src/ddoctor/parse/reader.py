@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ddoctor.parse import margin
+from ddoctor.parse import unwrap as unwrapping
 from ddoctor.parse.multimatch import MultiPattern
 from ddoctor.parse.newlines import marks as line_marks  # newlines before each position, one pass a chunk
 from ddoctor.parse.text import MAX_LINE, LongLine, decode, shorten
@@ -100,12 +101,15 @@ def hit_ends(triggers: Triggers, data: bytes, cap: int = 64) -> list[int]:
     return ends
 
 
-def feed_all(data: bytes, feed: Feed, triggers: Triggers | None = None, first_lineno: int = 1) -> int:
-    lineno = first_lineno - 1
-    for lineno, line in enumerate(data.split(b"\n"), start=first_lineno):
+def feed_all(data: bytes, feed: Feed, triggers: Triggers | None = None, first_lineno: int = 1,
+             *, unwrap: bytes | None = None) -> int:
+    """Feed every line of `data`; with `unwrap` (the paste's margin, maybe b""), a paste a terminal hard-wrapped
+    is fed as its logical lines (each numbered as its first physical line). Returns the last physical line's number."""
+    physical = data.split(b"\n")
+    for index, line in (enumerate(physical) if unwrap is None else unwrapping.logical_lines(physical, unwrap)):
         kept: Buf = shorten(line, hit_ends(triggers, line)) if len(line) > MAX_LINE and triggers is not None else line
-        feed(lineno, _decode_line(kept))
-    return lineno
+        feed(first_lineno + index, _decode_line(kept))
+    return first_lineno + len(physical) - 1
 
 
 def _hits(chunk: Buf, skip: int, triggers: Triggers, counts: _Counts,
@@ -336,12 +340,13 @@ def scan_stream(stream: BinaryIO, feed: Feed, *, triggers: Triggers, small: int 
     head = stream.read(small + 1)
     if len(head) > small and len(head) < margin.HEAD:
         head += stream.read(margin.HEAD - len(head))  # enough to learn a paste's margin from
-    feed = margin.stripper(margin.find(head if len(head) > small else head + b"\n"), feed)
+    paste_margin = margin.find(head if len(head) > small else head + b"\n")
+    feed = margin.stripper(paste_margin, feed)
     if len(head) <= small:
         size = len(head)
         if head.endswith(b"\n"):
             head = head[:-1]
-        return size, (feed_all(head, feed, triggers) if head else 0)
+        return size, (feed_all(head, feed, triggers, unwrap=paste_margin.encode()) if head else 0)
     total = [0]
 
     def on_read(n: int) -> None:
