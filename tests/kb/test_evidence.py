@@ -397,6 +397,14 @@ def test_a_traceback_python_ignored_is_not_a_failure():
     logged = "".join(f"[2026-12-01 10:02:30,{i:03d}][__main__][ERROR] - {ln}" for i, ln in
                      enumerate(log.splitlines(True)))
     assert names(logged) == []
+    # a paste that began inside the header's first word
+    assert names(log.replace("Exception ignored", "eption ignored")) == []
+    assert names(log.replace("Exception ignored", "ignored")) == []
+    assert names(log.replace("Exception ignored", "Nothing ignored"))[:1] == ["user-code-error"]
+
+
+def test_a_cut_rank_prefix_still_leaves_an_exception_line():
+    assert names("rank1]: ValueError: 您尝试加载的检查点的模型类型为 `qwen9`\n")[:1] == ["user-code-error"]
 
 
 def test_an_exception_quoted_in_prose_ends_at_its_closing_quote():
@@ -513,3 +521,15 @@ def test_an_exit_with_no_rank_says_what_it_was_and_shows_its_line():
     oom = diagnose_text("ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: -9) local_rank: 0 "
                         "(pid: 91820) of binary: python\n").diagnoses[0]
     assert oom.evidence[0].text.startswith("local_rank 0 exitcode -9 (SIGKILL)")
+
+
+def test_an_uncaught_cpp_exception_is_read_as_the_message_torch_would_have_raised():
+    """`terminate called ...` then `what():` (a DataLoader worker's thread, NCCL's watchdog): never a Python
+    exception, but message rules for the classes torch translates c10's errors to read its text."""
+    log = ("terminate called after throwing an instance of 'c10::Error'\n"
+           "  what():  CUDA error: initialization error\n"
+           "Exception raised from c10_cuda_check_implementation at ../c10/cuda/CUDAException.cpp:44 (most recent call first):\n")
+    assert names(log)[:1] == ["cuda-fork"]
+    # a rule for a class no C++ exception becomes does not read it: the abort stays unexplained
+    assert names(log.replace("CUDA error: initialization error", "No module named 'apex'"))[:1] == ["unknown"]
+

@@ -46,6 +46,14 @@ def test_without_host_placeholders_become_readable():
     assert not d.host_notes
 
 
+def test_a_title_aside_the_log_could_not_fill_is_left_out():
+    counted = tailor(root("Timed out initializing process group in store based barrier on rank: 3, for key: "
+                          "store_based_barrier_key:1 (world_size=4, worker_count=2, timeout=0:30:00)"), None)
+    assert counted.title.endswith("(2 of 4)")
+    uncounted = tailor(root("[W socket.cpp:558] Wait timeout after 600000 ms, keys: /default_pg/0//cuda//0"), None)
+    assert uncounted.title == "Ranks never arrived at the process-group barrier"
+
+
 def test_shm_size_is_reported():
     d = tailor(root("RuntimeError: DataLoader worker (pid 2841) is killed by signal: Bus error. It is possible "
                     "that dataloader's workers are out of shared memory."), GPU_HOST_CPU_WHEEL)

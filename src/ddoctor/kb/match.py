@@ -46,6 +46,13 @@ NOT_FAILURES = (None, 0, -15, 143, -2, 130)  # SIGTERM from the launcher and Ctr
 # feeds an input's last lines (reader.TAIL), so a windowed scan sees the same end.
 STALL_REPEATS, STALL_TAIL = 2, 4
 DESYNC_WEIGHT = 0.85  # two ranks' watchdogs timed out in different collectives (kb/desync.py)
+# A C++ exception no one caught: `terminate called after throwing an instance of 'c10::Error'` then
+# `  what():  CUDA error: initialization error`. In a thread of torch's own (a DataLoader worker's pin-memory
+# thread, NCCL's watchdog) it never became a Python exception, but its text is the message torch would have
+# raised, as one of the classes torch translates c10's errors to: message rules for those classes read it.
+_WHAT = re.compile(r"^\s{0,8}what\(\):\s{1,4}(?=\S)")
+CPP_AS_PYTHON = frozenset({"RuntimeError", "DistBackendError", "DistError", "DistNetworkError", "DistStoreError",
+                           "OutOfMemoryError", "AcceleratorError", "NotImplementedError", "ValueError", "IndexError"})
 
 
 def evidence_text(text: str) -> str:
@@ -245,6 +252,8 @@ class Matcher:
             self._resolve(text)
         if TRIGGER in text:
             self._desync.feed(lineno, rank, text)
+        if "what():" in text and (what := _WHAT.match(text)) is not None:
+            self._uncaught_cpp(lineno, rank, text, text[what.end():])
         rules = self._candidates(text)
         forms: tuple[str, ...] = ()
         # Those forms are tails of the line, so an anchored rule can only match one if its literal is in the
@@ -280,6 +289,23 @@ class Matcher:
             # a signature that already holds all the evidence it keeps stores no more: the line is not scrubbed
             ev = Evidence(lineno=lineno, rank=rank, text="" if self._full(c.sig.name) else evidence_text(text))
             self._line_hit(c, ev, m.groupdict())
+
+    def _uncaught_cpp(self, lineno: int, rank: int | None, text: str, message: str) -> None:
+        """Message rules on an uncaught C++ exception's `what():` text (see CPP_AS_PYTHON)."""
+        ev: Evidence | None = None
+        for c in self.exc_rules:
+            if (c.regex is None or c.frame is not None or c.source is not None
+                    or (c.types and not c.types & CPP_AS_PYTHON)
+                    or (c.literal is not None and c.literal not in message)):
+                continue
+            m = c.regex.search(message)
+            if not m or (c.rule.when and not _captures_hold(c.rule.when, m)):
+                continue
+            if ev is None:
+                ev = Evidence(lineno=lineno, rank=rank, text=evidence_text(text))
+            self.failed = True
+            self._hit(c.sig, FINAL * c.rule.weight, c.rule.symptom or c.sig.symptom, ev, m.groupdict())
+            self._mark_explained(lineno)
 
     def _line_hit(self, c: _Compiled, ev: Evidence, captures: dict[str, str | None]) -> None:
         self.failed = True

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: --no-host never loads the host model
     from ddoctor.model.host import HostFacts
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_ASIDE = re.compile(r" \([^(){}]{0,80}(?:\{\w+\}[^(){}]{0,80}){1,4}\)")  # ` (...)` holding placeholders
 _SYSTEM_WORDS = {"Darwin": "macOS", "Windows": "Windows", "Linux": "Linux"}
 
 
@@ -135,7 +136,15 @@ def tailor(d: Diagnosis, h: HostFacts | None, origin: LogOrigin | None = None) -
         return _PLACEHOLDER.sub(lambda m: str(fill_values[m.group(1)]) if fill_values.get(m.group(1)) is not None
                                 else f"<{m.group(1).replace('_', ' ')}>", text)
 
-    return replace(d, title=fill(d.title), what=fill(d.what), why=fill(d.why), fix_summary=fill(d.fix_summary),
+    def fill_title(text: str) -> str:
+        # a headline's aside that only a value the log did not show would fill is left out: "Ranks never arrived at
+        # the process-group barrier", not "... (<worker count> of <world size>)"
+        def aside(m: re.Match[str]) -> str:
+            wanted = _PLACEHOLDER.findall(m.group(0))
+            return "" if wanted and all(fill_values.get(w) is None for w in wanted) else m.group(0)
+        return fill(_ASIDE.sub(aside, text))
+
+    return replace(d, title=fill_title(d.title), what=fill(d.what), why=fill(d.why), fix_summary=fill(d.fix_summary),
                    fix_steps=tuple(fill(s) for s in d.fix_steps),
                    commands=tuple(dict.fromkeys([*cmds, *(fill(c) for c in d.commands)])),
                    host_notes=(*d.host_notes, *notes))
