@@ -165,6 +165,10 @@ def test_exits_from_other_launchers_are_failures():
     ("(VllmWorker rank=1 pid=123) ERROR 05-01 10:00:00 [multiproc_executor.py:470] WorkerProc hit an exception.",
      "unknown"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
+    # systemd-coredump in the journal, and coredumpctl info's signal line
+    ("Dec 01 06:46:13 gpu1 systemd-coredump[2535]: Process 2523 (python3.10) of user 1000 dumped core.", "unknown"),
+    ("░░ Process 2523 (python3.10) crashed and dumped core.", "unknown"),
+    ("           Signal: 11 (SEGV)", "segfault"),
     ('ERROR: failed to solve: process "/bin/sh -c python setup.py" did not complete successfully: exit code: 1',
      "unknown"),
     ("ERROR conda.cli.main_run:execute(49): `conda run python train.py` failed. (See above for error)", "unknown"),
@@ -196,6 +200,7 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "frame #3: <unknown function> + 0xdc253 (0x7fe3c60b0253 in /usr/lib/x86_64-linux-gnu/libstdc++.so.6)",
     "frame #3 rendered in 0.2 s", "[node1:02519] [ 6] rank ready", "Thread 0x7f3b8c9ff740 (idle): \"MainThread\"",
     'See File "train.py", line 89 in the docs',
+    "Process 2523 (python3.10) exited normally; no core dumped", "Signal: 11 (SEGV) handlers installed",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

@@ -113,6 +113,10 @@ _EXIT_BARRIER = r"\[ERROR\] Error waiting on exit barrier"
 _VLLM_WORKER = r"\bWorkerProc hit an exception\b"
 _COLOSSAL_NO_SHELL = (r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,200}, is localhost: (?:True|False), "
                       r"exception: \S")
+# systemd-coredump in the journal (journalctl, coredumpctl): `Process 2523 (python3) of user 1000 dumped core.`, its
+# catalog text `Process 2523 (python3) crashed and dumped core.`, and coredumpctl info's `Signal: 4 (ILL)`
+_COREDUMP = r"\bProcess \d{1,10} \([^()\n]{1,64}\) (?:of user \d{1,10} )?(?:crashed and )?dumped core\b"
+_COREDUMP_SIGNAL = r"^\s{0,60}Signal: (?P<num>\d{1,2}) \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$"
 # the signals torch.multiprocessing.spawn names when a child died of one
 _SPAWN_SIGNALS = r"SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)"
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
@@ -314,6 +318,8 @@ SHAPES: tuple[_Shape, ...] = (
         r"Error: failed to run \S{1,200} [^\n]{0,4000}exception: Encountered a bad command exit code"), _nonzero),
     # ... and when the remote shell could not even start (ssh refused, no key): `..., exception: <its error>`
     _Shape("colossalai", "is localhost: ", lazy_re(_COLOSSAL_NO_SHELL), _nonzero),
+    _Shape("systemd-coredump", "Signal: ", lazy_re(_COREDUMP_SIGNAL), _numbered_signal),
+    _Shape("systemd-coredump", "dumped core", lazy_re(_COREDUMP), _nonzero),
 )
 _WORD_STARTS = (*_SHELL_WORDS, "zsh: ", "fish: ", "[", "F0", "F1", "double free", "free(): ", "malloc",
                 "realloc(): ", "munmap_chunk(): ", "_int_", "corrupted ", "*** Error in `")
@@ -406,4 +412,6 @@ TRIGGERS: tuple[str, ...] = (
     _MPI_BANNER,
     _FH_THREAD,
     _FH_FRAME,
+    _COREDUMP,
+    _COREDUMP_SIGNAL,
 )
