@@ -165,6 +165,16 @@ def test_exits_from_other_launchers_are_failures():
     ("(VllmWorker rank=1 pid=123) ERROR 05-01 10:00:00 [multiproc_executor.py:470] WorkerProc hit an exception.",
      "unknown"),
     ("The command '/bin/sh -c python train.py' returned a non-zero code: 137", "host-oom-killed"),
+    # other launchers' words for a child a signal killed, and a status said after an error word or alone
+    ("worker 3 died with signal 9", "host-oom-killed"),
+    ("Child terminated with signal = 0x9 (SIGKILL)", "host-oom-killed"),
+    ("Worker 0 exited with signal SIGSEGV", "segfault"),
+    ("Error: exit code 137", "host-oom-killed"),
+    ("exit code 1", "unknown"),
+    ("error: command 'python' failed with exit code -9", "host-oom-killed"),
+    ("exitcode  : -9 (pid: 4321)", "host-oom-killed"),  # torchrun's summary field, its indent lost in the paste
+    ("/usr/bin/bash: line 1: 12345 Killed python train.py", "host-oom-killed"),  # bash's padding collapsed
+    ("Container killed by the OOM killer", "host-oom-killed"),
     # systemd-coredump in the journal, and coredumpctl info's signal line
     ("Dec 01 06:46:13 gpu1 systemd-coredump[2535]: Process 2523 (python3.10) of user 1000 dumped core.", "unknown"),
     ("░░ Process 2523 (python3.10) crashed and dumped core.", "unknown"),
@@ -201,6 +211,9 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "frame #3 rendered in 0.2 s", "[node1:02519] [ 6] rank ready", "Thread 0x7f3b8c9ff740 (idle): \"MainThread\"",
     'See File "train.py", line 89 in the docs',
     "Process 2523 (python3.10) exited normally; no core dumped", "Signal: 11 (SEGV) handlers installed",
+    "exit code 0", "If the exit code is 1, retry", "the worker exited with signal handlers restored",
+    "The process is killed by SIGKILL by OOM killer due to high memory usage (one of the possible causes).",
+    "rank      : 3, world size 8", "Killed the stale cache entries",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

@@ -117,6 +117,10 @@ _COLOSSAL_NO_SHELL = (r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,20
 # catalog text `Process 2523 (python3) crashed and dumped core.`, and coredumpctl info's `Signal: 4 (ILL)`
 _COREDUMP = r"\bProcess \d{1,10} \([^()\n]{1,64}\) (?:of user \d{1,10} )?(?:crashed and )?dumped core\b"
 _COREDUMP_SIGNAL = r"^\s{0,60}Signal: (?P<num>\d{1,2}) \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$"
+_DIED_OF_SIGNAL = (r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b[ :=]{0,3}"
+                   r"(?:(?P<num>\d{1,2})\b|[^\n]{0,24}?\b(?P<sig>SIG[A-Z]{2,6})\b)")
+_EXIT_CODE_SAID = (r"(?:^|\b(?:[Ee]rror|ERROR|failed|FAILED|[Ff]ailure)\b[^\n]{0,80}?)\b[Ee]xit(?:ed with)? code:? "
+                   r"(?P<code>-?\d{1,10})\b")
 # the signals torch.multiprocessing.spawn names when a child died of one
 _SPAWN_SIGNALS = r"SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)"
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
@@ -246,6 +250,11 @@ SHAPES: tuple[_Shape, ...] = (
     _Shape("shell", "", lazy_re(
         r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?:: \d{1,2})?"
         r"(?: {0,40}" + _CORE_DUMPED + r")?(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
+    # the same report with the padding before the command collapsed to one space (a paste outside a code block):
+    # after bash's `line N: PID` the word can only be the job's fate
+    _Shape("shell", "", lazy_re(
+        r"^\S{1,400}: line \d{1,9}: {1,4}\d{1,12} (?P<word>" + _WORDS + r")(?: " + _CORE_DUMPED + r")? \S"),
+        _shell_word),
     # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
     # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
     *(_Shape("shell", word, lazy_re(r"\| ?\d[\d.]{0,12}[kMG]?/[\d.?]{1,12}[kMG]? \[[^\]\n]{0,400}\] ?(?P<word>"
@@ -318,6 +327,12 @@ SHAPES: tuple[_Shape, ...] = (
         r"Error: failed to run \S{1,200} [^\n]{0,4000}exception: Encountered a bad command exit code"), _nonzero),
     # ... and when the remote shell could not even start (ssh refused, no key): `..., exception: <its error>`
     _Shape("colossalai", "is localhost: ", lazy_re(_COLOSSAL_NO_SHELL), _nonzero),
+    # what other launchers and wrappers say of a child killed by a signal: `worker 3 died with signal 9`,
+    # `Child terminated with signal = 0x9 (SIGKILL)`, `Worker 0 exited with signal SIGKILL`
+    _Shape("process", "signal", lazy_re(_DIED_OF_SIGNAL),
+           lambda m: _named_signal(m) if m.group("sig") else _numbered_signal(m)),
+    # a status said after an error word or alone on its line: `Error: exit code 137`, `exit code 1`
+    _Shape("process", "xit code", lazy_re(_EXIT_CODE_SAID), _code("code")),
     _Shape("systemd-coredump", "Signal: ", lazy_re(_COREDUMP_SIGNAL), _numbered_signal),
     _Shape("systemd-coredump", "dumped core", lazy_re(_COREDUMP), _nonzero),
 )
@@ -414,4 +429,6 @@ TRIGGERS: tuple[str, ...] = (
     _FH_FRAME,
     _COREDUMP,
     _COREDUMP_SIGNAL,
+    _DIED_OF_SIGNAL,
+    _EXIT_CODE_SAID,
 )

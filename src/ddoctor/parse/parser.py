@@ -131,9 +131,20 @@ TR_ANY_FIELD = re.compile(r"^\s{1,8}[^\s:：][^:：\n]{0,30}?\s{0,20}[:：]\s?"
                           r"|(?P<exit>-?\d{1,9}\s{0,4}\(pid:)).{0,4000}$")
 
 
+# a paste that lost the summary's indent (Markdown outside a code block, a chat window): only the two fields whose
+# values keep torchrun's shape are told from any other `rank: 3` line
+TR_BARE_FIELD = re.compile(r"^(rank|exitcode)\s{1,20}:\s?((?:\d{1,9}\s{0,4}\(local_rank:|-?\d{1,9}\s{0,4}\(pid:).{0,4000})$")
+
+
+def _entry_field(text: str) -> re.Match[str] | None:
+    """A `rank` or `exitcode` field, which may start an entry whose `[0]:` line the paste cut off."""
+    f = TR_FIELD.match(text) or TR_BARE_FIELD.match(text)
+    return f if f is not None and f.group(1) in ("rank", "exitcode") else None
+
+
 def _summary_field(text: str) -> tuple[str, str] | None:
     """(name, value) of one field of torchrun's summary, its label in English or translated."""
-    f = TR_FIELD.match(text)
+    f = TR_FIELD.match(text) or TR_BARE_FIELD.match(text)
     if f:
         return f.group(1), f.group(2).strip()
     m = TR_ANY_FIELD.match(text)
@@ -172,7 +183,7 @@ TRIGGERS: tuple[tuple[str, bool], ...] = (
     (r"(?:^|[\s\]>|:])(?:[a-z_][a-z0-9_]{0,60}\.){1,12}(?:[A-Z]\w{0,80})?(?:" + _DOTTED_ENDS + r")(?::|\s{0,4}$)",
      False),
     (r"Root Cause \(first observed failure\)", False),
-    (r"^\s{1,8}exitcode\s{0,20}: -?\d", False),
+    (r"^\s{0,8}exitcode\s{0,20}: -?\d", False),
     (r"failed \(exitcode: -?\d{1,9}\)", False),
     (r"^-- Process \d{1,6} terminated with the following error", False),
     (SPAWN_TRANSLATED, False),
@@ -721,7 +732,7 @@ class LogParser:
             self._flush_entry()
             self._tr_entry = {"lineno": lineno, "root": self._tr_root}
             return
-        if self._tr_entry is None and (f := TR_FIELD.match(text)) is not None and f.group(1) in ("rank", "exitcode"):
+        if self._tr_entry is None and _entry_field(text) is not None:
             # a paste that starts inside torchrun's summary: the fields of an entry without its `[0]:` line
             self._tr_entry = {"lineno": lineno, "root": self._tr_root}
         if self._tr_entry is not None:
