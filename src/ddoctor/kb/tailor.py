@@ -144,7 +144,8 @@ def tailor(d: Diagnosis, h: HostFacts | None, origin: LogOrigin | None = None) -
             return "" if wanted and all(fill_values.get(w) is None for w in wanted) else m.group(0)
         return fill(_ASIDE.sub(aside, text))
 
-    return replace(d, title=fill_title(d.title), what=fill_title(d.what), why=fill(d.why), fix_summary=fill(d.fix_summary),
+    return replace(d, title=fill_title(d.title), what=fill_title(d.what), why=fill(d.why),
+                   fix_summary=fill(d.fix_summary),
                    fix_steps=tuple(fill(s) for s in d.fix_steps),
                    commands=tuple(dict.fromkeys([*cmds, *(fill(c) for c in d.commands)])),
                    host_notes=(*d.host_notes, *notes))

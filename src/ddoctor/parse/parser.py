@@ -133,7 +133,8 @@ TR_ANY_FIELD = re.compile(r"^\s{1,8}[^\s:：][^:：\n]{0,30}?\s{0,20}[:：]\s?"
 
 # a paste that lost the summary's indent (Markdown outside a code block, a chat window): only the two fields whose
 # values keep torchrun's shape are told from any other `rank: 3` line
-TR_BARE_FIELD = re.compile(r"^(rank|exitcode)\s{1,20}:\s?((?:\d{1,9}\s{0,4}\(local_rank:|-?\d{1,9}\s{0,4}\(pid:).{0,4000})$")
+TR_BARE_FIELD = re.compile(r"^(rank|exitcode)\s{1,20}:\s?"
+                           r"((?:\d{1,9}\s{0,4}\(local_rank:|-?\d{1,9}\s{0,4}\(pid:).{0,4000})$")
 
 
 def _entry_field(text: str) -> re.Match[str] | None:
