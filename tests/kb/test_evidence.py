@@ -175,6 +175,10 @@ def test_exits_from_other_launchers_are_failures():
     ("exitcode  : -9 (pid: 4321)", "host-oom-killed"),  # torchrun's summary field, its indent lost in the paste
     ("/usr/bin/bash: line 1: 12345 Killed python train.py", "host-oom-killed"),  # bash's padding collapsed
     ("Container killed by the OOM killer", "host-oom-killed"),
+    # the interpreter refusing before any code ran: `python -m` of a module it cannot find, a missing script
+    ("/usr/bin/python: No module named torch.distributed.run", "unknown"),
+    ("python3: No module named deepspeed", "missing-python-package"),
+    ("python: can't open file '/app/train.py': [Errno 2] No such file or directory", "unknown"),
     # systemd-coredump in the journal, and coredumpctl info's signal line
     ("Dec 01 06:46:13 gpu1 systemd-coredump[2535]: Process 2523 (python3.10) of user 1000 dumped core.", "unknown"),
     ("░░ Process 2523 (python3.10) crashed and dumped core.", "unknown"),
@@ -213,7 +217,7 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "Process 2523 (python3.10) exited normally; no core dumped", "Signal: 11 (SEGV) handlers installed",
     "exit code 0", "If the exit code is 1, retry", "the worker exited with signal handlers restored",
     "The process is killed by SIGKILL by OOM killer due to high memory usage (one of the possible causes).",
-    "rank      : 3, world size 8", "Killed the stale cache entries",
+    "rank      : 3, world size 8", "Killed the stale cache entries", "see python: No module named X in the FAQ",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

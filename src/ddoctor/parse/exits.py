@@ -117,6 +117,9 @@ _COLOSSAL_NO_SHELL = (r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,20
 # catalog text `Process 2523 (python3) crashed and dumped core.`, and coredumpctl info's `Signal: 4 (ILL)`
 _COREDUMP = r"\bProcess \d{1,10} \([^()\n]{1,64}\) (?:of user \d{1,10} )?(?:crashed and )?dumped core\b"
 _COREDUMP_SIGNAL = r"^\s{0,60}Signal: (?P<num>\d{1,2}) \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$"
+# the interpreter itself, before any code ran: `python -m` of a module it cannot find, a script that is not there
+_PYTHON_REFUSED = (r"^(?:\S{0,400}[/\\])?python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module "
+                   r"specification for '|can't open file )")
 _DIED_OF_SIGNAL = (r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b[ :=]{0,3}"
                    r"(?:(?P<num>\d{1,2})\b|[^\n]{0,24}?\b(?P<sig>SIG[A-Z]{2,6})\b)")
 _EXIT_CODE_SAID = (r"(?:^|\b(?:[Ee]rror|ERROR|failed|FAILED|[Ff]ailure)\b[^\n]{0,80}?)\b[Ee]xit(?:ed with)? code:? "
@@ -333,6 +336,7 @@ SHAPES: tuple[_Shape, ...] = (
            lambda m: _named_signal(m) if m.group("sig") else _numbered_signal(m)),
     # a status said after an error word or alone on its line: `Error: exit code 137`, `exit code 1`
     _Shape("process", "xit code", lazy_re(_EXIT_CODE_SAID), _code("code")),
+    _Shape("python", "python", lazy_re(_PYTHON_REFUSED), _nonzero),
     _Shape("systemd-coredump", "Signal: ", lazy_re(_COREDUMP_SIGNAL), _numbered_signal),
     _Shape("systemd-coredump", "dumped core", lazy_re(_COREDUMP), _nonzero),
 )
@@ -431,4 +435,5 @@ TRIGGERS: tuple[str, ...] = (
     _COREDUMP_SIGNAL,
     _DIED_OF_SIGNAL,
     _EXIT_CODE_SAID,
+    _PYTHON_REFUSED,
 )
