@@ -537,6 +537,7 @@ class Matcher:
                 agg.add(0.5, False, ev)
             found = [agg]
         present = {a.sig.name: a for a in found}
+        explained: set[str] = set()
         for a in found:
             # a cause explains this one if it happened first (or is only known from exit statuses). A more specific
             # cause explains it even when it is itself a symptom (a socket closed by a peer explains the system
@@ -547,10 +548,13 @@ class Matcher:
                            or a.sig.category == present[n].sig.category == "backend")]
             if causes:
                 a.symptom = True  # an NCCL error whose cause lies below NCCL (shm, the network) is its symptom
+                explained.add(a.sig.name)
                 for n in causes:
                     present[n].explains.append(a.sig.name)
-        # Root causes before symptoms; then the more specific signature; then what happened first.
-        return sorted(found, key=lambda a: (a.symptom, -(a.sig.priority * a.strength), a.first_line))
+        # Root causes before symptoms, and among symptoms the one that explains another before it; then the more
+        # specific signature; then what happened first.
+        return sorted(found, key=lambda a: (a.symptom, a.sig.name in explained, -(a.sig.priority * a.strength),
+                                            a.first_line))
 
 
 def confidence(agg: _Agg) -> float:
