@@ -48,7 +48,10 @@ TOP1_FLOOR = {"tune": 0.955, "test": 0.850}
 # Round 15 (51 logs, session 9) brought none on the test split and three on the tune split: two pastes cut before
 # any error (a Korean c10d warning on Windows; a hang's NCCL init lines) and one whose warning foretold the error
 # (then read as such: NCCL's not-compiled warning became a rule of its own).
-FAILING_CALLED_CLEAN_MAX = {"tune": 7, "test": 15}
+# Session 10: rounds 17-19 (119 logs). Their test halves brought one more (round 19; 0 in 17 and 18) while general
+# changes caught another, so the test count stays 15; round 19's tune half brought a py-spy dump of a stuck ZeRO-3
+# rank, which diagnose does not read as a failure (a dump of a healthy process looks the same): tune 8.
+FAILING_CALLED_CLEAN_MAX = {"tune": 8, "test": 15}
 # Round 10 brought the first clean test logs called failed: two of its six, measured before any change for it and
 # the same with the session's starting engine. The tune split's clean logs (109) are all called clean, so no tuning
 # signal says what they are; the limit stays the measured count until a general change lowers it.
