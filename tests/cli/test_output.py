@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 
 import pytest
 
@@ -40,6 +41,30 @@ def test_columns_sets_the_width_on_a_terminal():
 
 def test_a_nonsense_columns_is_ignored():
     assert detect_style(Stream(), {"COLUMNS": "wide"}).width == 100
+
+
+def _pty(columns: int):
+    """A real terminal of `columns` columns: (the file its program writes to, the other end)."""
+    import fcntl
+    import struct
+    import termios
+
+    main, sub = os.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return open(sub, "w", encoding="utf-8"), main
+
+
+def test_a_pipe_takes_the_width_of_the_terminal_stderr_is_on():
+    """`ddoctor diagnose job.log | less` in an 80-column window is laid out for 80 columns, not 100."""
+    err, main = _pty(80)
+    try:
+        assert detect_style(Stream(), {}, terminal=err).width == 80
+        assert detect_style(Stream(), {"COLUMNS": "120"}, terminal=err).width == 120  # COLUMNS still wins
+        assert detect_style(Stream(), {}, terminal=Stream()).width == 100  # both redirected (CI): 100
+        assert detect_style(Stream(), {}, terminal=err).color is False  # a pipe gets no colour all the same
+    finally:
+        err.close()
+        os.close(main)
 
 
 def test_no_colour_into_a_file():

@@ -1,6 +1,7 @@
 """The terminal layer: where results go (stdout), messages and progress (stderr), and how they look.
 
-One place decides, per stream, the width (`COLUMNS` when set, else the terminal on a TTY, else 100),
+One place decides, per stream, the width (`COLUMNS` when set, else the terminal on a TTY, else the terminal
+stderr is on when stdout is a pipe, else 100),
 colour (`--no-color`, `NO_COLOR` when non-empty, `FORCE_COLOR`, a TTY) and whether only ASCII can be
 written (then every symbol has a fallback and no character makes the encoder fail). Every value is
 scrubbed of secrets and of control characters before a renderer sees it, and every finished text
@@ -44,19 +45,32 @@ def stream_is_ascii(stream: IO[str]) -> bool:
     return False
 
 
-def detect_style(stream: IO[str], environ: Mapping[str, str], *, no_color: bool = False) -> Style:
+def _isatty(stream: IO[str] | None) -> bool:
     try:
-        tty = stream.isatty()
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
-        tty = False
+        return False
+
+
+def _terminal_width(stream: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, AttributeError, ValueError):
+        return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def detect_style(stream: IO[str], environ: Mapping[str, str], *, no_color: bool = False,
+                 terminal: IO[str] | None = None) -> Style:
+    """`terminal`: a stream on the user's terminal (stderr) whose width `stream` takes when it is a pipe, so
+    `ddoctor diagnose job.log | less` (or `| head`, `| tee`) is laid out for the window it is read in."""
+    tty = _isatty(stream)
     cols = environ.get("COLUMNS", "").strip()
     if cols.isdigit() and int(cols) > 0:
         width = int(cols)
     elif tty:
-        try:
-            width = os.get_terminal_size(stream.fileno()).columns
-        except (OSError, AttributeError, ValueError):
-            width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+        width = _terminal_width(stream)
+    elif terminal is not None and _isatty(terminal):
+        width = _terminal_width(terminal)
     else:
         width = DEFAULT_WIDTH
     color = not no_color and not environ.get("NO_COLOR") and (
@@ -99,7 +113,7 @@ class Output:
         self.secrets = secret_values(env)
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.style = detect_style(self.stdout, env, no_color=no_color)
+        self.style = detect_style(self.stdout, env, no_color=no_color, terminal=self.stderr)
         self.err_style = detect_style(self.stderr, env, no_color=no_color)
         if width:
             self.style = replace(self.style, width=width)
