@@ -431,9 +431,11 @@ TRIGGERS: tuple[str, ...] = (
     _MPI_BANNER,
     _FH_THREAD,
     _FH_FRAME,
-    _COREDUMP,
-    _COREDUMP_SIGNAL,
-    _DIED_OF_SIGNAL,
-    _EXIT_CODE_SAID,
-    _PYTHON_REFUSED,
+    # the next five are looser than their shapes (which read the line again): a bounded repeat before a literal
+    # costs the one-pass scan more than the few extra lines these let through
+    r"dumped core\b",
+    r"Signal: \d{1,2} \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$",
+    r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b",
+    r"\b[Ee]xit(?:ed with)? code:? -?\d",
+    r"python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module specification for '|can't open file )",
 )
