@@ -552,6 +552,20 @@ def test_an_uncaught_cpp_exception_is_read_as_the_message_torch_would_have_raise
            "  what():  CUDA error: initialization error\n"
            "Exception raised from c10_cuda_check_implementation at ../c10/cuda/CUDAException.cpp:44 (most recent call first):\n")
     assert names(log)[:1] == ["cuda-fork"]
+    # libc++ (macOS) says the same on one line
+    assert names("libc++abi: terminating due to uncaught exception of type c10::Error: CUDA error: initialization "
+                 "error\n")[:1] == ["cuda-fork"]
+    assert names("libc++abi: terminating due to uncaught exception of type gloo::EnforceNotMet: [enforce fail at "
+                 "pair.cc:248] op.nread == op.preamble.nbytes.\n")[:1] == ["unknown"]
     # a rule for a class no C++ exception becomes does not read it: the abort stays unexplained
     assert names(log.replace("CUDA error: initialization error", "No module named 'apex'"))[:1] == ["unknown"]
+
+
+def test_spawn_reporting_a_child_killed_by_a_signal_is_the_launcher_not_user_code():
+    log = ("Traceback (most recent call last):\n"
+           '  File "train.py", line 30, in <module>\n'
+           "    mp.spawn(main, nprocs=4)\n"
+           "Exception: process 2 terminated with signal SIGFPE\n")
+    assert names(log)[:1] == ["unknown"]
+    assert names(log.replace("SIGFPE", "SIGSEGV"))[:1] == ["segfault"]
 

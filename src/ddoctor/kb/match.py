@@ -50,7 +50,9 @@ DESYNC_WEIGHT = 0.85  # two ranks' watchdogs timed out in different collectives 
 # `  what():  CUDA error: initialization error`. In a thread of torch's own (a DataLoader worker's pin-memory
 # thread, NCCL's watchdog) it never became a Python exception, but its text is the message torch would have
 # raised, as one of the classes torch translates c10's errors to: message rules for those classes read it.
-_WHAT = re.compile(r"^\s{0,8}what\(\):\s{1,4}(?=\S)")
+_WHAT = re.compile(r"^\s{0,8}what\(\):\s{1,4}(?=\S)"
+                   # libc++ (macOS) says it on one line: `libc++abi: terminating due to uncaught exception of type T: <what>`
+                   r"|^libc\+\+abi(?:\.dylib)?: terminating (?:due to|with) uncaught exception of type \S{1,200}?: (?=\S)")
 CPP_AS_PYTHON = frozenset({"RuntimeError", "DistBackendError", "DistError", "DistNetworkError", "DistStoreError",
                            "OutOfMemoryError", "AcceleratorError", "NotImplementedError", "ValueError", "IndexError"})
 
@@ -162,7 +164,9 @@ def _frames_match(c: _Compiled, block: ExceptionBlock) -> dict[str, str | None] 
 # torch re-raises a worker's exception in the parent with the worker's own traceback printed after it (DataLoader
 # workers, DataParallel replicas): that traceback is the story, the re-raise only reports it
 _REWRAPPED = re.compile(r"Caught \w{1,100} in (?:DataLoader worker process \d{1,6}"
-                        r"|replica \d{1,6} on device \d{1,6})\.")
+                        r"|replica \d{1,6} on device \d{1,6})\."
+                        # torch.multiprocessing.spawn's report of a child's death (torch < 1.8 raised a bare Exception)
+                        r"|^process \d{1,6} terminated with (?:signal SIG[A-Z0-9]{2,8}|exit code -?\d{1,6})$")
 _RAISE_TEXT = re.compile(r"^raise \S")
 
 
@@ -252,7 +256,7 @@ class Matcher:
             self._resolve(text)
         if TRIGGER in text:
             self._desync.feed(lineno, rank, text)
-        if "what():" in text and (what := _WHAT.match(text)) is not None:
+        if ("what():" in text or "uncaught exception of type" in text) and (what := _WHAT.match(text)) is not None:
             self._uncaught_cpp(lineno, rank, text, text[what.end():])
         rules = self._candidates(text)
         forms: tuple[str, ...] = ()

@@ -117,6 +117,7 @@ _COLOSSAL_NO_SHELL = (r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,20
 # catalog text `Process 2523 (python3) crashed and dumped core.`, and coredumpctl info's `Signal: 4 (ILL)`
 _COREDUMP = r"\bProcess \d{1,10} \([^()\n]{1,64}\) (?:of user \d{1,10} )?(?:crashed and )?dumped core\b"
 _COREDUMP_SIGNAL = r"^\s{0,60}Signal: (?P<num>\d{1,2}) \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$"
+_LIBCXX_TERMINATE = r"^libc\+\+abi(?:\.dylib)?: terminating(?: (?:due to|with) uncaught exception of type |$|: )"
 # the interpreter itself, before any code ran: `python -m` of a module it cannot find, a script that is not there
 _PYTHON_REFUSED = (r"^(?:\S{0,400}[/\\])?python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module "
                    r"specification for '|can't open file )")
@@ -195,6 +196,8 @@ SHAPES: tuple[_Shape, ...] = (
     # a C++ exception nobody caught: std::terminate aborts the process (the shell's `Aborted` is often cut off)
     _Shape("c++", "terminate called after throwing", lazy_re(
         r"^terminate called after throwing an instance of"), lambda m: (-6, "SIGABRT", None)),
+    # the same on macOS (libc++): `libc++abi: terminating due to uncaught exception of type gloo::EnforceNotMet: ...`
+    _Shape("c++", "libc++abi", lazy_re(_LIBCXX_TERMINATE), lambda m: (-6, "SIGABRT", None)),
     # glog's and abseil's LOG(FATAL) / CHECK, which abort the process: `F1202 12:00:00.000123  1234 foo.cc:12] Check
     # failed: ...`; TensorFlow's own prefix: `2024-01-02 03:04:05.678901: F tensorflow/core/x.cc:12] ...`
     _Shape("glog", "", lazy_re(r"^F\d{4} \d\d:\d\d:\d\d\.\d{1,9} {1,8}\d{1,12} \S{1,400}:\d{1,7}\] "),
@@ -403,6 +406,7 @@ TRIGGERS: tuple[str, ...] = (
     r"(?:killed|segmentation fault|bus error|abort|illegal hardware instruction|terminated)",
     r"^\*\*\* (?:Signal \d{1,3} \()?SIG(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b",
     r"^terminate called after throwing an instance of",
+    _LIBCXX_TERMINATE,
     r"command terminated with exit code",
     r"Process completed with exit code -?\d",
     r"Job failed: exit code -?\d",
