@@ -50,9 +50,10 @@ DESYNC_WEIGHT = 0.85  # two ranks' watchdogs timed out in different collectives 
 # `  what():  CUDA error: initialization error`. In a thread of torch's own (a DataLoader worker's pin-memory
 # thread, NCCL's watchdog) it never became a Python exception, but its text is the message torch would have
 # raised, as one of the classes torch translates c10's errors to: message rules for those classes read it.
+# libc++ (macOS) says it on one line: `libc++abi: terminating due to uncaught exception of type T: <what>`
 _WHAT = re.compile(r"^\s{0,8}what\(\):\s{1,4}(?=\S)"
-                   # libc++ (macOS) says it on one line: `libc++abi: terminating due to uncaught exception of type T: <what>`
-                   r"|^libc\+\+abi(?:\.dylib)?: terminating (?:due to|with) uncaught exception of type \S{1,200}?: (?=\S)")
+                   r"|^libc\+\+abi(?:\.dylib)?: terminating (?:due to|with) uncaught exception of type "
+                   r"\S{1,200}?: (?=\S)")
 CPP_AS_PYTHON = frozenset({"RuntimeError", "DistBackendError", "DistError", "DistNetworkError", "DistStoreError",
                            "OutOfMemoryError", "AcceleratorError", "NotImplementedError", "ValueError", "IndexError"})
 
