@@ -441,5 +441,6 @@ TRIGGERS: tuple[str, ...] = (
     r"Signal: \d{1,2} \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$",
     r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b",
     r"\b[Ee]xit(?:ed with)? code:? -?\d",
-    r"python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module specification for '|can't open file )",
+    r"python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module specification for '"
+    r"|can't open file )",
 )
