@@ -174,6 +174,9 @@ def test_exits_from_other_launchers_are_failures():
     ("error: command 'python' failed with exit code -9", "host-oom-killed"),
     ("exitcode  : -9 (pid: 4321)", "host-oom-killed"),  # torchrun's summary field, its indent lost in the paste
     ("/usr/bin/bash: line 1: 12345 Killed python train.py", "host-oom-killed"),  # bash's padding collapsed
+    # bash in other locales translates `line` too (and glibc the signal's name)
+    ('bash: 行 1: 12013 段错误               (核心已转储) env "PYTHONUNBUFFERED"="1" python x.py', "segfault"),
+    ("./run.sh: Zeile 3:  4321 Killed                  python x.py", "host-oom-killed"),
     ("Container killed by the OOM killer", "host-oom-killed"),
     # the interpreter refusing before any code ran: `python -m` of a module it cannot find, a missing script
     ("/usr/bin/python: No module named torch.distributed.run", "unknown"),
@@ -217,7 +220,7 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "Process 2523 (python3.10) exited normally; no core dumped", "Signal: 11 (SEGV) handlers installed",
     "exit code 0", "If the exit code is 1, retry", "the worker exited with signal handlers restored",
     "The process is killed by SIGKILL by OOM killer due to high memory usage (one of the possible causes).",
-    "rank      : 3, world size 8", "Killed the stale cache entries", "see python: No module named X in the FAQ",
+    "rank      : 3, world size 8", "Killed the stale cache entries", "run.sh: 行 3: cd: /x: 没有那个文件或目录", "see python: No module named X in the FAQ",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

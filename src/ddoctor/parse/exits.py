@@ -90,6 +90,9 @@ def _shell_word(m: re.Match[str]) -> tuple[int | None, str | None, int | None]:
 
 
 _WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
+# bash's `line` in the locales it is translated to (`bash: 行 1: 12013 段错误 (核心已转储) ...`, `Zeile 3`)
+_LINE_WORD = r"(?:line|Zeile|ligne|l[ií]nea|linha|riga|[^\x00-\x7f]{1,8})"
+_LOCAL_LINE = re.compile(r": " + _LINE_WORD + r" ?\d{1,9}: ")
 _CORE_DUMPED = r"\((?:core dumped|核心已转储)\)"
 _GLUED_WORDS = ("Killed", "Segmentation fault", "段错误", "已杀死")  # what a shell prints after a bar with no newline
 _HEAP_ABORT = (r"^(?:(?:free|malloc|realloc|munmap_chunk|malloc_consolidate|_int_malloc|_int_free)\(\): "
@@ -254,12 +257,13 @@ SHAPES: tuple[_Shape, ...] = (
     # bash and other shells: `Killed`, `./run.sh: line 3:  4321 Segmentation fault      (core dumped) python x.py`;
     # macOS adds its own signal number: `Segmentation fault: 11`, `Abort trap: 6`, `Bus error: 10`
     _Shape("shell", "", lazy_re(
-        r"^(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?:: \d{1,2})?"
+        r"^(?:\S{1,400}: " + _LINE_WORD + r" ?\d{1,9}: {1,4}\d{1,12} )?(?P<word>" + _WORDS + r")(?:: \d{1,2})?"
         r"(?: {0,40}" + _CORE_DUMPED + r")?(?: {2,40}\S[^\n]{0,2000})?$"), _shell_word),
     # the same report with the padding before the command collapsed to one space (a paste outside a code block):
     # after bash's `line N: PID` the word can only be the job's fate
     _Shape("shell", "", lazy_re(
-        r"^\S{1,400}: line \d{1,9}: {1,4}\d{1,12} (?P<word>" + _WORDS + r")(?: " + _CORE_DUMPED + r")? \S"),
+        r"^\S{1,400}: " + _LINE_WORD + r" ?\d{1,9}: {1,4}\d{1,12} (?P<word>" + _WORDS + r")(?: " + _CORE_DUMPED
+        + r")? \S"),
         _shell_word),
     # the shell's word glued to a progress bar that never printed its newline (tqdm, Lightning):
     # `  6%|####      | 3787/62565 [04:47<1:10:53, 13.82it/s]Killed`
@@ -355,7 +359,8 @@ def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
         if shape.literal:
             if shape.literal not in text:
                 continue
-        elif len(text) > 2500 or not (text.startswith(_WORD_STARTS) or ": line " in text):
+        elif len(text) > 2500 or not (text.startswith(_WORD_STARTS) or ": line " in text
+                                      or (": " in text[:420] and _LOCAL_LINE.search(text, 0, 440) is not None)):
             continue
         m = shape.regex.search(text)
         if m is None:
@@ -387,7 +392,7 @@ TRIGGERS: tuple[str, ...] = (
     r"Killed process \d",
     r"^Fatal Python error: ",
     r"\] Signal: [A-Z][a-z]{2,30}",
-    r"^`{0,3}(?:\S{1,400}: line \d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |`|$|: \d)",
+    r"^`{0,3}(?:\S{1,400}: " + _LINE_WORD + r" ?\d{1,9}: {1,4}\d{1,12} )?(?:" + _WORDS + r")(?: |`|$|: \d)",
     r"terminated with code -?\d",
     r"\) FAILED \(exitcode -?\d",
     r"finished with exit code",
