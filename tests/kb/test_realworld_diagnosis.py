@@ -35,7 +35,9 @@ INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
 # and 0.667 when first measured, hangs and pastes cut before the error being most of the misses): 537 test logs
 # at 0.860, 994 tune logs at 0.961.
 # Round 16 (33 logs) brought 18 tune logs at 0.778 when first measured: the tune floor is 0.955 from then.
-TOP1_FLOOR = {"tune": 0.955, "test": 0.850}
+# Session 10 added rounds 17-22 (222 logs); round 22's tune half (21 logs) scored 0.714 when first measured, which
+# brought the tune split (1,151 logs) to 0.952: its floor is 0.950 from then. The test split holds 0.863 (626 logs).
+TOP1_FLOOR = {"tune": 0.950, "test": 0.850}
 # tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, and from round 8 a
 # third rank joining a two-rank group (seen only by counting) and one Windows c10d connect warning before a hang
 # test: rounds 7 and 8 (149 unseen logs) brought four failing logs the engine of their day called clean, round 9
@@ -48,10 +50,11 @@ TOP1_FLOOR = {"tune": 0.955, "test": 0.850}
 # Round 15 (51 logs, session 9) brought none on the test split and three on the tune split: two pastes cut before
 # any error (a Korean c10d warning on Windows; a hang's NCCL init lines) and one whose warning foretold the error
 # (then read as such: NCCL's not-compiled warning became a rule of its own).
-# Session 10: rounds 17-19 (119 logs). Their test halves brought one more (round 19; 0 in 17 and 18) while general
-# changes caught another, so the test count stays 15; round 19's tune half brought a py-spy dump of a stuck ZeRO-3
-# rank, which diagnose does not read as a failure (a dump of a healthy process looks the same): tune 8.
-FAILING_CALLED_CLEAN_MAX = {"tune": 8, "test": 15}
+# Session 10: rounds 17-22 (222 logs). Their test halves brought three more (one in round 19, two in round 22, each
+# measured before any change for it; none in 17, 18, 20, 21) while general changes caught one: test 17. The tune
+# halves brought a py-spy dump of a stuck ZeRO-3 rank, which diagnose does not read as a failure (a dump of a healthy
+# process looks the same), and TRL's vLLM client retrying 'Server is not up yet' (a cause the taxonomy lacks): tune 9.
+FAILING_CALLED_CLEAN_MAX = {"tune": 9, "test": 17}
 # Round 10 brought the first clean test logs called failed: two of its six, measured before any change for it and
 # the same with the session's starting engine. The tune split's clean logs (109) are all called clean, so no tuning
 # signal says what they are; the limit stays the measured count until a general change lowers it.
