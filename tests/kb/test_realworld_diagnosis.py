@@ -121,10 +121,9 @@ def test_failing_logs_called_clean_stay_under_the_measured_count(outcomes, split
     assert _tally(outcomes, split)["failing_called_clean"] <= FAILING_CALLED_CLEAN_MAX[split]
 
 
-def _terminal_wrapped(e: dict) -> bool:
+def _terminal_wrapped(folder: Path, e: dict) -> bool:
     """A paste a terminal hard-wrapped: only the paste scan joins its lines again (parse/unwrap.py; a log large
     enough for the windowed scan comes from a file, which no terminal wrapped)."""
-    folder = next(f for f, entry in _entries() if entry is e or entry == e)
     data = (folder / e["file"]).read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x1f\x8b")):  # UTF-16, gzip: not a terminal's bytes
         return False
@@ -133,5 +132,7 @@ def _terminal_wrapped(e: dict) -> bool:
 
 
 def test_paste_and_windowed_scans_agree_on_every_log(outcomes):
-    differ = [e["file"] for e, paste, windowed in outcomes if paste != windowed and not _terminal_wrapped(e)]
+    # `outcomes` holds the entries in _entries()'s order
+    differ = [e["file"] for (folder, _), (e, paste, windowed) in zip(_entries(), outcomes, strict=True)
+              if paste != windowed and not _terminal_wrapped(folder, e)]
     assert differ == []

@@ -136,7 +136,7 @@ def tailor(d: Diagnosis, h: HostFacts | None, origin: LogOrigin | None = None) -
         return _PLACEHOLDER.sub(lambda m: str(fill_values[m.group(1)]) if fill_values.get(m.group(1)) is not None
                                 else f"<{m.group(1).replace('_', ' ')}>", text)
 
-    def fill_title(text: str) -> str:
+    def fill_without_asides(text: str) -> str:
         # an aside in the headline or the summary that only a value the log did not show would fill is left out:
         # "Ranks never arrived at the process-group barrier", not "... (<worker count> of <world size>)"
         def aside(m: re.Match[str]) -> str:
@@ -144,7 +144,7 @@ def tailor(d: Diagnosis, h: HostFacts | None, origin: LogOrigin | None = None) -
             return "" if wanted and all(fill_values.get(w) is None for w in wanted) else m.group(0)
         return fill(_ASIDE.sub(aside, text))
 
-    return replace(d, title=fill_title(d.title), what=fill_title(d.what), why=fill(d.why),
+    return replace(d, title=fill_without_asides(d.title), what=fill_without_asides(d.what), why=fill(d.why),
                    fix_summary=fill(d.fix_summary),
                    fix_steps=tuple(fill(s) for s in d.fix_steps),
                    commands=tuple(dict.fromkeys([*cmds, *(fill(c) for c in d.commands)])),

@@ -119,15 +119,24 @@ _COLOSSAL_NO_SHELL = (r"^Error: failed to run \S{1,200} [^\n]{0,4000} on \S{1,20
 # systemd-coredump in the journal (journalctl, coredumpctl): `Process 2523 (python3) of user 1000 dumped core.`, its
 # catalog text `Process 2523 (python3) crashed and dumped core.`, and coredumpctl info's `Signal: 4 (ILL)`
 _COREDUMP = r"\bProcess \d{1,10} \([^()\n]{1,64}\) (?:of user \d{1,10} )?(?:crashed and )?dumped core\b"
-_COREDUMP_SIGNAL = r"^\s{0,60}Signal: (?P<num>\d{1,2}) \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$"
+# The next five shapes' triggers are their core alone, looser than the shape (which reads the line again): a bounded
+# repeat before a literal costs the one-pass scan more than the few extra lines the core lets through.
+_COREDUMP_CORE = r"dumped core\b"
+_COREDUMP = r"\bProcess \d{1,10} \([^()\n]{1,64}\) (?:of user \d{1,10} )?(?:crashed and )?" + _COREDUMP_CORE
+_CORE_SIGNAL_NAME = r" \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$"
+_COREDUMP_SIGNAL_CORE = r"Signal: \d{1,2}" + _CORE_SIGNAL_NAME
+_COREDUMP_SIGNAL = r"^\s{0,60}Signal: (?P<num>\d{1,2})" + _CORE_SIGNAL_NAME
 _LIBCXX_TERMINATE = r"^libc\+\+abi(?:\.dylib)?: terminating(?: (?:due to|with) uncaught exception of type |$|: )"
 # the interpreter itself, before any code ran: `python -m` of a module it cannot find, a script that is not there
-_PYTHON_REFUSED = (r"^(?:\S{0,400}[/\\])?python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module "
-                   r"specification for '|can't open file )")
-_DIED_OF_SIGNAL = (r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b[ :=]{0,3}"
-                   r"(?:(?P<num>\d{1,2})\b|[^\n]{0,24}?\b(?P<sig>SIG[A-Z]{2,6})\b)")
-_EXIT_CODE_SAID = (r"(?:^|\b(?:[Ee]rror|ERROR|failed|FAILED|[Ff]ailure)\b[^\n]{0,80}?)\b[Ee]xit(?:ed with)? code:? "
-                   r"(?P<code>-?\d{1,10})\b")
+_PYTHON_REFUSED_CORE = (r"python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module specification "
+                        r"for '|can't open file )")
+_PYTHON_REFUSED = r"^(?:\S{0,400}[/\\])?" + _PYTHON_REFUSED_CORE
+_DIED_OF_SIGNAL_CORE = r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b"
+_DIED_OF_SIGNAL = (_DIED_OF_SIGNAL_CORE
+                   + r"[ :=]{0,3}(?:(?P<num>\d{1,2})\b|[^\n]{0,24}?\b(?P<sig>SIG[A-Z]{2,6})\b)")
+_EXIT_CODE_CORE = r"\b[Ee]xit(?:ed with)? code:? "
+_EXIT_CODE_SAID = (r"(?:^|\b(?:[Ee]rror|ERROR|failed|FAILED|[Ff]ailure)\b[^\n]{0,80}?)" + _EXIT_CODE_CORE
+                   + r"(?P<code>-?\d{1,10})\b")
 # the signals torch.multiprocessing.spawn names when a child died of one
 _SPAWN_SIGNALS = r"SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)"
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
@@ -355,13 +364,17 @@ def parse_exit(text: str, lineno: int, rank: int | None) -> RankFailure | None:
     """One launcher exit line as a RankFailure, or None. `text` is a cleaned line."""
     if text[:1] == "`" or text[-1:] == "`":
         text = text.strip("` ")  # a Markdown code span around a pasted line: `Killed```
+    wordy: bool | None = None  # whether shapes without a literal can match: decided once, at the first such shape
     for shape in SHAPES:
         if shape.literal:
             if shape.literal not in text:
                 continue
-        elif len(text) > 2500 or not (text.startswith(_WORD_STARTS) or ": line " in text
-                                      or (": " in text[:420] and _LOCAL_LINE.search(text, 0, 440) is not None)):
-            continue
+        else:
+            if wordy is None:
+                wordy = len(text) <= 2500 and (text.startswith(_WORD_STARTS) or ": line " in text or (
+                    ": " in text[:420] and _LOCAL_LINE.search(text, 0, 440) is not None))
+            if not wordy:
+                continue
         m = shape.regex.search(text)
         if m is None:
             continue
@@ -440,12 +453,9 @@ TRIGGERS: tuple[str, ...] = (
     _MPI_BANNER,
     _FH_THREAD,
     _FH_FRAME,
-    # the next five are looser than their shapes (which read the line again): a bounded repeat before a literal
-    # costs the one-pass scan more than the few extra lines these let through
-    r"dumped core\b",
-    r"Signal: \d{1,2} \((?:SEGV|ABRT|BUS|ILL|FPE|KILL|QUIT|TRAP|SYS|XCPU|XFSZ)\)$",
-    r"\b(?:died|exited|terminated|was killed|been killed)(?: with| by| on| from)? signal\b",
-    r"\b[Ee]xit(?:ed with)? code:? -?\d",
-    r"python[\d.]{0,6}(?:\.exe)?: (?:No module named \S|Error while finding module specification for '"
-    r"|can't open file )",
+    _COREDUMP_CORE,
+    _COREDUMP_SIGNAL_CORE,
+    _DIED_OF_SIGNAL_CORE,
+    _EXIT_CODE_CORE + r"-?\d",
+    _PYTHON_REFUSED_CORE,
 )

@@ -137,15 +137,20 @@ TR_BARE_FIELD = re.compile(r"^(rank|exitcode)\s{1,20}:\s?"
                            r"((?:\d{1,9}\s{0,4}\(local_rank:|-?\d{1,9}\s{0,4}\(pid:).{0,4000})$")
 
 
+def _english_field(text: str) -> re.Match[str] | None:
+    """A field of torchrun's summary under its English label (group 1 the name, group 2 the value)."""
+    return TR_FIELD.match(text) or TR_BARE_FIELD.match(text)
+
+
 def _entry_field(text: str) -> re.Match[str] | None:
     """A `rank` or `exitcode` field, which may start an entry whose `[0]:` line the paste cut off."""
-    f = TR_FIELD.match(text) or TR_BARE_FIELD.match(text)
+    f = _english_field(text)
     return f if f is not None and f.group(1) in ("rank", "exitcode") else None
 
 
 def _summary_field(text: str) -> tuple[str, str] | None:
     """(name, value) of one field of torchrun's summary, its label in English or translated."""
-    f = TR_FIELD.match(text) or TR_BARE_FIELD.match(text)
+    f = _english_field(text)
     if f:
         return f.group(1), f.group(2).strip()
     m = TR_ANY_FIELD.match(text)
