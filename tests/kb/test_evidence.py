@@ -151,6 +151,9 @@ def test_exits_from_other_launchers_are_failures():
      "unknown"),
     ("[node1:02519] [ 6] /usr/lib/libpython3.10.so.1.0(_PyEval_EvalFrameDefault+0x472b)[0x7fbb41e0d65b]", "unknown"),
     ("[node1:02519] *** Process received signal ***", "unknown"),
+    # Open MPI's fatal error handler and an MPI_Abort, without the launcher's summary below them
+    ("[node3:07356] *** An error occurred in MPI_Allgather", "unknown"),
+    ("MPI_ABORT was invoked on rank 1 in communicator MPI_COMM_WORLD", "unknown"),
     ("Current thread 0x00007f3b8c9ff740 (most recent call first):", "unknown"),
     ('  File "/env/site-packages/torch/autograd/__init__.py", line 89 in backward', "unknown"),
     ("Windows fatal exception: access violation", "segfault"),

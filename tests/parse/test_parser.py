@@ -117,6 +117,11 @@ def test_interleaved_rank_prefixes_are_demultiplexed():
     ("0: Traceback (most recent call last):", 0, "Traceback (most recent call last):"),
     (' 3:   File "x.py", line 2, in f', 3, '  File "x.py", line 2, in f'),
     ("[1,3]<stderr>:RuntimeError: x", 3, "RuntimeError: x"),
+    ("[1]<stderr>:RuntimeError: x", 1, "RuntimeError: x"),
+    ("Tue Jun  9 20:10:40 2020[12]<stdout>:  what():  x", 12, "  what():  x"),
+    ("[2020-06-09T20:10:40Z] cf108822 [RUNNING] ||  Tue Jun  9 20:10:40 2020[1]<stderr>:*** Received signal 6 ***", 1,
+     "*** Received signal 6 ***"),
+    ("[2020-06-09T20:10:40Z] cf108822 || RuntimeError: x", None, "RuntimeError: x"),
     ("12:00:01 INFO step 3: loss 0.1", None, "12:00:01 INFO step 3: loss 0.1"),
     # a paste that began inside the first line's prefix: the bracket's tail still says the rank
     ("rank1]: ValueError: x", 1, "ValueError: x"),

@@ -18,15 +18,21 @@ _RANK_PREFIX = re.compile(r"^\s{0,8}\[(rank\s?(\d{1,6})|[A-Za-z_][\w-]{0,40}?(\d
                           r"|^\s{0,8}[A-Za-z_][\w.-]{0,60}/\d{1,6} \[(\d{1,6})\]:\s?"
                           # `srun --label` (`0: `, padded ` 3: ` past ten tasks) and `mpirun --tag-output`
                           # (`[1,3]<stderr>:`): the task's global rank
-                          r"|^ {0,5}(\d{1,6}): |^\[\d{1,6},(\d{1,6})\]<(?:stdout|stderr|stddiag)>: ?")
+                          r"|^ {0,5}(\d{1,6}): |^\[\d{1,6},(\d{1,6})\]<(?:stdout|stderr|stddiag)>: ?"
+                          # horovodrun (Gloo): `[1]<stderr>:`, after `time.ctime()` with --log-with-timestamp
+                          r"|^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})?"
+                          r"\[(\d{1,6})\]<(?:stdout|stderr)>:")
 # A paste whose first line begins inside the prefix (`rank1]: ValueError: ...`, `ault0]: ...`): the bracket's
 # tail still says the rank; a tail of `rank` says it is the global one.
 _CUT_RANK_PREFIX = re.compile(r"^(?:(r?a?n?k)|[A-Za-z_][\w-]{0,40}?)?(\d{1,6})\]:\s")
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
 # torchx's log lines from a scheduler (AWS Batch, Kubernetes): `main/0 ` (role/replica; the replica is a node, not a
 # rank, and its local rank follows as `[1]:` where there is one)
+# Determined's trial logs: `[2020-06-09T20:10:40Z] cf108822 [RUNNING] || ` (time, container, state).
 _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s"
-                            r"|^[a-z][\w-]{0,60}/\d{1,4} (?=\S)")
+                            r"|^[a-z][\w-]{0,60}/\d{1,4} (?=\S)"
+                            r"|^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z\] [0-9a-f]{6,64} "
+                            r"(?:\[[A-Z_]{2,20}\] )?\|\| {0,2}")
 # rich's boxed tracebacks put │ at both ends of every line.
 # `kubectl logs --prefix`: `[pod/<pod>/<container>] `; the pod's name may say its rank (ranknames.py).
 _KUBECTL_PREFIX = lazy_re(r"^\[pod/(?P<pod>[a-z0-9][a-z0-9.-]{0,252})/[a-z0-9][a-z0-9-]{0,62}\] ")
@@ -99,7 +105,7 @@ def clean_line(raw: str, *, has_master: bool = False) -> tuple[int | None, bool,
                 break
             text = text[src.end():]
             continue
-        launcher_rank = m.group(5) or m.group(6)
+        launcher_rank = m.group(5) or m.group(6) or m.group(7)
         if m.group(2) is not None or launcher_rank is not None:
             rank, is_global = int(m.group(2) or launcher_rank), True
         elif not is_global and not from_pod:

@@ -340,6 +340,12 @@ SHAPES: tuple[_Shape, ...] = (
         r"Primary job {1,2}terminated normally, but \d{1,9} process(?:es)? returned"), _nonzero),
     _Shape("mpirun", "exited with non-zero status", lazy_re(
         r"mpirun detected that one or more processes exited with non-zero status"), _nonzero),
+    # Open MPI's default error handler (MPI_ERRORS_ARE_FATAL) when a call fails: `[host:pid] *** An error occurred in
+    # MPI_Allgather` (then "reported by process", "processes in this communicator will now abort"), and a program that
+    # aborts on purpose: `MPI_ABORT was invoked on rank 0 in communicator MPI_COMM_WORLD` (errorcode on the next line)
+    _Shape("mpirun", "An error occurred in MPI_", lazy_re(r"\*\*\* An error occurred in MPI_\w{1,40}"), _nonzero),
+    _Shape("mpirun", "MPI_ABORT was invoked on rank", lazy_re(r"MPI_ABORT was invoked on rank (?P<rank>\d{1,6})"),
+           lambda m: (1, None, int(m.group("rank")))),
     # ColossalAI's `colossalai run`: "Error: failed to run torchrun ... on 10.0.0.2, is localhost: False, exception:
     # Encountered a bad command exit code!" (fabric's words for the remote shell's non-zero status)
     _Shape("colossalai", "Encountered a bad command exit code", lazy_re(
@@ -398,6 +404,8 @@ TRIGGERS: tuple[str, ...] = (
     r"ProcessExitedException: [^\n]{0,200}SIG[A-Z]{2,4}",
     r"^Exception: [^\n]{0,200}\b" + _SPAWN_SIGNALS + r"\b",
     r"exited on signal \d",
+    r"\*\*\* An error occurred in MPI_\w",
+    r"MPI_ABORT was invoked on rank \d",
     r"^\s{0,8}Exit code:\s{1,8}-?\d",
     r"srun: error: ",
     r"oom_kill event",
