@@ -218,7 +218,7 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "*** Aborted at startup? no", "Exception raised from nowhere, said the docs",
     "Error response from daemon? none", "INFO: WorkerProc started",
     "frame #3: <unknown function> + 0xdc253 (0x7fe3c60b0253 in /usr/lib/x86_64-linux-gnu/libstdc++.so.6)",
-    "frame #3 rendered in 0.2 s", "[node1:02519] [ 6] rank ready", "Thread 0x7f3b8c9ff740 (idle): \"MainThread\"",
+    "frame #3 rendered in 0.2 s", "[node1:02519] [ 6] rank ready", "Thread 0x7f3b8c9ff740 (idle): \"Thread-1\"",
     'See File "train.py", line 89 in the docs',
     "Process 2523 (python3.10) exited normally; no core dumped", "Signal: 11 (SEGV) handlers installed",
     "exit code 0", "If the exit code is 1, retry", "the worker exited with signal handlers restored",
@@ -574,4 +574,15 @@ def test_spawn_reporting_a_child_killed_by_a_signal_is_the_launcher_not_user_cod
            "Exception: process 2 terminated with signal SIGFPE\n")
     assert names(log)[:1] == ["unknown"]
     assert names(log.replace("SIGFPE", "SIGSEGV"))[:1] == ["segfault"]
+
+
+def test_a_py_spy_dump_of_the_main_thread_is_a_hang_not_a_clean_log():
+    dump = ('Thread 4888 (idle): "MainThread"\n'
+            "    _engine_run_backward (torch/autograd/graph.py:769)\n"
+            "    backward (deepspeed/runtime/zero/stage3.py:2247)\n"
+            'Thread 5406 (idle): "Thread-1"\n'
+            "    wait (threading.py:324)\n")
+    assert names(dump) == ["unknown"]
+    # a named cause in the same log wins over the dump
+    assert names(dump + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")[0] == "cuda-oom"
 
