@@ -122,6 +122,7 @@ def test_interleaved_rank_prefixes_are_demultiplexed():
     ("[2020-06-09T20:10:40Z] cf108822 [RUNNING] ||  Tue Jun  9 20:10:40 2020[1]<stderr>:*** Received signal 6 ***", 1,
      "*** Received signal 6 ***"),
     ("[2020-06-09T20:10:40Z] cf108822 || RuntimeError: x", None, "RuntimeError: x"),
+    ("<>        [2021-12-07 10:43:01] 087c0ee7 || Exit code: 1", None, "Exit code: 1"),
     ("12:00:01 INFO step 3: loss 0.1", None, "12:00:01 INFO step 3: loss 0.1"),
     # a paste that began inside the first line's prefix: the bracket's tail still says the rank
     ("rank1]: ValueError: x", 1, "ValueError: x"),

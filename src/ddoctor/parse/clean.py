@@ -28,10 +28,12 @@ _CUT_RANK_PREFIX = re.compile(r"^(?:(r?a?n?k)|[A-Za-z_][\w-]{0,40}?)?(\d{1,6})\]
 # Prefixes of containers and pods that carry no rank: `[vllm]: `, docker compose's `trainer-1  | `.
 # torchx's log lines from a scheduler (AWS Batch, Kubernetes): `main/0 ` (role/replica; the replica is a node, not a
 # rank, and its local rank follows as `[1]:` where there is one)
-# Determined's trial logs: `[2020-06-09T20:10:40Z] cf108822 [RUNNING] || ` (time, container, state).
+# Determined's trial logs: `[2020-06-09T20:10:40Z] cf108822 [RUNNING] || ` (time, container, state), and its CLI's
+# `<info>    [2021-12-07 10:43:05] 087c0ee7 || ` (a level first, the time without its T and Z).
 _SOURCE_PREFIX = re.compile(r"^\s{0,8}\[[A-Za-z][\w./-]{0,80}\]:\s|^[a-z][\w.-]{0,60}[-_]\d{1,4}\s{1,20}\|\s"
                             r"|^[a-z][\w-]{0,60}/\d{1,4} (?=\S)"
-                            r"|^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z\] [0-9a-f]{6,64} "
+                            r"|^(?:<[a-z]{0,8}>\s{1,12})?"
+                            r"\[\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?\] [0-9a-f]{6,64} "
                             r"(?:\[[A-Z_]{2,20}\] )?\|\| {0,2}")
 # rich's boxed tracebacks put │ at both ends of every line.
 # `kubectl logs --prefix`: `[pod/<pod>/<container>] `; the pod's name may say its rank (ranknames.py).
