@@ -192,6 +192,16 @@ def test_mojibake_is_repaired_before_matching():
     assert diagnose_stream(io.BytesIO(mangled)).root.name == "nccl-unavailable"
 
 
+def test_a_line_copied_out_of_a_url_is_percent_decoded():
+    pasted = b"ImportError: /env/site-packages/torch/lib/libtorch_cuda.so:%20undefined%20symbol:%20ncclCommRegister\n"
+    assert diagnose_stream(io.BytesIO(pasted)).root.name == "nccl-lib-mismatch"
+    from ddoctor.parse.text import repair
+
+    # a URL inside a message with spaces is the program's own text: left alone
+    kept = "Downloading https://hub.example/files/model%20v2%20final.bin to /tmp"
+    assert repair(kept) == kept
+
+
 # -- through the real command ------------------------------------------------------------------------
 def ddoctor(*args, **kw):
     env = {**os.environ, "NO_COLOR": "1"}

@@ -1,7 +1,8 @@
 """Bytes of one log line to the text a person meant: encodings, mojibake, overlong lines.
 
 Logs arrive mis-encoded as often as not: a Windows paste in cp1252, UTF-8 read as Mac Roman or
-cp1252 and saved again (`distribu√©`, `doesnâ€™t`), PowerShell's UTF-16. The text is repaired
+cp1252 and saved again (`distribu√©`, `doesnâ€™t`), PowerShell's UTF-16, a line copied out of a URL
+(`undefined%20symbol:%20ncclCommRegister`). The text is repaired
 before anything matches it (ftfy does the repair; it is the well-kept library for exactly this),
 so signatures see one spelling. Lines of any length are cut to their head, their tail and the
 `\\r` segments that matter, so one 500 MB line costs what a short one does.
@@ -43,8 +44,21 @@ def _ftfy() -> Any:
     return ftfy, is_bad
 
 
+def _percent_decoded(text: str) -> str:
+    """A line pasted from a URL (an issue template's link, a browser's address bar, a search query) has its spaces as
+    `%20`: decoded, it reads as printed. A line with more spaces than `%20`s is left alone (a URL inside a message)."""
+    encoded = text.count("%20")
+    if encoded < 2 or text.strip().count(" ") >= encoded:
+        return text
+    from urllib.parse import unquote  # only such lines pay for the import
+
+    return unquote(text)
+
+
 def repair(text: str) -> str:
-    """Undo mojibake (UTF-8 decoded as a single-byte code page); ASCII lines cost one check."""
+    """Undo mojibake (UTF-8 decoded as a single-byte code page) and percent-encoding; ASCII lines cost two checks."""
+    if "%20" in text:
+        text = _percent_decoded(text)
     if text.isascii():
         return text
     lib = _ftfy()
