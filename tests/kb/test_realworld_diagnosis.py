@@ -58,8 +58,9 @@ TOP1_FLOOR = {"tune": 0.950, "test": 0.850}
 # Horovod C++ abort under two prefixes (both read now) and a second py-spy dump. A py-spy dump of a main thread is now
 # read as a hang (unknown), which caught both tune dumps and one test log: tune 8, test 16. Round 25 (30 logs) brought
 # none on its test half and one on its tune half: TORCH_DISTRIBUTED_DEBUG=DETAIL's INFO fingerprints of two ranks a
-# few collectives apart, cut before anything failed (ranks drift apart in a healthy run too): tune 9.
-FAILING_CALLED_CLEAN_MAX = {"tune": 9, "test": 16}
+# few collectives apart, cut before anything failed (ranks drift apart in a healthy run too): tune 9. Rounds 26-27 (66
+# logs): round 27's test half brought one, measured before any change for it (none in 26): test 17.
+FAILING_CALLED_CLEAN_MAX = {"tune": 9, "test": 17}
 # Round 10 brought the first clean test logs called failed: two of its six, measured before any change for it and
 # the same with the session's starting engine. The tune split's clean logs (109) are all called clean, so no tuning
 # signal says what they are; the limit stays the measured count until a general change lowers it.
