@@ -459,9 +459,10 @@ def _line_aligned_bounds(path: str, size: int, chunk_size: int) -> list[int] | N
             if off <= bounds[-1]:
                 continue
             f.seek(off)
-            pos, found = off, -1
+            pos, found, step = off, -1, 4 << 10  # a line is short: a page is read first, then more if it is not
             while found == -1 and pos - off < OVERLONG:
-                piece = f.read(1 << 20)
+                piece = f.read(step)
+                step = min(step * 4, 1 << 20)
                 if not piece:
                     break
                 found = piece.find(b"\n")
