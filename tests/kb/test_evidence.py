@@ -162,7 +162,7 @@ def test_exits_from_other_launchers_are_failures():
     ('*** Aborted at 1700000000 (unix time) try "date -d @1700000000" if you are using GNU date ***', "unknown"),
     ("Exception raised from c10_cuda_check_implementation at ../c10/cuda/CUDAException.cpp:44 (most recent call "
      "first):", "unknown"),
-    ('docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].', "unknown"),
+    ('docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].', "nvidia-container-toolkit-missing"),
     ("[2024-01-01 10:00:00,000] torch.distributed.elastic.agent.server.api: [ERROR] Error waiting on exit barrier. "
      "Elapsed: 300.01 seconds", "unknown"),
     ("(VllmWorker rank=1 pid=123) ERROR 05-01 10:00:00 [multiproc_executor.py:470] WorkerProc hit an exception.",
