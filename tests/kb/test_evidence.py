@@ -412,6 +412,19 @@ def test_an_exception_line_a_logging_handler_captured_is_read():
                  "for keyword argument 'backend'\n")[:1] == ["user-code-error"]
 
 
+def test_an_exception_asyncio_logged_and_ran_on_is_not_a_failure():
+    """asyncio's default handler logs `Exception in callback ...` with its traceback and the loop goes on."""
+    log = ("2024-04-29 21:07:34 | ERROR | root | Exception in callback _ProactorBasePipeTransport._call_connection_lost(None)\n"
+           "handle: <Handle _ProactorBasePipeTransport._call_connection_lost(None)>\n"
+           "Traceback (most recent call last):\n"
+           '  File "asyncio\\proactor_events.py", line 162, in _call_connection_lost\n'
+           "ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the remote host\n")
+    assert names(log) == []
+    assert names(log.split("\n", 2)[2]) == ["user-code-error"]  # the same traceback without asyncio's header
+    # a real failure later in the log still counts
+    assert names(log + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")[:1] == ["cuda-oom"]
+
+
 def test_a_traceback_python_ignored_is_not_a_failure():
     """`Exception ignored in:` (a destructor or atexit hook at shutdown): Python printed it and carried on."""
     log = ("Exception ignored in: <function Engine.__del__ at 0x7f17>\n"

@@ -244,6 +244,19 @@ def _prefix_shape(prefix: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+# asyncio's default exception handler: `Exception in callback <handle>`, then `handle: <Handle ...>` and the
+# traceback; the event loop logs it and runs on (Windows' proactor reporting a peer that hung up, WinError 10054)
+_ASYNCIO_CALLBACK = re.compile(r"(?:^|[|:\]] {0,2})Exception in callback \S")
+
+
+def _carried_on_header(text: str) -> bool:
+    """A header that says the traceback under it was printed by a handler that carried on: Python's
+    `Exception ignored in` (also behind a logger's record prefix) or asyncio's `Exception in callback`."""
+    if "ignored in" in text and _ignored_header(message_of(text)):
+        return True
+    return "Exception in callback " in text and _ASYNCIO_CALLBACK.search(text) is not None
+
+
 def _ignored_header(message: str) -> bool:
     """`Exception ignored in: ...`, also when the paste began inside its first word (`eption ignored in: <...>`)."""
     head, found, _ = message.partition(IGNORED.removeprefix("Exception "))
@@ -443,7 +456,7 @@ class LogParser:
             # A gap (windowed scanning, or another process's lines) ends what we were reading.
             self._finish(key)
             tb = None
-        if "ignored in" in text and _ignored_header(message_of(text)):  # also behind a logger's record prefix
+        if _carried_on_header(text):
             _remember(self._ignored, key, lineno)
         if HEADER.match(text):
             ignored = lineno - self._ignored.pop(key, -10) <= 2
