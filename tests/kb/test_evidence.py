@@ -425,6 +425,17 @@ def test_an_exception_asyncio_logged_and_ran_on_is_not_a_failure():
     assert names(log + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")[:1] == ["cuda-oom"]
 
 
+def test_a_paste_that_lost_its_newlines_keeps_the_exception_before_the_traceback():
+    flat = ("RuntimeError: The server socket has failed to listen on any local network address. port: 12341, "
+            "useIpv6: 0, code: -98, name: EADDRINUSE, message: address already in use Traceback (most recent call "
+            'last):   File "/srv/train.py", line 9, in <module>\n')
+    assert names(flat)[:1] == ["port-in-use"]
+    # a logger's record prefix before the header is still only a prefix
+    assert names("2024-01-05 10:00:00.123 | ERROR    | train:main:57 - Traceback (most recent call last):\n"
+                 '  File "/srv/train.py", line 9, in <module>\n'
+                 "KeyError: 'RANK'\n")[:1] == ["env-not-set"]
+
+
 def test_a_traceback_python_ignored_is_not_a_failure():
     """`Exception ignored in:` (a destructor or atexit hook at shutdown): Python printed it and carried on."""
     log = ("Exception ignored in: <function Engine.__del__ at 0x7f17>\n"
