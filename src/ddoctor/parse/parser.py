@@ -600,9 +600,10 @@ class LogParser:
             before = text[:idx]
             # A paste that lost its newlines, the exception line first (`RuntimeError: ... in use Traceback (most
             # recent call last): File ...`): what precedes the header is that exception, not a prefix
-            exc = EXC_LINE.match(before.strip())
+            said_first = before.strip()
+            exc = EXC_LINE.match(said_first)
             if exc is not None and exc.group("msg") and EXC_WORD.search(exc.group("type")):
-                return text[idx:], before.strip()
+                return text[idx:], said_first
             # A message then `, Traceback (...)` on one line (vLLM): the logger prefix is what precedes the
             # message. Otherwise everything before the header is prefix (loguru's `time | LEVEL | where - `).
             logger = LOGGER_PREFIX.match(before).end() if before.rstrip().endswith(",") else 0  # type: ignore[union-attr]

@@ -442,12 +442,11 @@ def _scan_range(path: str, start: int, end: int, triggers: Triggers, counts: _Co
                         region_lines(buf, opened, ends, marks), ends_open(buf, opened), n_lines, marks[look])
 
 
-def _feed_held(feeder: _Feeder, held: list[tuple[int, list[tuple[int, list[str]]]]]) -> int:
-    """Feed the held ranges' windows in order and forget them; returns the characters now held (none)."""
+def _feed_held(feeder: _Feeder, held: list[tuple[int, list[tuple[int, list[str]]]]]) -> None:
+    """Feed the held ranges' windows in order and forget them."""
     for first_lineno, windows in held:
         feeder.windows(first_lineno, windows)
     held.clear()
-    return 0
 
 
 def _line_aligned_bounds(path: str, size: int, chunk_size: int) -> list[int] | None:
@@ -510,7 +509,8 @@ def scan_file(path: str, feed: Feed, *, triggers: Triggers, workers: int, chunk_
             held.append((lineno - res.prefix_lines, windows))
             held_chars += sum(len(text) for _, lines in windows for text in lines)
             if held_chars > HOLD_CHARS:
-                held_chars = _feed_held(feeder, held)
+                _feed_held(feeder, held)
+                held_chars = 0
             lineno += res.lines
             done += b - a
             if on_progress:
