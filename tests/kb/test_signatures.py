@@ -116,9 +116,27 @@ def test_every_line_pattern_compiles_for_the_one_pass_engine():
     ({"line": "Waiting", "until": "Completed"}, "`until` ends the wait"),
     ({"message": "Waiting", "stalled": True}, "applies to `line` rules"),
     ({"line": "Waiting", "stalled": True, "until": "Completed("}, "bad until regex"),
+    ({"exception": ["TypeError"], "innermost": True}, "`innermost` narrows a `frame` or `source` rule"),
 ])
 def test_stalled_rules_are_checked_when_loaded(raw: dict, complaint: str):
     from ddoctor.kb.loader import SignatureError, _rule
 
     with pytest.raises(SignatureError, match=re.escape(complaint)):
         _rule(raw, "DD999 rule 1")
+
+
+def test_an_innermost_frame_rule_reads_only_the_frame_that_raised():
+    """A library frame further out (a callback into the user's code) is not where the call failed."""
+    from ddoctor.kb.engine import diagnose_text
+
+    head = ('Traceback (most recent call last):\n'
+            '  File "/venv/lib/python3.11/site-packages/torch/nn/modules/module.py", line 1751, in _call_impl\n'
+            '    return forward_call(*args, **kwargs)\n')
+    user = '  File "/srv/app/model.py", line 20, in forward\n    return self.norm(x, eps_value=1e-5)\n'
+    lib = ('  File "/venv/lib/python3.11/site-packages/peft/tuners/lora/model.py", line 90, in forward\n'
+           '    return self.base(x, use_dora=True)\n')
+    tail = "TypeError: {}() got an unexpected keyword argument 'eps_value'\n"
+    in_user = diagnose_text(head + user + tail.format("LayerNorm.forward"))
+    in_library = diagnose_text(head + user + lib + tail.format("Linear.forward"))
+    assert in_user.diagnoses[0].name == "user-code-error"
+    assert in_library.diagnoses[0].name == "library-too-old"

@@ -35,7 +35,7 @@ class SignatureError(ValueError):
 
 
 RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "stalled", "until",
-             "when", "weight", "symptom"}
+             "when", "weight", "symptom", "innermost"}
 _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
@@ -57,6 +57,8 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
         raise SignatureError(f"{where}: `line` rules cannot be combined with exception/message/frame/source")
     if any(k in raw for k in ("exitcode", "signal")) and any(k in raw for k in (*_EXCEPTION_KEYS, "line")):
         raise SignatureError(f"{where}: exit rules (exitcode/signal) stand alone")
+    if raw.get("innermost") and not any(k in raw for k in ("frame", "source")):
+        raise SignatureError(f"{where}: `innermost` narrows a `frame` or `source` rule to the innermost frame")
     for flag in ("warning", "stalled"):
         if raw.get(flag) and "line" not in raw:
             raise SignatureError(f"{where}: `{flag}` applies to `line` rules")
@@ -70,7 +72,8 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
         except ValueError as exc:
             raise SignatureError(f"{where}: {exc}") from None
     return Rule(exception=tuple(raw.get("exception", ())), message=raw.get("message"), frame=raw.get("frame"),
-                source=raw.get("source"), line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
+                source=raw.get("source"), innermost=bool(raw.get("innermost", False)),
+                line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
                 signal=tuple(raw.get("signal", ())), warning=bool(raw.get("warning", False)),
                 stalled=bool(raw.get("stalled", False)), until=raw.get("until"), when=tuple(raw.get("when", ())),
                 weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))

@@ -149,7 +149,7 @@ def _captures_hold(conditions: tuple[str, ...], m: re.Match[str]) -> bool:
 
 def _frames_match(c: _Compiled, block: ExceptionBlock) -> dict[str, str | None] | None:
     """None when the rule's frame/source parts do not hold; else what the source regex captured."""
-    inner = block.frames[-INNER_FRAMES:]
+    inner = block.frames[-1:] if c.rule.innermost else block.frames[-INNER_FRAMES:]
     if c.frame is not None and not any(
             c.frame.search(f"{f.filename.replace(chr(92), '/')}:{f.function or ''}") for f in inner):
         return None

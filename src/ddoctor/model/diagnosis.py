@@ -17,7 +17,8 @@ class Rule:
 
     Exception rules: `exception` names exception types (short names); `message` is searched in the
     exception message; `frame` in `file:function` of the innermost frames of that exception (where
-    the library raised); `source` in the source lines printed under those frames. Frames and source
+    the library raised), or with `innermost` in the innermost frame alone (the code that raised or made
+    the failing call); `source` in the source lines printed under those frames. Frames and source
     lines are code, never translated, so they still carry the diagnosis when the message was
     machine-translated or mis-encoded. `line` is searched in any printed line. Exit rules:
     `exitcode` / `signal` match rank exits reported by any launcher (torchrun, DeepSpeed, mpirun,
@@ -34,6 +35,7 @@ class Rule:
     message: str | None = None
     frame: str | None = None
     source: str | None = None
+    innermost: bool = False
     line: str | None = None
     exitcode: tuple[int, ...] = ()
     signal: tuple[str, ...] = ()
