@@ -398,3 +398,26 @@ def test_a_message_of_several_lines_still_continues_past_text():
     text = "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nRuntimeError: first\nsecond line"
     tbs, _, _ = parse(text)
     assert tbs[0].blocks[-1].message == "first\nsecond line"
+
+
+@pytest.mark.parametrize(("line", "tail"), [
+    ("Predicting ━━━━━━━━━━━━━━━━━━━━ 1/1 0:00:00 • 0:00:00 0.00it/s  terminate called without an active exception",
+     "terminate called without an active exception"),
+    ("100%|██████████| 499/499 [00:01<00:00, 494.73it/s]pure virtual method called", "pure virtual method called"),
+    (" 40%|████      | 4/10 [00:08<00:12,  2.01s/it] usage: train.py [-h]", "usage: train.py [-h]"),
+])
+def test_a_line_printed_onto_the_end_of_a_progress_bar_is_read_as_printed(line: str, tail: str):
+    from ddoctor.parse.parser import messages_of
+
+    assert tail in messages_of(line)
+
+
+@pytest.mark.parametrize("line", [
+    "throughput 512 it/s on this node",  # prose: no number runs into the unit
+    " 40%|████      | 4/10 [00:08<00:12,  2.01s/it]",  # a bar alone
+    "speed=3.2it/sec",
+])
+def test_a_progress_bar_without_text_after_it_gives_no_extra_form(line: str):
+    from ddoctor.parse.parser import _after_progress_bar
+
+    assert _after_progress_bar(line) is None

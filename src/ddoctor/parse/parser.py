@@ -276,14 +276,32 @@ def message_of(text: str) -> str:
 _AFTER_LEVEL = lazy_re(r"\b(?:ERROR|INFO|WARNING|WARN|DEBUG|CRITICAL)\b\]?\s{0,8}(?:[-:|]\s{1,4})?")
 
 
+def _after_progress_bar(text: str) -> str | None:
+    """What another stream printed onto the end of a progress bar (tqdm's `494.73it/s]`, rich's `0.00it/s `): a
+    bar redraws its line without a newline, so the next line of stderr starts where the bar stopped, and a paste
+    that lost the carriage returns keeps both on one line."""
+    at = max(text.rfind("it/s"), text.rfind("s/it"))
+    if at < 1 or not (text[at - 1].isdigit() or text[at - 1] == "?"):
+        return None
+    end = at + 4
+    bracket = text.startswith("]", end)
+    rest = text[end + bracket:]
+    if not rest or not (bracket or rest[0].isspace()):
+        return None  # `it/s` inside a word or at the end of the line: nothing was printed after a bar
+    return rest.lstrip() or None
+
+
 def messages_of(text: str) -> tuple[str, ...]:
     """The forms a rule anchored to the line as the program printed it (`^usage: `) reads, whoever logged
-    it: `message_of`, and the text right after a level word (`2024-01-05 10:00:00,123 INFO usage: ...`,
-    where a logger-name part of the prefix would take `usage: ` for a logger's name)."""
+    it: `message_of`, the text right after a level word (`2024-01-05 10:00:00,123 INFO usage: ...`,
+    where a logger-name part of the prefix would take `usage: ` for a logger's name), and the text printed
+    onto the end of a progress bar."""
     message = message_of(text).lstrip()
     level = _AFTER_LEVEL.search(text, 0, 160)
     after = text[level.end():] if level is not None and level.end() < len(text) else message
-    return (message,) if after == message else (message, after)
+    forms = (message,) if after == message else (message, after)
+    bar_tail = _after_progress_bar(text)
+    return forms if bar_tail is None or bar_tail in forms else (*forms, bar_tail)
 
 
 def _exception_like(text: str) -> bool:
