@@ -117,6 +117,7 @@ def test_every_line_pattern_compiles_for_the_one_pass_engine():
     ({"message": "Waiting", "stalled": True}, "applies to `line` rules"),
     ({"line": "Waiting", "stalled": True, "until": "Completed("}, "bad until regex"),
     ({"exception": ["TypeError"], "innermost": True}, "`innermost` narrows a `frame` or `source` rule"),
+    ({"line": "If your script expects", "explains_only": True}, "`explains_only` applies to `warning` rules"),
 ])
 def test_stalled_rules_are_checked_when_loaded(raw: dict, complaint: str):
     from ddoctor.kb.loader import SignatureError, _rule

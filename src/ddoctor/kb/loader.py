@@ -35,7 +35,7 @@ class SignatureError(ValueError):
 
 
 RULE_KEYS = {"exception", "message", "frame", "source", "line", "exitcode", "signal", "warning", "stalled", "until",
-             "when", "weight", "symptom", "innermost"}
+             "when", "weight", "symptom", "innermost", "explains_only"}
 _EXCEPTION_KEYS = ("exception", "message", "frame", "source")
 ROLES = ("cause", "user-code", "unknown")
 
@@ -59,6 +59,8 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
         raise SignatureError(f"{where}: exit rules (exitcode/signal) stand alone")
     if raw.get("innermost") and not any(k in raw for k in ("frame", "source")):
         raise SignatureError(f"{where}: `innermost` narrows a `frame` or `source` rule to the innermost frame")
+    if raw.get("explains_only") and not raw.get("warning"):
+        raise SignatureError(f"{where}: `explains_only` applies to `warning` rules")
     for flag in ("warning", "stalled"):
         if raw.get(flag) and "line" not in raw:
             raise SignatureError(f"{where}: `{flag}` applies to `line` rules")
@@ -76,7 +78,8 @@ def _rule(raw: dict[str, Any], where: str, validate: bool = True) -> Rule:
                 line=raw.get("line"), exitcode=tuple(raw.get("exitcode", ())),
                 signal=tuple(raw.get("signal", ())), warning=bool(raw.get("warning", False)),
                 stalled=bool(raw.get("stalled", False)), until=raw.get("until"), when=tuple(raw.get("when", ())),
-                weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)))
+                weight=float(raw.get("weight", 1.0)), symptom=bool(raw.get("symptom", False)),
+                explains_only=bool(raw.get("explains_only", False)))
 
 
 def _advice(raw: dict[str, Any], where: str) -> HostAdvice:

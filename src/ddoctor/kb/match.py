@@ -528,6 +528,9 @@ class Matcher:
             for c, ev, caps in self._warnings:  # warnings count once the log is known to have failed
                 if c.sig.name in self.aggs:
                     continue  # the failure's own lines name this cause: they are its evidence, not the warning before
+                if c.rule.explains_only and not any(c.sig.name in a.sig.explained_by and a.first_line >= ev.lineno
+                                                    for a in self.aggs.values()):
+                    continue  # a warning that says what a later, vaguer failure was, and no such failure followed
                 agg = aggs.get(c.sig.name) or _Agg(sig=c.sig)
                 aggs[c.sig.name] = agg
                 agg.add(c.rule.weight, c.rule.symptom or c.sig.symptom, ev, caps)

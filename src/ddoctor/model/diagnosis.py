@@ -28,7 +28,10 @@ class Rule:
     repeats it (the job hung there), and otherwise as a warning; `until` is the line that ends
     such a wait (the barrier completed).
     `symptom` marks a rule whose match is a consequence of another failure (a peer crashed, a
-    collective timed out).
+    collective timed out). `explains_only` marks a warning that counts only as the reason for a
+    later failure whose signature names this one in `explained_by` (torch.distributed.launch's
+    notice that it passes `--local-rank`, before a script's argparse usage): printed by every run
+    of that launcher, it says nothing about other failures.
     """
 
     exception: tuple[str, ...] = ()
@@ -46,6 +49,7 @@ class Rule:
     when: tuple[str, ...] = ()
     weight: float = 1.0
     symptom: bool = False
+    explains_only: bool = False
 
     @property
     def kind(self) -> str:
