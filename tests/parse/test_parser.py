@@ -421,3 +421,11 @@ def test_a_progress_bar_without_text_after_it_gives_no_extra_form(line: str):
     from ddoctor.parse.parser import _after_progress_bar
 
     assert _after_progress_bar(line) is None
+
+
+@pytest.mark.parametrize("line", ["**ValueError: shard count must be positive**",
+                                  "`ValueError: shard count must be positive`"])
+def test_an_exception_line_emphasised_in_markdown_is_read_as_python_printed_it(line: str):
+    text = f'Traceback (most recent call last):\n  File "/srv/app/train.py", line 3, in <module>\n    main()\n{line}\n'
+    (tb,), _, _ = parse(text)
+    assert (tb.final.short_type, tb.final.message) == ("ValueError", "shard count must be positive")

@@ -291,6 +291,20 @@ def _after_progress_bar(text: str) -> str | None:
     return rest.lstrip() or None
 
 
+_EMPHASIS_START = "*`"  # not `__`, which a real type may start with (`__main__.ConfigError: ...`)
+_EMPHASIS = ("***", "**", "```", "`", "*")  # longest first
+
+
+def _unmarked(text: str) -> str:
+    """An exception line a user emphasised when pasting it into an issue (`**RuntimeError: ...**`, a backticked
+    `` `ValueError: ...` ``): Markdown's marks around it, which Python never printed, taken off."""
+    for mark in _EMPHASIS:
+        if text.startswith(mark):
+            body = text[len(mark):]
+            return (body[:-len(mark)] if body.endswith(mark) else body).strip()
+    return text
+
+
 def messages_of(text: str) -> tuple[str, ...]:
     """The forms a rule anchored to the line as the program printed it (`^usage: `) reads, whoever logged
     it: `message_of`, the text right after a level word (`2024-01-05 10:00:00,123 INFO usage: ...`,
@@ -568,6 +582,8 @@ class LogParser:
                                           line=stripped[:500])
                 return True
             em = EXC_LINE.match(stripped)
+            if em is None and stripped[:1] in _EMPHASIS_START:
+                em = EXC_LINE.match(_unmarked(stripped))
             if em is None and tb.frames and not LOG_PREFIX.match(stripped):
                 em = ANY_EXC_LINE.match(stripped)
             if em:
