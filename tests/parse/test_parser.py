@@ -429,3 +429,11 @@ def test_an_exception_line_emphasised_in_markdown_is_read_as_python_printed_it(l
     text = f'Traceback (most recent call last):\n  File "/srv/app/train.py", line 3, in <module>\n    main()\n{line}\n'
     (tb,), _, _ = parse(text)
     assert (tb.final.short_type, tb.final.message) == ("ValueError", "shard count must be positive")
+
+
+def test_multiprocessing_s_header_for_the_next_child_ends_the_previous_message():
+    child = ('Traceback (most recent call last):\n'
+             '  File "/venv/lib/python3.7/site-packages/torch/distributed/distributed_c10d.py", line 911, in all_reduce\n'
+             '    work.wait()\nRuntimeError: Operation timed out!\n')
+    tbs, _, _ = parse(f"Process SpawnProcess-4:\n{child}Process SpawnProcess-2:\n{child}")
+    assert [tb.final.message for tb in tbs] == ["Operation timed out!"] * 2

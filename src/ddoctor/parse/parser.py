@@ -291,6 +291,9 @@ def _after_progress_bar(text: str) -> str | None:
     return rest.lstrip() or None
 
 
+# multiprocessing's line before a child's traceback (`Process SpawnProcess-2:`, nested `Process Process-1:3:`): the next
+# process's output, not the previous exception's message running on
+MP_PROCESS_HEADER = lazy_re(r"^Process (?:Spawn|Fork|ForkServer)?Process-\d{1,6}(?::\d{1,6}){0,4}:$")
 _EMPHASIS_START = "*`"  # not `__`, which a real type may start with (`__main__.ConfigError: ...`)
 _EMPHASIS = ("***", "**", "```", "`", "*")  # longest first
 
@@ -605,7 +608,7 @@ class LogParser:
             self._end_block(tb)
             tb.state = "after"  # a chain marker may follow
             return False
-        if LOG_PREFIX.match(stripped) or len(tb.msg_lines) >= MAX_MESSAGE_LINES:
+        if LOG_PREFIX.match(stripped) or len(tb.msg_lines) >= MAX_MESSAGE_LINES or MP_PROCESS_HEADER.match(stripped):
             self._end_block(tb)
             tb.state = "ended"
             self._finish(key)
