@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +45,8 @@ SHAPES: dict[str, Callable[[str], str]] = {
     "indented": lambda t: "".join("    " + ln for ln in t.splitlines(True)),
     "quoted": lambda t: "".join("> " + ln for ln in t.splitlines(True)),
     "crlf": lambda t: t.replace("\n", "\r\n"),
+    "ipython": lambda t: ipython(t),
+    "harmless-start": lambda t: _HARMLESS_START + t,
     # partial pastes: the user copied only part of the output
     "cut-last-line": lambda t: _cut(t, drop_tail=1),
     "cut-last-3": lambda t: _cut(t, drop_tail=3),
@@ -52,6 +55,48 @@ SHAPES: dict[str, Callable[[str], str]] = {
     # the selection began inside the first line (`rank1]: ValueError: ...`)
     "last-10-midline": lambda t: _cut(t, keep_tail=10)[3:],
 }
+
+
+_PY_FRAME = re.compile(r'^(\s*)File "([^"]+)", line (\d+), in (\S+)\s*$')
+_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Warning))(?::|$)")
+
+
+def ipython(text: str) -> str:
+    """Python tracebacks as IPython 8 prints them in a notebook: a dashed rule and the exception type over the
+    frames, `File path:N, in func()`, the failing line under an arrow."""
+    lines = text.splitlines()
+    out: list[str] = []
+    changed = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("Traceback (most recent call last)"):
+            exc = next((m.group(1) for later in lines[i + 1:i + 400] if (m := _EXC.match(later.strip()))), None)
+            if exc is None:
+                out.append(line)
+                i += 1
+                continue
+            out += ["-" * 75, f"{exc:<42}Traceback (most recent call last)"]
+            i += 1
+            changed = True
+            while i < len(lines) and (fm := _PY_FRAME.match(lines[i])):
+                out.append(f"File {fm.group(2)}:{fm.group(3)}, in {fm.group(4)}()")
+                i += 1
+                if i < len(lines) and lines[i].startswith(fm.group(1) + "  ") and not _PY_FRAME.match(lines[i]):
+                    out.append(f"-> {fm.group(3)} {lines[i].strip()}")
+                    i += 1
+                out.append("")
+            continue
+        out.append(line)
+        i += 1
+    if not changed:
+        raise ValueError("no traceback to reformat")
+    return "\n".join(out) + "\n"
+
+
+# Notices healthy distributed runs print at start-up (torch, torchrun, NCCL, transformers): a log that failed for
+# another reason holds them too, and they must not take its diagnosis
+_HARMLESS_START = (Path(__file__).with_name("shape_probe_notices.txt")).read_text(encoding="utf-8")
 
 
 def _cut(text: str, drop_tail: int = 0, keep_head: float = 0.0, keep_tail: int = 0) -> str:

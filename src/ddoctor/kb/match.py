@@ -529,8 +529,10 @@ class Matcher:
                 if c.sig.name in self.aggs:
                     continue  # the failure's own lines name this cause: they are its evidence, not the warning before
                 if c.rule.explains_only and not any(c.sig.name in a.sig.explained_by and a.first_line >= ev.lineno
-                                                    for a in self.aggs.values()):
-                    continue  # a warning that says what a later, vaguer failure was, and no such failure followed
+                                                    and a.strength < c.rule.weight for a in self.aggs.values()):
+                    # a warning that says what a later, vaguer failure was: none followed, or the failure's own
+                    # lines say what it was (argparse's error line names the argument it refused)
+                    continue
                 agg = aggs.get(c.sig.name) or _Agg(sig=c.sig)
                 aggs[c.sig.name] = agg
                 agg.add(c.rule.weight, c.rule.symptom or c.sig.symptom, ev, caps)

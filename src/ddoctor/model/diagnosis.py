@@ -29,9 +29,10 @@ class Rule:
     such a wait (the barrier completed).
     `symptom` marks a rule whose match is a consequence of another failure (a peer crashed, a
     collective timed out). `explains_only` marks a warning that counts only as the reason for a
-    later failure whose signature names this one in `explained_by` (torch.distributed.launch's
-    notice that it passes `--local-rank`, before a script's argparse usage): printed by every run
-    of that launcher, it says nothing about other failures.
+    later failure whose signature names this one in `explained_by` and whose own evidence is
+    weaker than the warning's weight (torch.distributed.launch's notice that it passes
+    `--local-rank`, before a script's argparse usage cut from its error line): printed by every run
+    of that launcher, it says nothing about other failures, nor about one whose lines say more.
     """
 
     exception: tuple[str, ...] = ()
