@@ -40,8 +40,10 @@ INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
 # Session 11 added rounds 23-30 (307 logs); round 30's tune half (15 logs, 0.667 when first measured, its misses
 # labels the logs alone cannot settle) brought the tune split (1,337 logs) to 0.948: its floor is 0.945 from then.
 # The test split holds 0.856 (713 logs). Session 12 (rounds 31-32, 66 logs; round 32's test half 12 at 0.500 when
-# first measured): the test split holds 0.855 (738 logs), the tune split 0.955 (1,378 logs).
-TOP1_FLOOR = {"tune": 0.945, "test": 0.850}
+# first measured): the test split holds 0.855 (738 logs), the tune split 0.955 (1,378 logs). Rounds 33-35 brought 23
+# more unseen test logs (round 35's 8 at 0.375 when first measured: NCCL errors of serving stacks, causes the taxonomy
+# lacked): the test floor is 0.845 from then.
+TOP1_FLOOR = {"tune": 0.945, "test": 0.845}
 # tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, and from round 8 a
 # third rank joining a two-rank group (seen only by counting) and one Windows c10d connect warning before a hang
 # test: rounds 7 and 8 (149 unseen logs) brought four failing logs the engine of their day called clean, round 9
@@ -70,8 +72,9 @@ TOP1_FLOOR = {"tune": 0.945, "test": 0.850}
 # all four read now (HCCL's port and timeout lines, vLLM's NCCL loader, vLLM's world-size check): tune 8. Round 33
 # (28 logs) brought two on its test half, measured before any change for it: test 20. Round 34 (24 logs) brought one
 # on each half, measured before any change for them: test 21, tune 9. ROCm's own report of a GPU memory access fault
-# (cuda-illegal-address) then caught one: test 20.
-FAILING_CALLED_CLEAN_MAX = {"tune": 9, "test": 20}
+# (cuda-illegal-address) then caught one: test 20. Round 35 (30 logs) brought one on each half, measured before any
+# change for them: test 21, tune 10.
+FAILING_CALLED_CLEAN_MAX = {"tune": 10, "test": 21}
 # Round 10 brought the first clean test logs called failed: two of its six, measured before any change for it and
 # the same with the session's starting engine. The tune split's clean logs (109) are all called clean, so no tuning
 # signal says what they are; the limit stays the measured count until a general change lowers it.
