@@ -293,3 +293,10 @@ def test_a_signal_during_a_parallel_scan_ends_it_promptly(tmp_path, sig):
         proc.wait()
         pytest.fail(f"ddoctor diagnose did not end within 30 s of {sig}")
     assert rc in (130, 143, -signal.SIGTERM, -signal.SIGINT), rc
+
+
+def test_an_editor_s_curly_quotes_read_as_the_ascii_ones_programs_print():
+    from ddoctor.parse.text import repair
+
+    assert repair("ModuleNotFoundError: No module named \u2018dgl\u2019") == "ModuleNotFoundError: No module named 'dgl'"
+    assert repair("File \u201ctrain.py\u201d, line 5") == 'File "train.py", line 5'

@@ -437,3 +437,13 @@ def test_multiprocessing_s_header_for_the_next_child_ends_the_previous_message()
              '    work.wait()\nRuntimeError: Operation timed out!\n')
     tbs, _, _ = parse(f"Process SpawnProcess-4:\n{child}Process SpawnProcess-2:\n{child}")
     assert [tb.final.message for tb in tbs] == ["Operation timed out!"] * 2
+
+
+def test_a_paste_that_lost_its_line_breaks_keeps_the_exception_glued_after_the_source_line():
+    text = ('File "C:\\\\AI\\\\python\\\\lib\\\\site-packages\\\\torch\\\\nn\\\\functional.py", line 2210, in embedding     '
+            "return torch.embedding(weight, input, padding_idx, scale_grad_by_freq, sparse) RuntimeError: Expected all "
+            "tensors to be on the same device, but found at least two devices, cpu and cuda:0!")
+    (tb,), _, _ = parse(text)
+    assert tb.final.short_type == "RuntimeError"
+    assert tb.final.message.startswith("Expected all tensors")
+    assert tb.final.frames[-1].function == "embedding"

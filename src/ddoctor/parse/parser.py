@@ -103,6 +103,9 @@ REPEATED = re.compile(r"^\s{0,16}\[Previous line repeated \d{1,12} more times?\]
 CARETS = re.compile(r"^\s{0,200}[\^~]{1,2000}\s{0,4}$")
 GROUP_DECOR = re.compile(r"^\s{0,16}(?:\+[-+]{1,80}(?: (?:\d{1,6}|\.\.\.) -{1,80})?|\| ?)")
 MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
+# ... and the exception line glued after the last frame's source line (`in embedding     return torch.embedding(...)
+# RuntimeError: Expected all tensors ...`): the first `Name(Error|Exception...): ` after the source's double space
+MANGLED_EXC = re.compile(r" (?=(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,80}(?:Error|Exception|Interrupt|Exit)(?::\s|$))")
 # What loggers put before a record: vLLM/Ray `(Worker pid=3) ERROR 06-13 09:02:44 [core.py:517] `, glog
 # `E1124 17:57:34.136000 1 api.py:1002] `, logging/DeepSpeed `[2024-01-05 10:00:00,123] [ERROR] [launch.py:42] `.
 LOGGER_PREFIX = lazy_re(
@@ -294,6 +297,17 @@ def _after_progress_bar(text: str) -> str | None:
 # multiprocessing's line before a child's traceback (`Process SpawnProcess-2:`, nested `Process Process-1:3:`): the next
 # process's output, not the previous exception's message running on
 MP_PROCESS_HEADER = lazy_re(r"^Process (?:Spawn|Fork|ForkServer)?Process-\d{1,6}(?::\d{1,6}){0,4}:$")
+def _mangled_pieces(text: str) -> list[str] | None:
+    """The lines a paste that lost its line breaks glued together (frames, a frame's source line, the exception
+    line), or None when `text` is one line as printed."""
+    pieces = MANGLED_SPLIT.split(text)
+    last = pieces[-1]
+    glued = last.find("  ", last.find('File "'))
+    if last.lstrip().startswith('File "') and glued > 0 and (m := MANGLED_EXC.search(last, glued)) is not None:
+        pieces[-1:] = [last[:m.start()].rstrip(), last[m.end():]]
+    return pieces if len(pieces) > 1 else None
+
+
 _EMPHASIS_START = "*`"  # not `__`, which a real type may start with (`__main__.ConfigError: ...`)
 _EMPHASIS = ("***", "**", "```", "`", "*")  # longest first
 
@@ -417,9 +431,9 @@ class LogParser:
         exit_ = parse_exit((bare if record else text).strip(), lineno, rank) if text else None
         if exit_ is not None:
             self.on_failure(exit_)
-        if "File \"" in text and MANGLED_SPLIT.search(text):
+        if "File \"" in text and (pieces := _mangled_pieces(text)) is not None:
             # A paste that lost its line breaks: `Traceback (...):  File "x.py", line 3, in f`.
-            code = [self._line(lineno, rank, piece) for piece in MANGLED_SPLIT.split(text)]
+            code = [self._line(lineno, rank, piece) for piece in pieces]
             is_code = all(code)
         else:
             is_code = self._line(lineno, rank, text)

@@ -55,17 +55,22 @@ def _percent_decoded(text: str) -> str:
     return unquote(text)
 
 
+# Typographic quotes an editor or chat app put in place of the ASCII ones programs print (`No module named ‘dgl’`):
+# Python, torch and the launchers quote with ' and ", so signatures read those
+_UNCURL = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
 def repair(text: str) -> str:
-    """Undo mojibake (UTF-8 decoded as a single-byte code page) and percent-encoding; ASCII lines cost two checks."""
+    """Undo mojibake (UTF-8 decoded as a single-byte code page), percent-encoding and an editor's curly quotes;
+    ASCII lines cost two checks."""
     if "%20" in text:
         text = _percent_decoded(text)
     if text.isascii():
         return text
     lib = _ftfy()
-    if lib is None or not lib[1](text):
-        return text
-    fixed: str = lib[0].fix_text(text, normalization=None, uncurl_quotes=True, fix_line_breaks=False)
-    return fixed
+    if lib is not None and lib[1](text):
+        text = lib[0].fix_text(text, normalization=None, uncurl_quotes=True, fix_line_breaks=False)
+    return text.translate(_UNCURL)
 
 
 def shorten(line: bytes | bytearray, hit_ends: Iterable[int] = ()) -> bytes | bytearray:
