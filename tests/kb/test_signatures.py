@@ -141,3 +141,10 @@ def test_an_innermost_frame_rule_reads_only_the_frame_that_raised():
     in_library = diagnose_text(head + user + lib + tail.format("Linear.forward"))
     assert in_user.diagnoses[0].name == "user-code-error"
     assert in_library.diagnoses[0].name == "library-too-old"
+
+
+def test_the_readme_counts_the_signatures_that_ship():
+    """The README's command table says how many causes `diagnose` knows; it went stale once (58 for 96)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"Every failure cause `diagnose` knows \((\d+) today\)", readme)
+    assert m is not None and int(m.group(1)) == len(SIGS)
