@@ -42,7 +42,8 @@ INDEXES = sorted((ROOT / "fixtures" / "realworld").glob("*/index.jsonl"))
 # The test split holds 0.856 (713 logs). Session 12 (rounds 31-32, 66 logs; round 32's test half 12 at 0.500 when
 # first measured): the test split holds 0.855 (738 logs), the tune split 0.955 (1,378 logs). Rounds 33-35 brought 23
 # more unseen test logs (round 35's 8 at 0.375 when first measured: NCCL errors of serving stacks, causes the taxonomy
-# lacked): the test floor is 0.845 from then.
+# lacked): the test floor is 0.845 from then. At the session's end (rounds 31-38, 222 logs): test 782 at 0.852, tune
+# 1,480 at 0.953.
 TOP1_FLOOR = {"tune": 0.945, "test": 0.845}
 # tune: a Ray raylet registration error, a duplicate GLOBAL_RANK seen only by repetition, and from round 8 a
 # third rank joining a two-rank group (seen only by counting) and one Windows c10d connect warning before a hang
@@ -74,8 +75,9 @@ TOP1_FLOOR = {"tune": 0.945, "test": 0.845}
 # on each half, measured before any change for them: test 21, tune 9. ROCm's own report of a GPU memory access fault
 # (cuda-illegal-address) then caught one: test 20. Round 35 (30 logs) brought one on each half, measured before any
 # change for them: test 21, tune 10; the tune one is read now (a serving runtime's numbered NCCL error): tune 9.
-# Round 38 (17 logs) brought one on its tune half, measured before any change for it: tune 10.
-FAILING_CALLED_CLEAN_MAX = {"tune": 10, "test": 21}
+# Round 38 (17 logs) brought one on its tune half, measured before any change for it (tune 10), which a general
+# rule then read (Isaac Sim's one-GPU runtime): tune 9.
+FAILING_CALLED_CLEAN_MAX = {"tune": 9, "test": 21}
 # Round 10 brought the first clean test logs called failed: two of its six, measured before any change for it and
 # the same with the session's starting engine. The tune split's clean logs (109) are all called clean, so no tuning
 # signal says what they are; the limit stays the measured count until a general change lowers it.
