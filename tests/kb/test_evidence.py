@@ -610,3 +610,9 @@ def test_a_py_spy_dump_of_the_main_thread_is_a_hang_not_a_clean_log():
     # a named cause in the same log wins over the dump
     assert names(dump + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")[0] == "cuda-oom"
 
+
+
+def test_a_log_of_terminated_tasks_alone_is_not_clean():
+    """srun (or torchrun) ending every task with SIGTERM names no cause, but the job did not finish."""
+    result = diagnose_text("srun: error: node12: task 3: Terminated\nsrun: Force Terminated StepId=1234.0\n")
+    assert [d.name for d in result.diagnoses] == ["unknown"]

@@ -76,8 +76,9 @@ TOP1_FLOOR = {"tune": 0.945, "test": 0.845}
 # (cuda-illegal-address) then caught one: test 20. Round 35 (30 logs) brought one on each half, measured before any
 # change for them: test 21, tune 10; the tune one is read now (a serving runtime's numbered NCCL error): tune 9.
 # Round 38 (17 logs) brought one on its tune half, measured before any change for it (tune 10), which a general
-# rule then read (Isaac Sim's one-GPU runtime): tune 9.
-FAILING_CALLED_CLEAN_MAX = {"tune": 9, "test": 21}
+# rule then read (Isaac Sim's one-GPU runtime): tune 9. Round 39 (42 logs) brought one on its tune half: a one-line
+# paste of a hang with no error in it, labelled unknown (its thread names the cause, the log cannot): tune 10.
+FAILING_CALLED_CLEAN_MAX = {"tune": 10, "test": 21}
 # Round 10 brought the first clean test logs called failed: two of its six, measured before any change for it and
 # the same with the session's starting engine. The tune split's clean logs (109) are all called clean, so no tuning
 # signal says what they are; the limit stays the measured count until a general change lowers it.
