@@ -39,7 +39,10 @@ INNER_FRAMES = 3  # frames of an exception searched by `frame`/`source` rules: w
 FINAL, CHAINED, HANDLING = 1.0, 0.9, 0.6
 # A rule that matches only frames or source lines (no message) is good evidence, a little short of a message.
 CODE_ONLY = 0.9
-NOT_FAILURES = (None, 0, -15, 143, -2, 130)  # SIGTERM from the launcher and Ctrl-C are not the failure itself
+# Ctrl-C is a person stopping the job, not a failure. A SIGTERM is: the launcher ended a rank because another failed,
+# or the scheduler ended the job; it names no cause, so it stands alone only as `unknown` (a log of nothing but
+# `srun: error: node1: task 3: Terminated` did not finish, and was called clean).
+NOT_FAILURES = (None, 0, -2, 130)
 # A `stalled` line (a barrier's "waiting ..." printed every few seconds) shows a hang when the input ends while
 # it repeats: printed at least this often by one rank, the last time among the last lines the input printed (a
 # paste's closing fence is not a line), and no `until` line (the barrier completed) after it. The reader always
