@@ -106,6 +106,9 @@ MANGLED_SPLIT = re.compile(r"(?<=\S)\s{2,}(?=File \")")
 # ... and the exception line glued after the last frame's source line (`in embedding     return torch.embedding(...)
 # RuntimeError: Expected all tensors ...`): the first `Name(Error|Exception...): ` after the source's double space
 MANGLED_EXC = re.compile(r" (?=(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,80}(?:Error|Exception|Interrupt|Exit)(?::\s|$))")
+# multiprocessing's line before a child's traceback (`Process SpawnProcess-2:`, nested `Process Process-1:3:`): the next
+# process's output, not the previous exception's message running on
+MP_PROCESS_HEADER = lazy_re(r"^Process (?:Spawn|Fork|ForkServer)?Process-\d{1,6}(?::\d{1,6}){0,4}:$")
 # What loggers put before a record: vLLM/Ray `(Worker pid=3) ERROR 06-13 09:02:44 [core.py:517] `, glog
 # `E1124 17:57:34.136000 1 api.py:1002] `, logging/DeepSpeed `[2024-01-05 10:00:00,123] [ERROR] [launch.py:42] `.
 LOGGER_PREFIX = lazy_re(
@@ -294,17 +297,15 @@ def _after_progress_bar(text: str) -> str | None:
     return rest.lstrip() or None
 
 
-# multiprocessing's line before a child's traceback (`Process SpawnProcess-2:`, nested `Process Process-1:3:`): the next
-# process's output, not the previous exception's message running on
-MP_PROCESS_HEADER = lazy_re(r"^Process (?:Spawn|Fork|ForkServer)?Process-\d{1,6}(?::\d{1,6}){0,4}:$")
 def _mangled_pieces(text: str) -> list[str] | None:
     """The lines a paste that lost its line breaks glued together (frames, a frame's source line, the exception
     line), or None when `text` is one line as printed."""
     pieces = MANGLED_SPLIT.split(text)
     last = pieces[-1]
-    glued = last.find("  ", last.find('File "'))
-    if last.lstrip().startswith('File "') and glued > 0 and (m := MANGLED_EXC.search(last, glued)) is not None:
-        pieces[-1:] = [last[:m.start()].rstrip(), last[m.end():]]
+    if last.lstrip().startswith('File "'):
+        glued = last.find("  ", last.find('File "'))  # where the source line was glued onto the frame line
+        if glued > 0 and (m := MANGLED_EXC.search(last, glued)) is not None:
+            pieces[-1:] = [last[:m.start()].rstrip(), last[m.end():]]
     return pieces if len(pieces) > 1 else None
 
 
