@@ -180,6 +180,17 @@ def test_exits_from_other_launchers_are_failures():
     # bash in other locales translates `line` too (and glibc the signal's name)
     ('bash: 行 1: 12013 段错误               (核心已转储) env "PYTHONUNBUFFERED"="1" python x.py', "segfault"),
     ("./run.sh: Zeile 3:  4321 Killed                  python x.py", "host-oom-killed"),
+    # glibc's signal words under other locales, alone as bash prints a killed foreground job, with bash's translated
+    # "(core dumped)" (full-width parentheses in zh_CN)
+    ("Speicherzugriffsfehler (Speicherabzug geschrieben)", "segfault"),
+    ("Erreur de segmentation (core dumped)", "segfault"),
+    ("Ошибка сегментирования (образ памяти сброшен на диск)", "segfault"),
+    ("段错误 （核心已转储）", "segfault"),
+    ("Getötet", "host-oom-killed"),
+    ("Убито", "host-oom-killed"),
+    ("強制終了", "host-oom-killed"),
+    ("Abgebrochen (Speicherabzug geschrieben)", "unknown"),
+    ("Ungültiger Maschinenbefehl (Speicherabzug geschrieben)", "illegal-instruction"),
     ("Container killed by the OOM killer", "host-oom-killed"),
     # the interpreter refusing before any code ran: `python -m` of a module it cannot find, a missing script
     ("/usr/bin/python: No module named torch.distributed.run", "unknown"),

@@ -21,8 +21,30 @@ _BY_NAME = {v: k for k, v in SIGNALS.items()}
 # What shells and `strsignal` print for a signal, as bash reports a killed foreground job.
 _SHELL_WORDS = {"Killed": 9, "Segmentation fault": 11, "Bus error": 7, "Aborted": 6, "Illegal instruction": 4,
                 "Floating point exception": 8, "Terminated": 15, "Hangup": 1, "Quit": 3,
-                # glibc's strsignal under a Chinese locale (zh_CN): the same shell report, localized
-                "段错误": 11, "已杀死": 9, "总线错误": 7, "已放弃": 6,
+                # glibc's strsignal under other locales (its libc.po translations): the same shell report, localized.
+                # SIGTERM's words ("Beendet", "Terminado") are left out: alone on a line they are ordinary words.
+                "段错误": 11, "已杀死": 9, "总线错误": 7, "已放弃": 6, "非法指令": 4, "浮点数例外": 8,  # zh_CN
+                "程式記憶體區段錯誤": 11, "強制結束": 9, "匯流排錯誤": 7, "無效指令": 4, "浮點數例外": 8,  # zh_TW
+                "強制終了": 9, "バスエラー": 7, "浮動小数点例外": 8,  # ja (its SIGSEGV and SIGILL stay English)
+                "세그멘테이션 오류": 11, "죽었음": 9, "버스 오류": 7, "중지됨": 6, "명령어가 잘못됨": 4,  # ko
+                "Speicherzugriffsfehler": 11, "Getötet": 9, "Bus-Zugriffsfehler": 7, "Abgebrochen": 6,  # de
+                "Ungültiger Maschinenbefehl": 4, "Gleitkomma-Ausnahme": 8,
+                "Erreur de segmentation": 11, "Processus arrêté": 9, "Erreur du bus": 7, "Abandon": 6,  # fr
+                "Instruction non permise": 4, "Exception en point flottant": 8,
+                "Violación de segmento": 11, "Terminado (killed)": 9, "Error del bus": 7, "Abortado": 6,  # es
+                "Instrucción ilegal": 4, "Excepción de coma flotante": 8,
+                "Falha de segmentação": 11, "Falta de segmentação": 11, "Morto": 9, "Erro no barramento": 7,  # pt
+                "Instrução ilegal": 4,
+                "Errore di segmentazione": 11, "Ucciso": 9, "Errore di bus": 7, "Annullato": 6,  # it
+                "Ошибка сегментирования": 11, "Убито": 9, "Ошибка шины": 7, "Аварийный останов": 6,  # ru
+                "Недопустимая инструкция": 4,
+                "Помилка адресування": 11, "Вбито": 9,  # uk
+                "Naruszenie ochrony pamięci": 11, "Unicestwiony": 9, "Błąd szyny": 7,  # pl
+                "Parçalama arızası": 11, "Süreç durduruldu": 9,  # tr
+                "Lỗi phân đoạn": 11, "Bị buộc kết thúc": 9,  # vi
+                "Segmentatiefout": 11, "Neoprávněný přístup do paměti (SIGSEGV)": 11, "Zabit (SIGKILL)": 9,  # nl, cs
+                "Segmenteringsfel": 11, "Dödad": 9, "Szegmentálási hiba": 11, "Kilőve": 9,  # sv, hu
+                "Kerusakan segmentasi": 11, "Terbunuh": 9,  # id
                 # macOS's shells word SIGABRT so (and follow every word with the signal's number, below)
                 "Abort trap": 6}
 
@@ -93,7 +115,9 @@ _WORDS = "|".join(re.escape(w) for w in _SHELL_WORDS)
 # bash's `line` in the locales it is translated to (`bash: 行 1: 12013 段错误 (核心已转储) ...`, `Zeile 3`)
 _LINE_WORD = r"(?:line|Zeile|ligne|l[ií]nea|linha|riga|[^\x00-\x7f]{1,8})"
 _LOCAL_LINE = re.compile(r": " + _LINE_WORD + r" ?\d{1,9}: ")
-_CORE_DUMPED = r"\((?:core dumped|核心已转储)\)"
+# bash's "(core dumped)" in any of its translations (`(Speicherabzug geschrieben)`, `（核心已转储）` with full-width
+# parentheses): after a signal word, what stands in parentheses can only be that
+_CORE_DUMPED = r"(?:\(|（)[^()\n]{1,60}(?:\)|）)"
 _GLUED_WORDS = ("Killed", "Segmentation fault", "段错误", "已杀死")  # what a shell prints after a bar with no newline
 _HEAP_ABORT = (r"^(?:(?:free|malloc|realloc|munmap_chunk|malloc_consolidate|_int_malloc|_int_free)\(\): "
                r"(?:invalid|corrupted|double free|memory corruption|unaligned|smallbin|mismatching)"
