@@ -272,6 +272,28 @@ W1124 torch/distributed/elastic/multiprocessing/api.py:897] Sending process 11 c
     assert "nccl-timeout" in got[1:]
 
 
+_TIMEOUT_THEN_STUCK = """\
+[rank7]:[E626 05:14:36.393067540 ProcessGroupNCCL.cpp:1743] [PG ID 0 PG GUID 0(default_pg) Rank 7] ProcessGroupNCCL's watchdog got stuck for 480 seconds without making progress in monitoring enqueued collectives.
+[rank2]:[E626 05:06:30.929096625 ProcessGroupNCCL.cpp:632] [Rank 2] Watchdog caught collective operation timeout: WorkNCCL(SeqNum=120049, OpType=_ALLGATHER_BASE, NumelIn=16384000, NumelOut=131072000, Timeout(ms)=600000) ran for 600049 milliseconds before timing out.
+"""
+
+
+def test_stamps_order_what_the_ranks_interleaved():
+    # rank 2's collective timed out at 05:06; rank 7's watchdog got stuck aborting it eight minutes later, though its
+    # line was written first
+    assert names(_TIMEOUT_THEN_STUCK)[0] == "nccl-timeout"
+
+
+def test_a_watchdog_stuck_first_stays_the_cause():
+    stuck_first = _TIMEOUT_THEN_STUCK.replace("05:06:30", "05:20:30")
+    assert names(stuck_first)[0] == "nccl-watchdog-hang"
+
+
+def test_without_stamps_line_order_and_specificity_decide():
+    unstamped = "\n".join(line.split("] ", 1)[1] for line in _TIMEOUT_THEN_STUCK.splitlines()) + "\n"
+    assert names(unstamped)[0] == "nccl-watchdog-hang"
+
+
 def test_a_killed_rank_reported_at_the_end_explains_the_network_errors_before_it():
     log = """\
 [rank0]: torch.distributed.DistBackendError: NCCL error in: ProcessGroupNCCL.cpp:1970, remote process exited or there was a network error, NCCL version 2.21.5

@@ -24,6 +24,7 @@ from ddoctor.model.diagnosis import Diagnosis, Rule, Signature
 from ddoctor.model.logs import Evidence, ExceptionBlock, Frame, RankFailure, Traceback
 from ddoctor.parse.multimatch import MultiPattern, required_literal
 from ddoctor.parse.parser import messages_of
+from ddoctor.parse.stamps import line_time
 from ddoctor.redact import scrub
 
 MAX_EVIDENCE = 6
@@ -97,6 +98,9 @@ class _Agg:
     # every piece of evidence came from exit statuses, which launchers print after the fact (torchrun's
     # summary at the end of the log): such a cause may explain symptoms printed before it
     exits_only: bool = True
+    # the earliest time its lines were printed at, where they carry a stamp (the format, then seconds): ranks' lines
+    # interleave out of order, and a stamp says what happened first where the line order cannot
+    first_time: tuple[int, float] | None = None
 
     def add(self, strength: float, symptom: bool, ev: Evidence, captures: dict[str, str | None] | None = None,
             frame: Frame | None = None) -> None:
@@ -111,6 +115,9 @@ class _Agg:
             self.ranks.add(ev.rank)
         if ev.lineno < self.first_line:
             self.first_line = ev.lineno
+        if ev.text and (stamp := line_time(ev.text)) is not None and (
+                self.first_time is None or (stamp[0] == self.first_time[0] and stamp[1] < self.first_time[1])):
+            self.first_time = stamp
         if not symptom and len(self.decisive) < MAX_EVIDENCE:
             self.decisive.add(ev.lineno)
         if not any(e.lineno == ev.lineno for e in self.evidence):
@@ -555,10 +562,13 @@ class Matcher:
             # a cause explains this one if it happened first (or is only known from exit statuses). A more specific
             # cause explains it even when it is itself a symptom (a socket closed by a peer explains the system
             # error it raised), and within the backend family NCCL's threads interleave, so order says little.
+            # Where both are stamped, the stamps say which came first, and a symptom that demonstrably came first
+            # explains one it is listed for (a collective timeout, then the watchdog stuck aborting it).
             causes = [n for n in a.sig.explained_by if n in present
-                      and (not present[n].symptom or present[n].sig.priority > a.sig.priority)
-                      and (present[n].first_line <= a.first_line or present[n].exits_only
-                           or a.sig.category == present[n].sig.category == "backend")]
+                      and (_printed_before(present[n], a) or (
+                          (not present[n].symptom or present[n].sig.priority > a.sig.priority)
+                          and (_no_later(present[n], a) or present[n].exits_only
+                               or a.sig.category == present[n].sig.category == "backend")))]
             if causes:
                 a.symptom = True  # an NCCL error whose cause lies below NCCL (shm, the network) is its symptom
                 explained.add(a.sig.name)
@@ -568,6 +578,19 @@ class Matcher:
         # specific signature; then what happened first.
         return sorted(found, key=lambda a: (a.symptom, a.sig.name in explained, -(a.sig.priority * a.strength),
                                             a.first_line))
+
+
+def _printed_before(a: _Agg, b: _Agg) -> bool:
+    """Whether `a`'s first line carries an earlier stamp of the same format than `b`'s."""
+    return a.first_time is not None and b.first_time is not None and a.first_time[0] == b.first_time[0] \
+        and a.first_time[1] < b.first_time[1]
+
+
+def _no_later(a: _Agg, b: _Agg) -> bool:
+    """Whether `a` happened no later than `b`: by their stamps where both have one of a format, else by line."""
+    if a.first_time is not None and b.first_time is not None and a.first_time[0] == b.first_time[0]:
+        return a.first_time[1] <= b.first_time[1]
+    return a.first_line <= b.first_line
 
 
 def confidence(agg: _Agg) -> float:
