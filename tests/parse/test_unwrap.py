@@ -111,3 +111,12 @@ def test_wide_characters_take_two_columns():
     assert len(physical) == 2 and len(physical[0]) > 80  # more bytes than columns
     logical = [line for _, line in logical_lines(wrap(WATCHDOG, 80) + physical)]
     assert logical == [line.encode() for line in WATCHDOG] + [cjk.encode()]
+
+
+def test_one_joint_inside_a_word_with_another_at_a_space_is_a_wrapped_paste():
+    # a watchdog line cut at 100 columns: once inside `oper|ation`, once after `ran |for`
+    text = (b"[rank0]:[E1201 10:00:00.000000000 ProcessGroupNCCL.cpp:632] [Rank 0] Watchdog caught collective "
+            b"operation timeout: WorkNCCL(SeqNum=12, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, Timeout(ms)=600000) "
+            b"ran for 600015 milliseconds before timing out.")
+    lines = [text[i:i + 100] for i in range(0, len(text), 100)]
+    assert logical_lines(lines) == [(0, text)]

@@ -64,7 +64,11 @@ def logical_lines(lines: list[bytes], margin: bytes = b"") -> list[tuple[int, by
     wrapped = {i for i in at_edge if _continues(bare[i], bare[i + 1]) and bare[i + 1][:_START] not in starts}
     # distinct joints: ranks printing one message of the window's width each are no evidence of a window
     inside_words = len({(bare[i], bare[i + 1]) for i in wrapped if _mid_word(bare[i], bare[i + 1])})
-    if not MIN_WIDTH <= edge <= MAX_WIDTH or inside_words < MIN_WRAPPED or 2 * len(wrapped) < len(at_edge):
+    # one joint inside a word is enough where another line of the window's width carries on too (a long message cut
+    # at a space as often as inside a word): two lines of exactly the longest width are rare by chance
+    joints = len({(bare[i], bare[i + 1]) for i in wrapped})
+    enough = inside_words >= MIN_WRAPPED or (inside_words >= 1 and joints >= MIN_WRAPPED)
+    if not MIN_WIDTH <= edge <= MAX_WIDTH or not enough or 2 * len(wrapped) < len(at_edge):
         return list(enumerate(lines))
     out: list[tuple[int, bytes]] = []
     i = 0
