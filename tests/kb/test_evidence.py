@@ -192,6 +192,11 @@ def test_exits_from_other_launchers_are_failures():
     ("Abgebrochen (Speicherabzug geschrieben)", "unknown"),
     ("Ungültiger Maschinenbefehl (Speicherabzug geschrieben)", "illegal-instruction"),
     ("Container killed by the OOM killer", "host-oom-killed"),
+    # schedulers', containers' and task runners' words for a process that exited with a code
+    ("Container exited with a non-zero exit code 137.", "host-oom-killed"),
+    ("Task exited with return code -9", "host-oom-killed"),
+    ("The process was killed (exit code 137)", "host-oom-killed"),
+    ("Exited with exit code 1", "unknown"),
     # the interpreter refusing before any code ran: `python -m` of a module it cannot find, a missing script
     ("/usr/bin/python: No module named torch.distributed.run", "unknown"),
     ("python3: No module named deepspeed", "missing-python-package"),
@@ -234,7 +239,8 @@ def test_exits_of_shells_schedulers_and_windows_are_failures(line, want):
     "Process 2523 (python3.10) exited normally; no core dumped", "Signal: 11 (SEGV) handlers installed",
     "exit code 0", "If the exit code is 1, retry", "the worker exited with signal handlers restored",
     "The process is killed by SIGKILL by OOM killer due to high memory usage (one of the possible causes).",
-    "rank      : 3, world size 8", "Killed the stale cache entries", "run.sh: 行 3: cd: /x: 没有那个文件或目录", "see python: No module named X in the FAQ",
+    "rank      : 3, world size 8", "Killed the stale cache entries", "Task exited with return code 0",
+    "Returned exit code 3 is retried by the scheduler", "run.sh: 行 3: cd: /x: 没有那个文件或目录", "see python: No module named X in the FAQ",
 ])
 def test_lines_like_failure_shapes_that_are_not_failures(line):
     assert names("step 1 ok\n" + line + "\n") == []

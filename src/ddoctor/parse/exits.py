@@ -161,6 +161,10 @@ _DIED_OF_SIGNAL = (_DIED_OF_SIGNAL_CORE
 _EXIT_CODE_CORE = r"\b[Ee]xit(?:ed with)? code:? "
 _EXIT_CODE_SAID = (r"(?:^|\b(?:[Ee]rror|ERROR|failed|FAILED|[Ff]ailure)\b[^\n]{0,80}?)" + _EXIT_CODE_CORE
                    + r"(?P<code>-?\d{1,10})\b")
+_EXITED_WITH_CODE_CORE = r"(?:exit|return) code[ :=]{0,3}-?\d"
+# (the code ends the line or opens a parenthesis: a status, not prose that mentions one)
+_EXITED_WITH_CODE = (r"\b(?:[Ee]xit(?:ed|s)|[Tt]erminated|[Kk]illed|[Ff]inished|[Rr]eturned)\b[^\n]{0,60}?"
+                     r"\b(?:exit|return) code[ :=]{0,3}(?P<code>-?\d{1,10})(?:[.)]?\s{0,4}$| ?\()")
 # the signals torch.multiprocessing.spawn names when a child died of one
 _SPAWN_SIGNALS = r"SIG(?:KILL|SEGV|BUS|ABRT|ILL|FPE|TERM|INT|HUP)"
 _ZSH_WORDS = {"killed": 9, "segmentation fault": 11, "bus error": 7, "abort": 6, "illegal hardware instruction": 4,
@@ -382,6 +386,10 @@ SHAPES: tuple[_Shape, ...] = (
            lambda m: _named_signal(m) if m.group("sig") else _numbered_signal(m)),
     # a status said after an error word or alone on its line: `Error: exit code 137`, `exit code 1`
     _Shape("process", "xit code", lazy_re(_EXIT_CODE_SAID), _code("code")),
+    # ... and a process said to have exited or been killed with a code, in the words of schedulers, containers and
+    # task runners (`Container exited with a non-zero exit code 137.`, `Task exited with return code -9`,
+    # `The process was killed (exit code 137)`)
+    _Shape("process", " code", lazy_re(_EXITED_WITH_CODE), _code("code")),
     _Shape("python", "python", lazy_re(_PYTHON_REFUSED), _nonzero),
     _Shape("systemd-coredump", "Signal: ", lazy_re(_COREDUMP_SIGNAL), _numbered_signal),
     _Shape("systemd-coredump", "dumped core", lazy_re(_COREDUMP), _nonzero),
@@ -445,6 +453,7 @@ TRIGGERS: tuple[str, ...] = (
     r"\) FAILED \(exitcode -?\d",
     r"finished with exit code",
     r"exited with (?:exit )?(?:status|code) -?\d",
+    _EXITED_WITH_CODE_CORE,
     r"OOMKilled",
     r"^F\d{4} \d\d:\d\d:\d\d\.\d{1,9} {1,8}\d{1,12} ",
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{1,9}: F \S",
